@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libhotpatch.h - the Loader library behind the `hotpatch` command.
+ *
+ * Conventions (libbpf style):
+ *  - every int function returns 0 on success or a negative code: -errno, or
+ *    -HOTPATCH_E_* (>= HOTPATCH_E_BASE) for conditions errno cannot name;
+ *  - hotpatch_strerror(code) names the code; hotpatch_errmsg() returns the
+ *    full one-line message of the last failure of the calling thread, naming
+ *    the pid, symbol, file and reason ("pid 123: 'func' not found in /bin/app");
+ *  - diagnostics go through one log callback (hotpatch_set_log).
+ *
+ * Hazards a caller must know:
+ *  - A call stops every thread of the target for the stop-the-world phases
+ *    (microseconds to milliseconds) and hijacks one thread to run dlopen().
+ *  - The library uses ptrace: the calling thread becomes the tracer, so all
+ *    calls for one target must come from one thread, and SIGCHLD-based child
+ *    handling in the caller must not reap the target's stops. Only one tracer
+ *    may exist per target: a second concurrent invocation fails with
+ *    HOTPATCH_E_TRACED naming the tracer.
+ *  - On every failure the target is left as it was found: threads running
+ *    (or stopped, if they were stopped), registers, signal masks, memory.
+ */
+#ifndef LIBHOTPATCH_H
+#define LIBHOTPATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HOTPATCH_E_BASE 1000
+
+/* X-macro: code, enum name, message. One table for the enum and the strings. */
+#define HOTPATCH_ERRORS(X)                                                                 \
+	X(1000, NOPROC, "no such process")                                                 \
+	X(1001, KTHREAD, "kernel thread")                                                  \
+	X(1002, PERM, "not permitted")                                                     \
+	X(1003, TRACED, "already traced")                                                  \
+	X(1004, NOTELF, "not an ELF file")                                                 \
+	X(1005, ARCH, "wrong architecture")                                                \
+	X(1006, NODESC, "no hotpatch descriptors")                                         \
+	X(1007, BADDESC, "malformed descriptor")                                           \
+	X(1008, NOSYM, "symbol not found")                                                 \
+	X(1009, AMBIG, "ambiguous symbol")                                                 \
+	X(1010, BUILDID, "build-id mismatch")                                              \
+	X(1011, DLOPEN, "dlopen failed in target")                                         \
+	X(1012, SMALL, "function too small")                                               \
+	X(1013, BUSY, "target busy: thread inside function")                               \
+	X(1014, TIMEOUT, "timed out")                                                      \
+	X(1015, APPLIED, "already applied")                                                \
+	X(1016, NOTAPPLIED, "not applied")                                                 \
+	X(1017, STACKED, "stacked under a later patch")                                    \
+	X(1018, EXITED, "target exited")                                                   \
+	X(1019, FAULT, "fault in target")                                                  \
+	X(1020, UNSAFE, "no safe point")                                                   \
+	X(1021, FILEPERM, "unsafe file permissions")                                       \
+	X(1022, STATE, "corrupt state in target")                                          \
+	X(1023, NORELOC, "cannot relocate instruction")                                    \
+	X(1024, CLOBBER, "callers rely on preserved registers")                            \
+	X(1025, NOTSUP, "not supported")                                                   \
+	X(1026, INTR, "interrupted")                                                       \
+	X(1027, MISMATCH, "loaded file differs from checked file")
+
+enum hotpatch_error {
+#define HOTPATCH__ENUM(code, name, msg) HOTPATCH_E_##name = code,
+	HOTPATCH_ERRORS(HOTPATCH__ENUM)
+#undef HOTPATCH__ENUM
+	HOTPATCH_E_END
+};
+
+const char *hotpatch_strerror(int err);
+const char *hotpatch_errmsg(void);
+
+enum hotpatch_log_level { HOTPATCH_LOG_ERROR, HOTPATCH_LOG_WARN, HOTPATCH_LOG_INFO, HOTPATCH_LOG_DEBUG };
+typedef void (*hotpatch_log_fn)(enum hotpatch_log_level level, const char *msg, void *ctx);
+void hotpatch_set_log(hotpatch_log_fn fn, void *ctx, enum hotpatch_log_level max_level);
+
+/* Options of apply/revert/load/check. Zero-initialised means defaults. */
+struct hotpatch_opts {
+	unsigned timeout_ms;	/* consistency/safe-point bound; 0 = 5000 */
+	bool force_clobber;	/* apply despite stack arguments + preserved registers (--force-regs) */
+};
+
+#define HOTPATCH_NAME_MAX 256
+#define HOTPATCH_BUILD_ID_MAX 81 /* hex + NUL */
+
+/* One replaced function, as planned (check/apply) or as recorded in the target (list). */
+struct hotpatch_func {
+	char name[HOTPATCH_NAME_MAX];		/* target symbol */
+	char object[512];		/* object that holds it */
+	char new_name[HOTPATCH_NAME_MAX];	/* replacement symbol in the patch ("" if unknown) */
+	uint64_t addr;				/* runtime entry of the old function */
+	uint64_t size;				/* st_size of the old function */
+	uint64_t new_addr;			/* runtime address of the replacement (0 before dlopen) */
+	uint64_t island;			/* jump island / trampoline used, 0 if none */
+	unsigned jump_len;			/* bytes overwritten at addr (after endbr64) */
+	unsigned jump_off;			/* 4 when endbr64 is kept, else 0 */
+	uint8_t orig[16];			/* original bytes at addr + jump_off */
+	uint8_t jump[16];			/* bytes written */
+	uint32_t preserved_regs;		/* caller-saved registers routed through a preserving island */
+	bool wrap;				/* HOTPATCH_WRAP */
+	char note[256];				/* warnings: inlined callers, clones ... */
+};
+
+struct hotpatch_patch {
+	unsigned id;				/* per-process, increasing */
+	char path[4096];			/* canonical path of the patch file */
+	char build_id[HOTPATCH_BUILD_ID_MAX];	/* of the patch file */
+	char pin[HOTPATCH_BUILD_ID_MAX];	/* HOTPATCH_BUILD_ID pin, "" if none */
+	int64_t applied_at;			/* unix time */
+	uint64_t handle;			/* dlopen handle in the target */
+	unsigned nfuncs;
+	struct hotpatch_func *funcs;
+	unsigned nimports;
+	char (*imports)[HOTPATCH_NAME_MAX];
+};
+
+/* Timing of one operation, in nanoseconds (reported by apply --json). */
+struct hotpatch_timing {
+	uint64_t total_ns;		/* whole call */
+	uint64_t pause_ns;		/* first thread stopped .. last thread resumed, all phases */
+	uint64_t dlopen_ns;		/* remote dlopen: one thread busy, the others running */
+	uint64_t stw_ns;		/* final stop-the-world: consistency check + jump writes */
+	unsigned threads;
+};
+
+struct hotpatch_result {
+	struct hotpatch_patch patch;	/* what was applied/reverted/checked */
+	struct hotpatch_timing timing;
+};
+
+void hotpatch_result_release(struct hotpatch_result *res);
+
+/* Read a patch file: descriptors, build-id, pin. No process involved. */
+int hotpatch_info(const char *patch_path, struct hotpatch_patch *out);
+
+/* Everything apply verifies, without stopping the target. */
+int hotpatch_check(pid_t pid, const char *patch_path, const struct hotpatch_opts *opts,
+		   struct hotpatch_result *res);
+
+/* Inject patch_path and activate every replacement, all or nothing. */
+int hotpatch_apply(pid_t pid, const char *patch_path, const struct hotpatch_opts *opts,
+		   struct hotpatch_result *res);
+
+/* dlopen() any shared object in the target; *handle = the target's handle. */
+int hotpatch_load(pid_t pid, const char *so_path, const struct hotpatch_opts *opts,
+		  uint64_t *handle, struct hotpatch_timing *timing);
+
+/* Applied patches of pid, oldest first. Free with hotpatch_list_free. */
+int hotpatch_list(pid_t pid, struct hotpatch_patch **patches, unsigned *n);
+void hotpatch_list_free(struct hotpatch_patch *patches, unsigned n);
+void hotpatch_patch_release(struct hotpatch_patch *p);
+
+/*
+ * Revert one patch: 'what' is a numeric id or a patch path. Refused with
+ * HOTPATCH_E_STACKED when a later patch replaces one of its functions.
+ * (--all in the CLI is hotpatch_list + hotpatch_revert newest first.)
+ */
+int hotpatch_revert(pid_t pid, const char *what, const struct hotpatch_opts *opts,
+		    struct hotpatch_result *res);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LIBHOTPATCH_H */

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The one header generic code uses for CPU specifics. Implemented in
+ * src/arch/x86_64/. No CPU #ifdef outside src/arch/.
+ */
+#ifndef HP_ARCH_H
+#define HP_ARCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/user.h>
+
+/* ---- jumps (jump.c) ---- */
+
+#define ARCH_JUMP_MAX 16	/* longest jump we write */
+#define ARCH_JMP_REL32_LEN 5	/* e9 rel32 */
+#define ARCH_JMP_ABS_LEN 14	/* ff 25 00000000 + imm64: jmp *0(%rip), clobbers nothing */
+#define ARCH_ENDBR_LEN 4
+
+/* True when the 4 bytes at code are endbr64 (f3 0f 1e fa). */
+bool arch_is_endbr(const uint8_t *code, size_t len);
+/* rel32 reach: can an e9 at 'from' (its first byte) reach 'to'? */
+bool arch_rel32_reaches(uint64_t from, uint64_t to);
+/* Encode the shortest jump from 'from' to 'to' into buf; returns its length (5 or 14). */
+size_t arch_encode_jump(uint64_t from, uint64_t to, uint8_t *buf);
+/* Encode e9 rel32 only; returns 5, or 0 when out of reach. */
+size_t arch_encode_jmp_rel32(uint64_t from, uint64_t to, uint8_t *buf);
+/* Encode the 14-byte absolute jump. Returns 14. */
+size_t arch_encode_jmp_abs(uint64_t to, uint8_t *buf);
+/* True when every byte of [code, code+len) is alignment padding (nop forms, int3, 00 after ret). */
+bool arch_is_padding(const uint8_t *code, size_t len);
+
+/* ---- remote call frames (call.c) ---- */
+
+/*
+ * Prepare regs to call fn(a0..a5) in a stopped thread: rip = fn, the red zone
+ * skipped, rsp 16-byte aligned with the fake return address 'ret' pushed,
+ * orig_rax = -1 so the kernel does not restart an interrupted syscall on top
+ * of our call, eflags.DF cleared, rax = 0 (no vector args to variadics).
+ * 'stack_data' bytes (may be NULL) are placed below the red zone first and
+ * their address returned in *data_addr; the caller writes them to memory.
+ * Returns the new rsp; the caller writes the return address at regs->rsp.
+ */
+void arch_setup_call(struct user_regs_struct *regs, uint64_t fn, const uint64_t *args,
+		     int nargs, uint64_t ret, size_t stack_data, uint64_t *data_addr);
+uint64_t arch_call_result(const struct user_regs_struct *regs);
+uint64_t arch_pc(const struct user_regs_struct *regs);
+uint64_t arch_sp(const struct user_regs_struct *regs);
+void arch_set_pc(struct user_regs_struct *regs, uint64_t pc);
+
+/*
+ * Prepare regs for a system call executed by single-stepping a syscall
+ * instruction at insn_addr: rax = nr, args in rdi, rsi, rdx, r10, r8, r9.
+ */
+void arch_setup_syscall(struct user_regs_struct *regs, uint64_t insn_addr, long nr,
+			const uint64_t *args, int nargs);
+long arch_syscall_result(const struct user_regs_struct *regs);
+/* True when the thread was stopped inside a syscall the kernel would restart. */
+bool arch_in_restartable_syscall(const struct user_regs_struct *regs);
+/* The syscall instruction bytes (0f 05). */
+#define ARCH_SYSCALL_INSN "\x0f\x05"
+#define ARCH_SYSCALL_INSN_LEN 2
+#define ARCH_BREAKPOINT_INSN 0xcc
+
+/* ---- debug registers (debugreg.c): offsets in struct user for PTRACE_POKEUSER ---- */
+/* Offset of DR'n' in struct user. */
+size_t arch_debugreg_offset(int n);
+/* DR7 value enabling an execute breakpoint in slot 0 (local enable, len 1, RW=00). */
+uint64_t arch_dr7_exec_slot0(void);
+/* True when DR6 says slot 0 hit. */
+bool arch_dr6_hit_slot0(uint64_t dr6);
+
+/* ---- decoding (decode.c, zydis) ---- */
+
+/* Caller-saved registers, as a bit set. */
+enum arch_reg {
+	ARCH_REG_RAX, ARCH_REG_RCX, ARCH_REG_RDX, ARCH_REG_RSI, ARCH_REG_RDI,
+	ARCH_REG_R8, ARCH_REG_R9, ARCH_REG_R10, ARCH_REG_R11,
+	ARCH_REG_XMM0,	/* ..XMM15 (whole vector register incl. ymm/zmm upper parts) */
+	ARCH_REG_XMM15 = ARCH_REG_XMM0 + 15,
+	ARCH_REG_NR
+};
+#define ARCH_REGS_CALLER_SAVED ((1u << ARCH_REG_NR) - 1)	/* = "everything" */
+/* Comma-separated register names of a set ("rcx,rdx,xmm3"); returns buf. */
+const char *arch_regs_str(uint32_t set, char *buf, size_t len);
+
+/* What a function's own code does, from decoding its bytes. */
+struct arch_func_info {
+	uint32_t written;	/* caller-saved registers written (bit per enum arch_reg) */
+	bool indirect_call;	/* call through register/memory, or a jump out of the function not to a known function: clobbers everything */
+	bool undecodable;	/* an instruction could not be decoded */
+	bool stack_args;	/* reads the caller's stack above the return address (stack-passed arguments) */
+	int ncallees;
+	uint64_t callees[64];	/* targets of direct calls (and tail jumps) leaving the function */
+	bool callees_overflow;
+};
+
+/* Decode [code, code+len) located at address addr. */
+int arch_analyze_func(const uint8_t *code, size_t len, uint64_t addr, struct arch_func_info *out);
+
+/*
+ * Build a trampoline at address 'to' that executes the instructions displaced
+ * from the function entry at 'from' (at least 'min_len' bytes, whole
+ * instructions) then jumps back to from + consumed. rip-relative operands and
+ * relative branches are relocated. Fails with -HOTPATCH_E_NORELOC and an
+ * hp_err message naming the instruction when an instruction cannot be moved,
+ * or when a branch inside [func_start, func_end) targets the displaced bytes
+ * (other than the entry itself).
+ */
+int arch_build_trampoline(const uint8_t *code, size_t code_len, uint64_t from, size_t min_len,
+			  uint64_t func_start, uint64_t func_end, uint64_t to, uint8_t *out,
+			  size_t out_max, size_t *out_len, size_t *consumed);
+
+/*
+ * Encode a preserving island at address 'at': save the registers of 'keep',
+ * call 'target', restore them, return. Returns its length or -ENOSPC.
+ */
+int arch_build_preserving_island(uint32_t keep, uint64_t at, uint64_t target, uint8_t *out,
+				 size_t out_max);
+
+#endif

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/* Internal helpers shared by every layer: errors, logging, small utilities. */
+#ifndef HP_COMMON_H
+#define HP_COMMON_H
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "libhotpatch.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define HP_PRINTF(f, a) __attribute__((format(printf, f, a)))
+
+/* Programmer error: never a target's or user's fault. */
+#define BUG(...)                                                                           \
+	do {                                                                               \
+		fprintf(stderr, "hotpatch: BUG at %s:%d: ", __FILE__, __LINE__);           \
+		fprintf(stderr, __VA_ARGS__);                                              \
+		fputc('\n', stderr);                                                       \
+		abort();                                                                   \
+	} while (0)
+
+/*
+ * Record the one-line message of a failure for hotpatch_errmsg() and return
+ * -code. code is an errno value or a HOTPATCH_E_* value (positive).
+ * Message style (git): lowercase, no trailing period, subjects quoted:
+ *   hp_err(HOTPATCH_E_NOSYM, "pid %d: 'func' not found in %s", pid, path)
+ * The first error recorded wins until hp_err_clear(): an undo step failing
+ * after the real failure must not hide it. Use hp_err_force to override.
+ */
+int hp_err(int code, const char *fmt, ...) HP_PRINTF(2, 3);
+int hp_err_force(int code, const char *fmt, ...) HP_PRINTF(2, 3);
+void hp_err_clear(void);
+bool hp_err_set(void);
+
+void hp_log(enum hotpatch_log_level lvl, const char *fmt, ...) HP_PRINTF(2, 3);
+#define hp_warn(...)  hp_log(HOTPATCH_LOG_WARN, __VA_ARGS__)
+#define hp_info(...)  hp_log(HOTPATCH_LOG_INFO, __VA_ARGS__)
+#define hp_debug(...) hp_log(HOTPATCH_LOG_DEBUG, __VA_ARGS__)
+
+/* Monotonic clock in nanoseconds. */
+uint64_t hp_now_ns(void);
+
+/* Bytes to lowercase hex (out must hold 2*n+1). */
+void hp_hex(const uint8_t *in, size_t n, char *out);
+
+/* strlcpy semantics: always terminates, returns strlen(src). */
+size_t hp_strlcpy(char *dst, const char *src, size_t size);
+
+#endif

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+#include <string.h>
+#include <time.h>
+
+#include "common/common.h"
+
+static const char *const hp_messages[] = {
+#define HOTPATCH__MSG(code, name, msg) [code - HOTPATCH_E_BASE] = msg,
+	HOTPATCH_ERRORS(HOTPATCH__MSG)
+#undef HOTPATCH__MSG
+};
+/* A missing entry or a merged pair of strings breaks this. */
+_Static_assert(ARRAY_SIZE(hp_messages) == HOTPATCH_E_END - HOTPATCH_E_BASE,
+	       "HOTPATCH_ERRORS codes must be contiguous");
+
+const char *hotpatch_strerror(int err)
+{
+	if (err < 0)
+		err = -err;
+	if (err >= HOTPATCH_E_BASE && err < HOTPATCH_E_END)
+		return hp_messages[err - HOTPATCH_E_BASE];
+	return strerror(err);
+}
+
+static __thread char hp_msg[1024];
+static __thread bool hp_msg_set;
+
+const char *hotpatch_errmsg(void)
+{
+	return hp_msg_set ? hp_msg : "";
+}
+
+void hp_err_clear(void)
+{
+	hp_msg_set = false;
+	hp_msg[0] = 0;
+}
+
+bool hp_err_set(void)
+{
+	return hp_msg_set;
+}
+
+static int hp_verr(bool force, int code, const char *fmt, va_list ap)
+{
+	if (code < 0)
+		code = -code;
+	if (force || !hp_msg_set) {
+		vsnprintf(hp_msg, sizeof(hp_msg), fmt, ap);
+		hp_msg_set = true;
+		hp_log(HOTPATCH_LOG_DEBUG, "error: %s (%s)", hp_msg, hotpatch_strerror(code));
+	}
+	return -code;
+}
+
+int hp_err(int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = hp_verr(false, code, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int hp_err_force(int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = hp_verr(true, code, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+static hotpatch_log_fn hp_log_fn;
+static void *hp_log_ctx;
+static enum hotpatch_log_level hp_log_max = HOTPATCH_LOG_WARN;
+
+void hotpatch_set_log(hotpatch_log_fn fn, void *ctx, enum hotpatch_log_level max_level)
+{
+	hp_log_fn = fn;
+	hp_log_ctx = ctx;
+	hp_log_max = max_level;
+}
+
+void hp_log(enum hotpatch_log_level lvl, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	if (lvl > hp_log_max || !hp_log_fn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	hp_log_fn(lvl, buf, hp_log_ctx);
+}
+
+uint64_t hp_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void hp_hex(const uint8_t *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = 0;
+}
+
+size_t hp_strlcpy(char *dst, const char *src, size_t size)
+{
+	size_t len = strlen(src);
+	if (size) {
+		size_t n = len < size - 1 ? len : size - 1;
+		memcpy(dst, src, n);
+		dst[n] = 0;
+	}
+	return len;
+}

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ELF layer: symbols and identity of objects on disk, via libelf/libdw.
+ * Nothing here touches a process. Addresses are link-time virtual addresses
+ * (st_value); the caller adds the load bias of the mapping.
+ */
+#ifndef HP_ELF_H
+#define HP_ELF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "libhotpatch.h"
+
+struct elf_file;
+
+/*
+ * Open an ELF object. 'path' is read; 'display' (may be NULL = path) is the
+ * name used in messages and for separate-debuginfo lookup (.gnu_debuglink is
+ * searched beside 'display', in its .debug/ subdir and under /usr/lib/debug;
+ * the build-id path /usr/lib/debug/.build-id/xx/rest.debug too).
+ * Errors: -HOTPATCH_E_NOTELF, -HOTPATCH_E_ARCH (not x86_64 ELF64), -errno.
+ */
+int elf_file_open(const char *path, const char *display, struct elf_file **out);
+void elf_file_free(struct elf_file *ef);
+
+const char *elf_file_display(const struct elf_file *ef);
+/* DT_SONAME or NULL. */
+const char *elf_file_soname(const struct elf_file *ef);
+/* e_type == ET_DYN */
+bool elf_file_is_dyn(const struct elf_file *ef);
+/* Lowest PT_LOAD p_vaddr rounded down to its page, and that segment's p_offset rounded down. */
+uint64_t elf_file_first_load_vaddr(const struct elf_file *ef);
+/* GNU build-id as lowercase hex into hex[HOTPATCH_BUILD_ID_MAX]; -HOTPATCH_E_NOSYM-free: -ENOENT if none. */
+int elf_file_build_id(struct elf_file *ef, char *hex);
+
+enum elf_sym_kind { ELF_SYM_FUNC = 1, ELF_SYM_OBJECT = 2, ELF_SYM_ANY = 3 };
+
+struct elf_sym {
+	char name[HOTPATCH_NAME_MAX];
+	char file[HOTPATCH_NAME_MAX];	/* source file (STT_FILE before it in .symtab, or DWARF CU), "" if unknown */
+	uint64_t value;			/* st_value (link-time address) */
+	uint64_t size;			/* st_size */
+	int type;			/* STT_* */
+	int bind;			/* STB_* */
+	bool from_debuginfo;		/* found only in separate debuginfo */
+	/*
+	 * Bytes after value+size that belong to no symbol and lie in the same
+	 * section: the gap up to the next symbol (any type, any table) or the
+	 * section end. Whether they are padding bytes is for the caller to check.
+	 */
+	uint64_t gap_after;
+};
+
+/*
+ * Find the symbol 'name' of 'kind' in .dynsym, .symtab, then separate
+ * debuginfo. 'srcfile' (NULL = any) restricts to symbols of that source file
+ * (basename or path suffix match). Duplicate entries for one address (alias in
+ * .dynsym and .symtab) are one symbol.
+ * Errors, each with an hp_err message naming the symbol and display path:
+ *  -HOTPATCH_E_NOSYM: not found; when only compiler clones exist
+ *   (name.constprop.N, name.isra.N, name.part.N, name.cold) the message lists
+ *   them and says a clone may have another signature and must be named explicitly;
+ *  -HOTPATCH_E_AMBIG: several distinct addresses; the message lists the candidates
+ *   with their source files and addresses.
+ */
+int elf_file_find(struct elf_file *ef, const char *name, const char *srcfile,
+		  enum elf_sym_kind kind, struct elf_sym *out);
+
+/*
+ * Address range of "name.cold" (and "name.cold.N") parts of a function, if any:
+ * fills up to max ranges as [start, end) pairs, returns the count found (>= 0).
+ */
+int elf_file_cold_parts(struct elf_file *ef, const char *name, uint64_t (*ranges)[2], int max);
+
+/* The function symbol containing addr (st_value <= addr < st_value+st_size), or -ENOENT. */
+int elf_file_symbolize(struct elf_file *ef, uint64_t addr, struct elf_sym *out);
+
+/* Copy len bytes of file content at link-time address vaddr (must lie in one PT_LOAD with file bytes). */
+int elf_file_read(struct elf_file *ef, uint64_t vaddr, void *buf, size_t len);
+
+/*
+ * Callers into which 'name' was inlined according to DWARF
+ * (DW_TAG_inlined_subroutine whose abstract origin is 'name'): writes up to
+ * max caller function names, returns the count (0 if no DWARF or none).
+ */
+int elf_file_inlined_callers(struct elf_file *ef, const char *name,
+			     char (*callers)[HOTPATCH_NAME_MAX], int max);
+
+/* ---- patch files ---- */
+
+/* One descriptor of a patch file's .hotpatch section (see include/hotpatch.h). */
+struct patch_desc {
+	int kind;				/* HOTPATCH_KIND_* */
+	char object[HOTPATCH_NAME_MAX];		/* "" = any */
+	char file[HOTPATCH_NAME_MAX];		/* "" = any */
+	char symbol[HOTPATCH_NAME_MAX];		/* target symbol, or build-id hex for BUILD_ID */
+	uint64_t desc_vaddr;			/* link-time address of the descriptor itself */
+	uint64_t addr_vaddr;			/* link-time address of new fn / import pointer var (0 if unresolved) */
+	uint64_t aux_vaddr;			/* link-time address of the WRAP orig pointer var */
+	char addr_name[HOTPATCH_NAME_MAX];	/* symbol name at addr_vaddr in the patch, "" if none */
+};
+
+struct patch_file {
+	char build_id[HOTPATCH_BUILD_ID_MAX];	/* of the patch itself, "" if none */
+	char pin[HOTPATCH_BUILD_ID_MAX];	/* HOTPATCH_BUILD_ID value, "" if none */
+	unsigned ndesc;
+	struct patch_desc *desc;		/* REPLACE, WRAP, IMPORT only (BUILD_ID folded into pin) */
+};
+
+/*
+ * Read and validate the descriptors of a patch file. Pointers in descriptors
+ * are resolved through the file's dynamic relocations (R_X86_64_RELATIVE,
+ * R_X86_64_64 against a defined symbol). Errors: -HOTPATCH_E_NOTELF,
+ * -HOTPATCH_E_ARCH, -HOTPATCH_E_NODESC (no .hotpatch section or it is empty:
+ * the message suggests `hotpatch load`), -HOTPATCH_E_BADDESC (bad magic,
+ * version, size, kind, missing name, unresolvable pointer, duplicate
+ * replacement of one symbol, two different pins), -errno.
+ * Never trusts the file: every offset and string is bounds-checked (fuzzed).
+ */
+int patch_file_read(const char *path, struct patch_file *out);
+/* Same, from a buffer (fuzzing). 'name' is for messages. */
+int patch_file_read_mem(const void *buf, size_t len, const char *name, struct patch_file *out);
+void patch_file_release(struct patch_file *pf);
+
+#endif

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Stacks of threads that the caller has already stopped with ptrace, via
+ * libdw's dwfl (CFI from .eh_frame/.debug_frame). Memory is read through
+ * /proc/PID/mem and registers come from the caller: this layer never calls
+ * ptrace itself.
+ */
+#ifndef HP_UNWIND_H
+#define HP_UNWIND_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/user.h>
+
+struct unwinder;
+
+/* One dwfl session for process pid (reports its modules from /proc/PID/maps). */
+int unwind_begin(pid_t pid, struct unwinder **out);
+void unwind_end(struct unwinder *uw);
+
+/*
+ * Unwind thread tid whose general registers are *regs. pcs[0] is regs->rip,
+ * pcs[1..] are return addresses (as found on the stack, not adjusted).
+ * *complete is set when the unwind reached the outermost frame (no CFI gap,
+ * no read error); when it is false the caller must assume unknown frames.
+ * Returns 0 or -errno; *n is the number of pcs filled (<= max).
+ */
+int unwind_thread(struct unwinder *uw, pid_t tid, const struct user_regs_struct *regs,
+		  uint64_t *pcs, size_t max, size_t *n, int *complete);
+
+#endif
