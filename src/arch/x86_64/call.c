@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/* x86_64 SysV call frames and syscall registers for code run inside a stopped thread. */
+#include <string.h>
+
+#include "arch/arch.h"
+
+#define RED_ZONE 128	/* SysV: 128 bytes below rsp belong to the interrupted leaf function */
+#define EFLAGS_DF (1u << 10)
+#define EFLAGS_TF (1u << 8)
+
+void arch_setup_call(struct user_regs_struct *regs, uint64_t fn, const uint64_t *args,
+		     int nargs, uint64_t ret, size_t stack_data, uint64_t *data_addr)
+{
+	uint64_t sp = regs->rsp - RED_ZONE;
+
+	if (stack_data) {
+		sp = (sp - stack_data) & ~15ull;
+		if (data_addr)
+			*data_addr = sp;
+	}
+	/* At the callee's first instruction (rsp + 8) must be 16-byte aligned. */
+	sp &= ~15ull;
+	sp -= 8;			/* the fake return address lives here */
+	regs->rsp = sp;
+	regs->rip = fn;
+	uint64_t *slots[6] = { &regs->rdi, &regs->rsi, &regs->rdx, &regs->rcx, &regs->r8, &regs->r9 };
+	for (int i = 0; i < nargs && i < 6; i++)
+		*slots[i] = args[i];
+	regs->rax = 0;			/* no vector registers for a variadic callee */
+	/*
+	 * orig_rax = -1: the thread may have been stopped inside a syscall; with
+	 * -1 the kernel does not rewind rip to re-execute it on top of our call.
+	 * The saved registers (with the original orig_rax) restore the restart.
+	 */
+	regs->orig_rax = (uint64_t)-1;
+	regs->eflags &= ~(uint64_t)(EFLAGS_DF | EFLAGS_TF);
+	(void)ret;
+}
+
+uint64_t arch_call_result(const struct user_regs_struct *regs)
+{
+	return regs->rax;
+}
+
+uint64_t arch_pc(const struct user_regs_struct *regs)
+{
+	return regs->rip;
+}
+
+uint64_t arch_sp(const struct user_regs_struct *regs)
+{
+	return regs->rsp;
+}
+
+void arch_set_pc(struct user_regs_struct *regs, uint64_t pc)
+{
+	regs->rip = pc;
+}
+
+void arch_setup_syscall(struct user_regs_struct *regs, uint64_t insn_addr, long nr,
+			const uint64_t *args, int nargs)
+{
+	uint64_t *slots[6] = { &regs->rdi, &regs->rsi, &regs->rdx, &regs->r10, &regs->r8, &regs->r9 };
+	for (int i = 0; i < nargs && i < 6; i++)
+		*slots[i] = args[i];
+	regs->rax = (uint64_t)nr;
+	regs->orig_rax = (uint64_t)-1;
+	regs->rip = insn_addr;
+	regs->eflags &= ~(uint64_t)EFLAGS_TF;
+}
+
+long arch_syscall_result(const struct user_regs_struct *regs)
+{
+	return (long)regs->rax;
+}
+
+bool arch_in_restartable_syscall(const struct user_regs_struct *regs)
+{
+	long rax = (long)regs->rax;
+	/* -ERESTARTSYS, -ERESTARTNOINTR, -ERESTARTNOHAND, -ERESTART_RESTARTBLOCK */
+	return (long)regs->orig_rax >= 0 && (rax == -512 || rax == -513 || rax == -514 || rax == -516);
+}
+
+/* ---- debug registers ---- */
+#include <stddef.h>
+
+size_t arch_debugreg_offset(int n)
+{
+	return offsetof(struct user, u_debugreg) + (size_t)n * sizeof(unsigned long);
+}
+
+uint64_t arch_dr7_exec_slot0(void)
+{
+	/* L0 = 1, RW0 = 00 (execute), LEN0 = 00 (must be 1 byte for execute). */
+	return 1;
+}
+
+bool arch_dr6_hit_slot0(uint64_t dr6)
+{
+	return dr6 & 1;
+}

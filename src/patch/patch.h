@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/* Internal interfaces of the patch layer: objects of a target, state, safe points, transactions. */
+#ifndef HP_PATCH_H
+#define HP_PATCH_H
+
+#include "common/common.h"
+#include "elf/elf.h"
+#include "proc/proc.h"
+
+/* One loaded object of the target (from the dynamic linker's link_map chain). */
+struct object {
+	char path[4096];	/* as the target sees it */
+	char open_path[4096];	/* what we open: /proc/PID/root/... or map_files */
+	uint64_t bias;		/* l_addr: runtime = link-time + bias */
+	uint64_t lo, hi;	/* runtime range of its mappings */
+	bool main;		/* the main executable */
+	bool runtime;		/* libc, libpthread, libdl or the dynamic linker: safe-point relevant */
+	bool is_ld;		/* the dynamic linker */
+	uint64_t link_map;	/* address of its struct link_map in the target */
+	struct elf_file *elf;	/* opened lazily */
+	int elf_err;
+};
+
+struct objects {
+	struct object *v;
+	size_t n;
+};
+
+/* Walk the target's link_map chain (main executable first, load order). */
+int objects_load(struct proc *p, struct objects *objs);
+void objects_release(struct objects *objs);
+/* Object containing runtime address addr, or NULL. */
+struct object *objects_find_addr(struct objects *objs, uint64_t addr);
+/* Object whose file name (basename, or full path) or DT_SONAME is 'name'. */
+struct object *objects_find_name(struct objects *objs, const char *name);
+int object_elf(struct object *o, struct elf_file **ef);
+
+/* A resolved target symbol. */
+struct resolved {
+	struct object *obj;
+	struct elf_sym sym;
+	uint64_t addr;		/* runtime */
+};
+/*
+ * Resolve 'name' of 'kind': in object 'in' (NULL = main executable first, then
+ * every object in load order), optionally restricted to source file 'srcfile'.
+ */
+int resolve_symbol(struct proc *p, struct objects *objs, const char *in, const char *srcfile,
+		   const char *name, enum elf_sym_kind kind, struct resolved *out);
+
+/* ---- state kept in the target ---- */
+struct state {
+	unsigned next_id;
+	unsigned npatches;
+	struct hotpatch_patch *patches;	/* funcs owned by each */
+	unsigned nislands;
+	struct island_rec { unsigned patch_id; uint64_t addr, len; } *islands;
+	uint64_t region;		/* runtime address of the state mapping, 0 = none yet */
+	uint64_t region_len;
+};
+#define STATE_NAME "hotpatch-state"
+#define STATE_REGION_LEN (4u << 20)
+/* Read the state of p (no need to stop it). Absent state = empty. */
+int state_read(struct proc *p, struct state *st);
+/* Create the region if needed (remote syscalls in t), then write st. */
+int state_write(struct proc *p, struct thread *t, struct state *st);
+void state_release(struct state *st);
+/* Patch by id or canonical path; NULL if none. */
+struct hotpatch_patch *state_find(struct state *st, const char *what);
+struct hotpatch_patch *state_find_id(struct state *st, unsigned id);
+
+/* ---- safe points and consistency ---- */
+struct range {
+	uint64_t start, end;
+	const char *what;	/* function name for messages */
+};
+/*
+ * Stop-the-world is held. Pick a thread at a safe point for dlopen/dlclose
+ * (no frame in libc/ld.so except a blocking syscall wrapper innermost),
+ * running threads to one if needed. Returns the chosen thread, still held.
+ */
+int safepoint_choose(struct proc *p, struct objects *objs, uint64_t deadline, struct thread **out);
+/*
+ * Stop-the-world is held. Make sure no thread's pc or return address lies in
+ * any of ranges[], running blockers out (alone first, then with the others).
+ */
+int consistency_wait(struct proc *p, const struct range *ranges, size_t n, uint64_t deadline);
+
+/* Remote helpers on a borrowed (stopped) thread. */
+int remote_dlopen(struct proc *p, struct objects *objs, struct thread *t, const char *path,
+		  uint64_t *handle, uint64_t deadline);
+int remote_dlclose(struct proc *p, struct objects *objs, struct thread *t, uint64_t handle,
+		   uint64_t deadline);
+int remote_mmap_near(struct proc *p, struct thread *t, uint64_t near, size_t len, uint64_t *addr);
+int remote_munmap(struct proc *p, struct thread *t, uint64_t addr, size_t len);
+
+#endif

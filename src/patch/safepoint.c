@@ -1,0 +1,489 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Safe points (which thread may run dlopen without deadlocking on a lock it
+ * holds itself) and the consistency check (no thread inside code we are about
+ * to redirect or unmap). Both look at every stopped thread's stack.
+ */
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+
+#include "arch/arch.h"
+#include "patch/patch.h"
+#include "unwind/unwind.h"
+
+#define MAX_FRAMES 128
+
+struct stack {
+	uint64_t pcs[MAX_FRAMES];
+	size_t n;
+	int complete;
+};
+
+static int thread_stack(struct proc *p, struct unwinder *uw, struct thread *t, struct stack *s)
+{
+	int err = thread_get_regs(p, t);
+	if (err)
+		return err;
+	s->n = 0;
+	s->complete = 0;
+	err = unwind_thread(uw, t->tid, &t->regs, s->pcs, MAX_FRAMES, &s->n, &s->complete);
+	if (err || !s->n) {
+		/* Whatever happened, the pc itself is known. */
+		s->pcs[0] = arch_pc(&t->regs);
+		s->n = 1;
+		s->complete = 0;
+	}
+	return 0;
+}
+
+/* A return address points after the call: look up the byte before it. */
+static uint64_t frame_addr(const struct stack *s, size_t i)
+{
+	return i ? s->pcs[i] - 1 : s->pcs[i];
+}
+
+/*
+ * libc functions that block in a system call while holding no lock dlopen or
+ * malloc need; a thread parked in one of them (several libc frames deep) is as
+ * good as one in a bare syscall wrapper.
+ */
+static const char *const blocking_fns[] = {
+	"__futex_abstimed_wait", "__GI___futex_abstimed_wait", "futex_wait", "__futex_wait",
+	"__pthread_cond_wait", "___pthread_cond_wait", "pthread_cond_wait", "___pthread_cond_timedwait",
+	"pthread_cond_timedwait", "__pthread_cond_timedwait", "pthread_cond_clockwait",
+	"__pthread_clockjoin_ex", "pthread_join", "__pthread_join", "sem_wait", "__new_sem_wait",
+	"sem_timedwait", "sem_clockwait", "do_futex_wait", "__new_sem_wait_slow",
+	"__clock_nanosleep", "clock_nanosleep", "__nanosleep", "nanosleep", "sleep", "usleep",
+	"__sleep", "pause", "__libc_pause", "sigsuspend", "__sigsuspend", "sigwait", "__sigwait",
+	"sigwaitinfo", "sigtimedwait", "__sigtimedwait", "do_sigwait", "__select", "select",
+	"__poll", "poll", "ppoll", "__ppoll", "epoll_wait", "epoll_pwait", "__libc_read", "read",
+	"__read", "__libc_recv", "recv", "recvfrom", "recvmsg", "__libc_recvfrom", "accept",
+	"accept4", "__libc_accept", "waitpid", "__waitpid", "wait4", "__wait4", "wait", "msgrcv",
+	"__libc_msgrcv", "pselect", "__pselect", "__pselect64", "__select64", "__GI___clock_nanosleep",
+	"__GI___nanosleep", "__GI___libc_read", "__GI___poll", "__GI_epoll_wait", "__GI___sigtimedwait",
+	"__GI___pthread_cond_wait", "__pthread_cond_wait_common", "__libc_wait",
+};
+
+static bool blocking_name(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(blocking_fns); i++)
+		if (!strcmp(name, blocking_fns[i]))
+			return true;
+	return false;
+}
+
+static bool frame_is_blocking(struct objects *objs, struct object *o, uint64_t addr)
+{
+	struct elf_file *ef;
+	struct elf_sym sym;
+	(void)objs;
+	if (object_elf(o, &ef) || elf_file_symbolize(ef, addr - o->bias, &sym))
+		return false;
+	return blocking_name(sym.name);
+}
+
+enum verdict { UNSAFE, SAFE, SAFE_IDLE };
+
+/*
+ * Is this thread at a safe point? When it is not, *bp is where it will be:
+ * the return address of its outermost libc/ld.so frame, 0 if unknown.
+ */
+static enum verdict classify(struct proc *p, struct objects *objs, struct thread *t,
+			     const struct stack *s, uint64_t *bp)
+{
+	struct object *obj[MAX_FRAMES];
+	size_t n = s->n;
+
+	*bp = 0;
+	if (!s->complete || t->was_stopped)
+		return UNSAFE;
+	for (size_t i = 0; i < n; i++)
+		obj[i] = objects_find_addr(objs, frame_addr(s, i));
+	/*
+	 * Drop the thread's entry frames (outermost: _start, __libc_start_main,
+	 * start_thread, clone3): libc frames there hold no lock.
+	 */
+	size_t m = n;
+	while (m > 0 && (m == n || !obj[m - 1] || obj[m - 1]->runtime)) {
+		if (m == n || !obj[m - 1] || obj[m - 1]->runtime)
+			m--;
+		if (m < n && m > 0 && obj[m - 1] && !obj[m - 1]->runtime)
+			break;
+	}
+	if (m == 0)
+		return UNSAFE;	/* nothing but runtime code: a libc-internal thread */
+	size_t k = 0;
+	while (k < m && obj[k] && obj[k]->runtime)
+		k++;
+	ssize_t last_rt = -1;
+	for (size_t i = 0; i < m; i++)
+		if (!obj[i] || obj[i]->runtime)
+			last_rt = (ssize_t)i;
+	if (last_rt >= (ssize_t)k) {
+		/* A libc/ld.so frame between user frames (a callback): run past the outermost. */
+		*bp = s->pcs[last_rt + 1];
+		return UNSAFE;
+	}
+	if (k == 0)
+		return SAFE;
+	bool in_syscall = (long)t->regs.orig_rax >= 0;
+	if (in_syscall) {
+		bool ok = k == 1;
+		for (size_t i = 0; !ok && i < k; i++)
+			ok = frame_is_blocking(objs, obj[i], frame_addr(s, i));
+		if (ok && !obj[0]->is_ld)
+			return SAFE_IDLE;
+	}
+	*bp = s->pcs[k];
+	(void)p;
+	return UNSAFE;
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { 0, (long)ms * 1000000 };
+	nanosleep(&ts, NULL);
+}
+
+int safepoint_choose(struct proc *p, struct objects *objs, uint64_t deadline, struct thread **out)
+{
+	struct unwinder *uw;
+	int err = unwind_begin(p->pid, &uw);
+	if (err)
+		return hp_err(err, "pid %d: cannot start the unwinder", p->pid);
+	struct stack *s = malloc(sizeof(*s));
+	struct thread **cand = NULL;
+	uint64_t *addrs = NULL;
+	unsigned rounds = 0;
+
+	if (!s) {
+		unwind_end(uw);
+		return -ENOMEM;
+	}
+	for (;; rounds++) {
+		struct thread *best = NULL;
+		enum verdict best_v = UNSAFE;
+		size_t nc = 0;
+		free(cand);
+		free(addrs);
+		cand = calloc(p->nthreads + 1, sizeof(*cand));
+		addrs = calloc(p->nthreads + 1, sizeof(*addrs));
+		if (!cand || !addrs) {
+			err = -ENOMEM;
+			break;
+		}
+		for (size_t i = 0; i < p->nthreads; i++) {
+			struct thread *t = &p->threads[i];
+			uint64_t bp;
+			if (!t->attached || !t->stopped)
+				continue;
+			err = thread_stack(p, uw, t, s);
+			if (err)
+				break;
+			enum verdict v = classify(p, objs, t, s, &bp);
+			hp_debug("pid %d: thread %d: %s (%zu frames%s)", p->pid, t->tid,
+				 v == SAFE_IDLE ? "safe, idle" : v == SAFE ? "safe" : "unsafe", s->n,
+				 s->complete ? "" : ", incomplete");
+			if (v > best_v) {
+				best = t;
+				best_v = v;
+			}
+			if (v == UNSAFE && bp) {
+				cand[nc] = t;
+				addrs[nc++] = bp;
+			}
+		}
+		if (err)
+			break;
+		if (best) {
+			*out = best;
+			break;
+		}
+		if (hp_now_ns() >= deadline) {
+			err = hp_err(HOTPATCH_E_UNSAFE,
+				     "pid %d: no thread reached a safe point (outside libc and ld.so) in time",
+				     p->pid);
+			break;
+		}
+		if (nc) {
+			/* Let them run, the others too so lock holders can release, until one leaves libc. */
+			size_t hit;
+			uint64_t dl = hp_now_ns() + 100000000ull;
+			err = proc_run_until(p, cand, addrs, nc, false, dl < deadline ? dl : deadline,
+					     &hit);
+			if (err == -HOTPATCH_E_TIMEOUT) {
+				hp_err_clear();
+				err = 0;
+			}
+			if (err)
+				break;
+		} else {
+			/* Nothing to aim at: give the process a moment and look again. */
+			err = proc_release_all(p, NULL);
+			if (!err) {
+				sleep_ms(rounds < 10 ? 1 : 10);
+				err = proc_hold_all(p);
+			}
+			if (err)
+				break;
+		}
+	}
+	free(cand);
+	free(addrs);
+	free(s);
+	unwind_end(uw);
+	return err;
+}
+
+static const struct range *in_ranges(const struct range *r, size_t n, uint64_t a)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a >= r[i].start && a < r[i].end)
+			return &r[i];
+	return NULL;
+}
+
+/* Without a complete unwind, look at every word of the stack: a false alarm only costs a retry. */
+static const struct range *stack_scan(struct proc *p, struct thread *t, const struct range *r,
+				      size_t n)
+{
+	uint64_t sp = arch_sp(&t->regs), buf[512];
+	const struct map *m = proc_map_find(p, sp);
+	uint64_t end = m ? m->end : sp;
+	if (end - sp > (256u << 10))
+		end = sp + (256u << 10);
+	for (uint64_t a = sp & ~7ull; a < end; a += sizeof(buf)) {
+		size_t len = end - a < sizeof(buf) ? end - a : sizeof(buf);
+		if (proc_read(p, a, buf, len))
+			break;
+		for (size_t i = 0; i < len / 8; i++) {
+			const struct range *hit = in_ranges(r, n, buf[i] - 1);
+			if (hit)
+				return hit;
+		}
+	}
+	hp_err_clear();
+	return NULL;
+}
+
+int consistency_wait(struct proc *p, const struct range *ranges, size_t nr, uint64_t deadline)
+{
+	struct unwinder *uw;
+	int err = unwind_begin(p->pid, &uw);
+	if (err)
+		return hp_err(err, "pid %d: cannot start the unwinder", p->pid);
+	struct stack *s = malloc(sizeof(*s));
+	struct thread **ts = NULL;
+	uint64_t *addrs = NULL;
+	const char **what = NULL;
+	uint64_t start = hp_now_ns();
+	/* First let blockers finish alone (nobody else can enter meanwhile), then with everyone. */
+	uint64_t alone_until = start + (deadline - start) / 4;
+	if (!s) {
+		unwind_end(uw);
+		return -ENOMEM;
+	}
+	err = proc_maps_refresh(p);
+	for (unsigned round = 0; !err; round++) {
+		size_t nb = 0, nt = 0;
+		free(ts);
+		free(addrs);
+		free(what);
+		ts = calloc(p->nthreads + 1, sizeof(*ts));
+		addrs = calloc(p->nthreads + 1, sizeof(*addrs));
+		what = calloc(p->nthreads + 1, sizeof(*what));
+		if (!ts || !addrs || !what) {
+			err = -ENOMEM;
+			break;
+		}
+		pid_t first_tid = 0;
+		const char *first_what = NULL;
+		for (size_t i = 0; i < p->nthreads; i++) {
+			struct thread *t = &p->threads[i];
+			if (!t->attached || !t->stopped)
+				continue;
+			err = thread_stack(p, uw, t, s);
+			if (err)
+				break;
+			ssize_t j = -1;
+			const struct range *hit = NULL;
+			for (size_t f = 0; f < s->n; f++) {
+				const struct range *r = in_ranges(ranges, nr, frame_addr(s, f));
+				if (r) {
+					j = (ssize_t)f;
+					hit = r;
+				}
+			}
+			if (!hit && !s->complete)
+				hit = stack_scan(p, t, ranges, nr);
+			if (!hit)
+				continue;
+			nb++;
+			if (!first_tid) {
+				first_tid = t->tid;
+				first_what = hit->what;
+			}
+			if (j >= 0 && (size_t)(j + 1) < s->n) {
+				ts[nt] = t;
+				what[nt] = hit->what;
+				addrs[nt++] = s->pcs[j + 1];
+			}
+		}
+		if (err || !nb)
+			break;
+		uint64_t now = hp_now_ns();
+		if (now >= deadline) {
+			err = hp_err(HOTPATCH_E_BUSY,
+				     "pid %d: thread %d is still inside '%s' after %llu ms%s", p->pid,
+				     first_tid, first_what,
+				     (unsigned long long)((now - start) / 1000000),
+				     nb > 1 ? " (and other threads)" : "");
+			break;
+		}
+		if (!nt) {
+			err = proc_release_all(p, NULL);
+			if (!err) {
+				sleep_ms(1);
+				err = proc_hold_all(p);
+			}
+			continue;
+		}
+		bool alone = now < alone_until;
+		size_t hit;
+		err = proc_run_until(p, ts, addrs, nt, alone, alone ? alone_until : deadline, &hit);
+		if (err == -HOTPATCH_E_TIMEOUT) {
+			hp_err_clear();
+			err = 0;
+		}
+		hp_debug("pid %d: consistency round %u: %zu blockers", p->pid, round, nb);
+	}
+	free(ts);
+	free(addrs);
+	free(what);
+	free(s);
+	unwind_end(uw);
+	return err;
+}
+
+/* ---- remote helpers ---- */
+
+static int find_runtime_fn(struct proc *p, struct objects *objs, const char *const *names,
+			   uint64_t *addr)
+{
+	for (const char *const *n = names; *n; n++) {
+		for (size_t i = 0; i < objs->n; i++) {
+			struct object *o = &objs->v[i];
+			struct elf_file *ef;
+			struct elf_sym sym;
+			if (!o->runtime || o->is_ld || object_elf(o, &ef))
+				continue;
+			if (!elf_file_find(ef, *n, NULL, ELF_SYM_FUNC, &sym)) {
+				*addr = sym.value + o->bias;
+				hp_err_clear();
+				return 0;
+			}
+		}
+	}
+	hp_err_clear();
+	return hp_err(HOTPATCH_E_NOTSUP, "pid %d: no %s in the target's C library", p->pid, names[0]);
+}
+
+int remote_dlopen(struct proc *p, struct objects *objs, struct thread *t, const char *path,
+		  uint64_t *handle, uint64_t deadline)
+{
+	static const char *const dlopen_names[] = { "dlopen", "__libc_dlopen_mode", NULL };
+	static const char *const dlerror_names[] = { "dlerror", NULL };
+	uint64_t fn, args[2] = { REMOTE_DATA, 2 /* RTLD_NOW */ };
+	int err = find_runtime_fn(p, objs, dlopen_names, &fn);
+	if (err)
+		return err;
+	err = proc_remote_call(p, t, fn, args, 2, path, strlen(path) + 1, handle, deadline);
+	if (err)
+		return err;
+	if (*handle)
+		return 0;
+	char msg[512] = "unknown error";
+	uint64_t s = 0;
+	if (!find_runtime_fn(p, objs, dlerror_names, &fn) &&
+	    !proc_remote_call(p, t, fn, NULL, 0, NULL, 0, &s, deadline) && s) {
+		proc_read(p, s, msg, sizeof(msg) - 1);
+		msg[sizeof(msg) - 1] = 0;
+	}
+	hp_err_clear();
+	return hp_err(HOTPATCH_E_DLOPEN, "pid %d: dlopen of %s failed: %s", p->pid, path, msg);
+}
+
+int remote_dlclose(struct proc *p, struct objects *objs, struct thread *t, uint64_t handle,
+		   uint64_t deadline)
+{
+	static const char *const names[] = { "dlclose", "__libc_dlclose", NULL };
+	uint64_t fn, ret = 0;
+	int err = find_runtime_fn(p, objs, names, &fn);
+	if (!err)
+		err = proc_remote_call(p, t, fn, &handle, 1, NULL, 0, &ret, deadline);
+	if (!err && (int)ret != 0)
+		err = hp_err(HOTPATCH_E_DLOPEN, "pid %d: dlclose(0x%llx) failed", p->pid,
+			     (unsigned long long)handle);
+	return err;
+}
+
+int remote_mmap_near(struct proc *p, struct thread *t, uint64_t near, size_t len, uint64_t *addr)
+{
+	/* Keep the whole island within rel32 reach of 'near', with a page of slack. */
+	const uint64_t reach = (1ull << 31) - len - 2 * 4096;
+	uint64_t lo = near > reach ? near - reach : 65536, hi = near + reach, best = 0, bestd = UINT64_MAX;
+	int err = proc_maps_refresh(p);
+	if (err)
+		return err;
+	for (size_t i = 0; i + 1 <= p->nmaps; i++) {
+		uint64_t gs = p->maps[i].end;
+		uint64_t ge = i + 1 < p->nmaps ? p->maps[i + 1].start : 0x7ffffffff000ull;
+		if (ge <= gs || ge - gs < len + 2 * 4096)
+			continue;
+		/* Leave a guard page on each side so we never touch a neighbour. */
+		uint64_t cs = gs + 4096, ce = ge - 4096 - len;
+		if (ce < lo || cs > hi)
+			continue;
+		uint64_t c = near < cs ? cs : near > ce ? ce : near & ~4095ull;
+		if (c < lo)
+			c = (lo + 4095) & ~4095ull;
+		if (c > hi || c < cs || c > ce)
+			continue;
+		uint64_t d = c > near ? c - near : near - c;
+		if (d < bestd) {
+			bestd = d;
+			best = c;
+		}
+	}
+	if (!best)
+		return hp_err(HOTPATCH_E_NOTSUP, "pid %d: no free address within 2 GiB of 0x%llx for a jump island",
+			      p->pid, (unsigned long long)near);
+	long r;
+	uint64_t args[6] = { best, len, PROT_READ | PROT_EXEC,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, (uint64_t)-1, 0 };
+	err = proc_remote_syscall(p, t, SYS_mmap, args, 6, NULL, 0, &r);
+	if (err)
+		return err;
+	if (r < 0 && r > -4096)
+		return hp_err((int)-r, "pid %d: mmap of a jump island in target: %s", p->pid, strerror((int)-r));
+	if ((uint64_t)r != best) {
+		/* A kernel without MAP_FIXED_NOREPLACE took it as a hint: not where we need it. */
+		remote_munmap(p, t, (uint64_t)r, len);
+		return hp_err(HOTPATCH_E_NOTSUP, "pid %d: could not map a jump island at 0x%llx", p->pid,
+			      (unsigned long long)best);
+	}
+	*addr = best;
+	return 0;
+}
+
+int remote_munmap(struct proc *p, struct thread *t, uint64_t addr, size_t len)
+{
+	long r;
+	uint64_t args[2] = { addr, len };
+	int err = proc_remote_syscall(p, t, SYS_munmap, args, 2, NULL, 0, &r);
+	if (!err && r < 0)
+		err = hp_err((int)-r, "pid %d: munmap in target: %s", p->pid, strerror((int)-r));
+	return err;
+}

@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * State kept in the target: which patches are applied, per function the
+ * bytes we replaced, and the islands we mapped. It lives in a private mapping
+ * of a memfd named "hotpatch-state", so any later invocation finds it in
+ * /proc/PID/maps ("/memfd:hotpatch-state (deleted)"); MAP_PRIVATE so a
+ * fork()ed child gets its own copy, exactly like the patched code it inherits.
+ * Format: fixed little-endian records, versioned by the magic.
+ */
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include "patch/patch.h"
+
+#define STATE_MAGIC "HPSTATE1"
+
+struct rec_hdr {
+	char magic[8];
+	uint32_t size;		/* bytes used */
+	uint32_t next_id;
+	uint32_t npatches, nfuncs, nislands, pad;
+};
+
+struct rec_patch {
+	uint32_t id, nfuncs;
+	int64_t applied_at;
+	uint64_t handle;
+	char path[4096];
+	char build_id[HOTPATCH_BUILD_ID_MAX];
+	char pin[HOTPATCH_BUILD_ID_MAX];
+	uint16_t pad;
+	uint32_t nimports;
+};
+
+struct rec_func {
+	uint32_t patch_id, flags;
+	uint64_t addr, size, new_addr, island;
+	uint32_t jump_len, jump_off, preserved, pad;
+	uint8_t orig[16], jump[16];
+	char name[HOTPATCH_NAME_MAX];
+	char object[512];
+	char new_name[HOTPATCH_NAME_MAX];
+};
+#define FUNC_WRAP 1
+
+struct rec_island {
+	uint32_t patch_id, pad;
+	uint64_t addr, len;
+};
+
+static int find_region(struct proc *p, uint64_t *addr, uint64_t *len)
+{
+	int err = proc_maps_refresh(p);
+	if (err)
+		return err;
+	*addr = *len = 0;
+	for (size_t i = 0; i < p->nmaps; i++) {
+		if (!strcmp(p->maps[i].path, "/memfd:" STATE_NAME)) {
+			*addr = p->maps[i].start;
+			*len = p->maps[i].end - p->maps[i].start;
+			return 0;
+		}
+	}
+	return 0;
+}
+
+void state_release(struct state *st)
+{
+	for (unsigned i = 0; i < st->npatches; i++)
+		free(st->patches[i].funcs);
+	free(st->patches);
+	free(st->islands);
+	memset(st, 0, sizeof(*st));
+}
+
+int state_read(struct proc *p, struct state *st)
+{
+	struct rec_hdr h;
+	int err;
+
+	memset(st, 0, sizeof(*st));
+	st->next_id = 1;
+	err = find_region(p, &st->region, &st->region_len);
+	if (err || !st->region)
+		return err;
+	err = proc_read(p, st->region, &h, sizeof(h));
+	if (err)
+		return err;
+	if (memcmp(h.magic, STATE_MAGIC, 8))
+		return h.magic[0] ? hp_err(HOTPATCH_E_STATE, "pid %d: state region has bad magic", p->pid) : 0;
+	uint64_t need = sizeof(h) + (uint64_t)h.npatches * sizeof(struct rec_patch) +
+			(uint64_t)h.nfuncs * sizeof(struct rec_func) +
+			(uint64_t)h.nislands * sizeof(struct rec_island);
+	if (need != h.size || need > st->region_len)
+		return hp_err(HOTPATCH_E_STATE, "pid %d: state region is inconsistent", p->pid);
+	uint8_t *buf = malloc(need);
+	if (!buf)
+		return -ENOMEM;
+	err = proc_read(p, st->region, buf, need);
+	if (err) {
+		free(buf);
+		return err;
+	}
+	struct rec_patch *rp = (struct rec_patch *)(buf + sizeof(h));
+	struct rec_func *rf = (struct rec_func *)(rp + h.npatches);
+	struct rec_island *ri = (struct rec_island *)(rf + h.nfuncs);
+	st->next_id = h.next_id;
+	st->patches = calloc(h.npatches + 1, sizeof(*st->patches));
+	st->islands = calloc(h.nislands + 1, sizeof(*st->islands));
+	if (!st->patches || !st->islands) {
+		free(buf);
+		state_release(st);
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < h.npatches; i++) {
+		struct hotpatch_patch *hp = &st->patches[st->npatches++];
+		hp->id = rp[i].id;
+		hp->applied_at = rp[i].applied_at;
+		hp->handle = rp[i].handle;
+		hp->nimports = rp[i].nimports;
+		memcpy(hp->path, rp[i].path, sizeof(hp->path));
+		hp->path[sizeof(hp->path) - 1] = 0;
+		memcpy(hp->build_id, rp[i].build_id, sizeof(hp->build_id));
+		hp->build_id[sizeof(hp->build_id) - 1] = 0;
+		memcpy(hp->pin, rp[i].pin, sizeof(hp->pin));
+		hp->pin[sizeof(hp->pin) - 1] = 0;
+		hp->funcs = calloc(rp[i].nfuncs + 1, sizeof(*hp->funcs));
+		if (!hp->funcs) {
+			free(buf);
+			state_release(st);
+			return -ENOMEM;
+		}
+	}
+	for (unsigned i = 0; i < h.nfuncs; i++) {
+		struct hotpatch_patch *hp = state_find_id(st, rf[i].patch_id);
+		if (!hp)
+			continue;
+		struct hotpatch_func *f = &hp->funcs[hp->nfuncs++];
+		f->addr = rf[i].addr;
+		f->size = rf[i].size;
+		f->new_addr = rf[i].new_addr;
+		f->island = rf[i].island;
+		f->jump_len = rf[i].jump_len > 16 ? 16 : rf[i].jump_len;
+		f->jump_off = rf[i].jump_off;
+		f->preserved_regs = rf[i].preserved;
+		f->wrap = rf[i].flags & FUNC_WRAP;
+		memcpy(f->orig, rf[i].orig, 16);
+		memcpy(f->jump, rf[i].jump, 16);
+		memcpy(f->name, rf[i].name, sizeof(f->name));
+		f->name[sizeof(f->name) - 1] = 0;
+		memcpy(f->object, rf[i].object, sizeof(f->object));
+		f->object[sizeof(f->object) - 1] = 0;
+		memcpy(f->new_name, rf[i].new_name, sizeof(f->new_name));
+		f->new_name[sizeof(f->new_name) - 1] = 0;
+	}
+	for (unsigned i = 0; i < h.nislands; i++) {
+		st->islands[st->nislands].patch_id = ri[i].patch_id;
+		st->islands[st->nislands].addr = ri[i].addr;
+		st->islands[st->nislands].len = ri[i].len;
+		st->nislands++;
+	}
+	free(buf);
+	return 0;
+}
+
+struct hotpatch_patch *state_find_id(struct state *st, unsigned id)
+{
+	for (unsigned i = 0; i < st->npatches; i++)
+		if (st->patches[i].id == id)
+			return &st->patches[i];
+	return NULL;
+}
+
+struct hotpatch_patch *state_find(struct state *st, const char *what)
+{
+	char *end;
+	unsigned long id = strtoul(what, &end, 10);
+	if (*what && !*end)
+		return state_find_id(st, (unsigned)id);
+	char canon[4096];
+	const char *key = realpath(what, canon) ? canon : what;
+	for (unsigned i = st->npatches; i-- > 0;)
+		if (!strcmp(st->patches[i].path, key))
+			return &st->patches[i];
+	return NULL;
+}
+
+static int region_create(struct proc *p, struct thread *t, struct state *st)
+{
+	long fd, r;
+	int err;
+	uint64_t args[6];
+
+	args[0] = REMOTE_DATA;
+	args[1] = 1;	/* MFD_CLOEXEC: an exec()ing target must not inherit it */
+	err = proc_remote_syscall(p, t, SYS_memfd_create, args, 2, STATE_NAME, sizeof(STATE_NAME), &fd);
+	if (err)
+		return err;
+	if (fd < 0)
+		return hp_err((int)-fd, "pid %d: memfd_create in target: %s", p->pid, strerror((int)-fd));
+	args[0] = (uint64_t)fd;
+	args[1] = STATE_REGION_LEN;
+	err = proc_remote_syscall(p, t, SYS_ftruncate, args, 2, NULL, 0, &r);
+	if (!err && r < 0)
+		err = hp_err((int)-r, "pid %d: ftruncate in target: %s", p->pid, strerror((int)-r));
+	if (!err) {
+		uint64_t margs[6] = { 0, STATE_REGION_LEN, PROT_READ, MAP_PRIVATE, (uint64_t)fd, 0 };
+		err = proc_remote_syscall(p, t, SYS_mmap, margs, 6, NULL, 0, &r);
+		if (!err && r < 0 && r > -4096)
+			err = hp_err((int)-r, "pid %d: mmap in target: %s", p->pid, strerror((int)-r));
+		if (!err) {
+			st->region = (uint64_t)r;
+			st->region_len = STATE_REGION_LEN;
+		}
+	}
+	/* The mapping keeps the memfd alive; the descriptor must not stay in the target. */
+	args[0] = (uint64_t)fd;
+	long ignored;
+	proc_remote_syscall(p, t, SYS_close, args, 1, NULL, 0, &ignored);
+	return err;
+}
+
+int state_write(struct proc *p, struct thread *t, struct state *st)
+{
+	unsigned nfuncs = 0;
+	int err;
+
+	for (unsigned i = 0; i < st->npatches; i++)
+		nfuncs += st->patches[i].nfuncs;
+	size_t size = sizeof(struct rec_hdr) + st->npatches * sizeof(struct rec_patch) +
+		      nfuncs * sizeof(struct rec_func) + st->nislands * sizeof(struct rec_island);
+	if (!st->region) {
+		if (!st->npatches)
+			return 0;	/* nothing to remember, nothing to create */
+		if (!t)
+			BUG("state region creation needs a thread");
+		err = region_create(p, t, st);
+		if (err)
+			return err;
+	}
+	if (size > st->region_len)
+		return hp_err(HOTPATCH_E_NOTSUP, "pid %d: too many patches for the state region", p->pid);
+	uint8_t *buf = calloc(1, size);
+	if (!buf)
+		return -ENOMEM;
+	struct rec_hdr *h = (struct rec_hdr *)buf;
+	memcpy(h->magic, STATE_MAGIC, 8);
+	h->size = (uint32_t)size;
+	h->next_id = st->next_id;
+	h->npatches = st->npatches;
+	h->nfuncs = nfuncs;
+	h->nislands = st->nislands;
+	struct rec_patch *rp = (struct rec_patch *)(h + 1);
+	struct rec_func *rf = (struct rec_func *)(rp + st->npatches);
+	struct rec_island *ri = (struct rec_island *)(rf + nfuncs);
+	for (unsigned i = 0; i < st->npatches; i++) {
+		struct hotpatch_patch *hp = &st->patches[i];
+		rp[i].id = hp->id;
+		rp[i].nfuncs = hp->nfuncs;
+		rp[i].applied_at = hp->applied_at;
+		rp[i].handle = hp->handle;
+		rp[i].nimports = hp->nimports;
+		memcpy(rp[i].path, hp->path, sizeof(rp[i].path));
+		memcpy(rp[i].build_id, hp->build_id, sizeof(rp[i].build_id));
+		memcpy(rp[i].pin, hp->pin, sizeof(rp[i].pin));
+		for (unsigned j = 0; j < hp->nfuncs; j++, rf++) {
+			struct hotpatch_func *f = &hp->funcs[j];
+			rf->patch_id = hp->id;
+			rf->flags = f->wrap ? FUNC_WRAP : 0;
+			rf->addr = f->addr;
+			rf->size = f->size;
+			rf->new_addr = f->new_addr;
+			rf->island = f->island;
+			rf->jump_len = f->jump_len;
+			rf->jump_off = f->jump_off;
+			rf->preserved = f->preserved_regs;
+			memcpy(rf->orig, f->orig, 16);
+			memcpy(rf->jump, f->jump, 16);
+			memcpy(rf->name, f->name, sizeof(rf->name));
+			memcpy(rf->object, f->object, sizeof(rf->object));
+			memcpy(rf->new_name, f->new_name, sizeof(rf->new_name));
+		}
+	}
+	for (unsigned i = 0; i < st->nislands; i++) {
+		ri[i].patch_id = st->islands[i].patch_id;
+		ri[i].addr = st->islands[i].addr;
+		ri[i].len = st->islands[i].len;
+	}
+	err = proc_write(p, st->region, buf, size);
+	free(buf);
+	return err;
+}

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: MIT */
+/* /proc/PID/maps: parsed once per phase; the parser never trusts its input (fuzzed). */
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "proc/proc.h"
+
+static bool parse_hex(const char **s, const char *end, uint64_t *v)
+{
+	const char *p = *s;
+	uint64_t x = 0;
+	int digits = 0;
+	while (p < end && digits < 17) {
+		char c = *p;
+		int d = (c >= '0' && c <= '9') ? c - '0' :
+			(c >= 'a' && c <= 'f') ? c - 'a' + 10 :
+			(c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+		if (d < 0)
+			break;
+		x = (x << 4) | (uint64_t)d;
+		p++;
+		digits++;
+	}
+	if (!digits || digits > 16)
+		return false;
+	*v = x;
+	*s = p;
+	return true;
+}
+
+static bool expect(const char **s, const char *end, char c)
+{
+	if (*s >= end || **s != c)
+		return false;
+	(*s)++;
+	return true;
+}
+
+/* One line: "start-end perms offset major:minor inode   path" */
+static bool parse_line(const char *s, const char *end, struct map *m)
+{
+	uint64_t v, maj, min;
+	memset(m, 0, sizeof(*m));
+	if (!parse_hex(&s, end, &m->start) || !expect(&s, end, '-') ||
+	    !parse_hex(&s, end, &m->end) || !expect(&s, end, ' ') || end - s < 5)
+		return false;
+	if (s[0] == 'r')
+		m->prot |= PROT_READ;
+	if (s[1] == 'w')
+		m->prot |= PROT_WRITE;
+	if (s[2] == 'x')
+		m->prot |= PROT_EXEC;
+	m->shared = s[3] == 's';
+	s += 4;
+	if (!expect(&s, end, ' ') || !parse_hex(&s, end, &m->offset) || !expect(&s, end, ' ') ||
+	    !parse_hex(&s, end, &maj) || !expect(&s, end, ':') || !parse_hex(&s, end, &min) ||
+	    !expect(&s, end, ' '))
+		return false;
+	m->dev_major = (unsigned)maj;
+	m->dev_minor = (unsigned)min;
+	v = 0;
+	while (s < end && *s >= '0' && *s <= '9' && v < (1ull << 60))
+		v = v * 10 + (uint64_t)(*s++ - '0');
+	m->inode = v;
+	while (s < end && *s == ' ')
+		s++;
+	size_t len = (size_t)(end - s);
+	static const char deleted[] = " (deleted)";
+	if (len >= sizeof(deleted) - 1 && !memcmp(end - (sizeof(deleted) - 1), deleted, sizeof(deleted) - 1)) {
+		m->deleted = true;
+		len -= sizeof(deleted) - 1;
+	}
+	if (len >= sizeof(m->path))
+		len = sizeof(m->path) - 1;
+	memcpy(m->path, s, len);
+	m->path[len] = 0;
+	return m->start < m->end;
+}
+
+int maps_parse(const char *text, size_t len, struct map **out, size_t *n)
+{
+	size_t cap = 0, cnt = 0;
+	struct map *v = NULL;
+	const char *s = text, *end = text + len;
+
+	while (s < end) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		const char *le = nl ? nl : end;
+		if (cnt == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct map *nv = realloc(v, ncap * sizeof(*v));
+			if (!nv) {
+				free(v);
+				return -ENOMEM;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		if (le > s && parse_line(s, le, &v[cnt]))
+			cnt++;
+		s = nl ? nl + 1 : end;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+int proc_maps_refresh(struct proc *p)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/maps", p->pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return hp_err(HOTPATCH_E_EXITED, "pid %d: cannot read maps: %s", p->pid, strerror(errno));
+	size_t cap = 1 << 16, len = 0;
+	char *buf = malloc(cap);
+	for (;;) {
+		if (!buf) {
+			close(fd);
+			return -ENOMEM;
+		}
+		if (len == cap) {
+			char *nb = realloc(buf, cap * 2);
+			if (!nb) {
+				free(buf);
+				buf = NULL;
+				continue;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t r = read(fd, buf + len, cap - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	free(p->maps);
+	p->maps = NULL;
+	p->nmaps = 0;
+	int err = maps_parse(buf, len, &p->maps, &p->nmaps);
+	free(buf);
+	if (!err && !p->nmaps)
+		return hp_err(HOTPATCH_E_EXITED, "pid %d: process exited", p->pid);
+	return err;
+}
+
+const struct map *proc_map_find(const struct proc *p, uint64_t addr)
+{
+	size_t lo = 0, hi = p->nmaps;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (addr < p->maps[mid].start)
+			hi = mid;
+		else if (addr >= p->maps[mid].end)
+			lo = mid + 1;
+		else
+			return &p->maps[mid];
+	}
+	return NULL;
+}

@@ -1,0 +1,485 @@
+/* SPDX-License-Identifier: MIT */
+/* Attaching, stopping and resuming every thread of a target; memory and registers. */
+#include <dirent.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "proc/proc.h"
+#include "proc/ptrace.h"
+
+#define PF_KTHREAD 0x00200000
+/* How long a thread may take to reach a ptrace-stop once interrupted. */
+#define STOP_TIMEOUT_NS (2000ull * 1000000)
+
+static int read_small(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, buf, len - 1);
+	int err = errno;
+	close(fd);
+	if (n < 0)
+		return -err;
+	buf[n] = 0;
+	return (int)n;
+}
+
+static long status_field(const char *status, const char *key)
+{
+	const char *s = strstr(status, key);
+	if (!s)
+		return -1;
+	return strtol(s + strlen(key), NULL, 10);
+}
+
+static void comm_of(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	if (read_small(path, buf, len) <= 0)
+		hp_strlcpy(buf, "?", len);
+	buf[strcspn(buf, "\n")] = 0;
+}
+
+/* Explain why ptrace is refused, naming the reason (issue: clear EPERM messages). */
+static int perm_error(pid_t pid, int err)
+{
+	char buf[4096], path[64], scope[16] = "";
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if (read_small(path, buf, sizeof(buf)) > 0) {
+		long tracer = status_field(buf, "TracerPid:");
+		if (tracer > 0) {
+			char comm[64];
+			comm_of((pid_t)tracer, comm, sizeof(comm));
+			return hp_err(HOTPATCH_E_TRACED, "pid %d: already traced by pid %ld (%s)", pid,
+				      tracer, comm);
+		}
+		long uid = status_field(buf, "Uid:");
+		if (uid >= 0 && (uid_t)uid != geteuid() && geteuid() != 0)
+			return hp_err(HOTPATCH_E_PERM,
+				      "pid %d: not permitted: owned by uid %ld, we are uid %d", pid,
+				      uid, (int)geteuid());
+	}
+	if (read_small("/proc/sys/kernel/yama/ptrace_scope", scope, sizeof(scope)) > 0 &&
+	    atoi(scope) > 0 && geteuid() != 0)
+		return hp_err(HOTPATCH_E_PERM,
+			      "pid %d: not permitted: kernel.yama.ptrace_scope=%d (needs root or CAP_SYS_PTRACE)",
+			      pid, atoi(scope));
+	return hp_err(HOTPATCH_E_PERM, "pid %d: not permitted to trace: %s", pid, strerror(err));
+}
+
+int proc_open(pid_t pid, struct proc **out)
+{
+	char path[64], buf[4096];
+	int err;
+
+	*out = NULL;
+	if (pid <= 0)
+		return hp_err(HOTPATCH_E_NOPROC, "pid %d: no such process", pid);
+	if (pid == getpid())
+		return hp_err(HOTPATCH_E_PERM, "pid %d: refusing to patch hotpatch itself", pid);
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (read_small(path, buf, sizeof(buf)) < 0)
+		return hp_err(HOTPATCH_E_NOPROC, "pid %d: no such process", pid);
+	/* Field 9 (flags) follows "pid (comm) state ppid pgrp session tty tpgid"; comm may hold spaces. */
+	const char *rp = strrchr(buf, ')');
+	unsigned long flags = 0;
+	if (rp && sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %lu", &flags) == 1 && (flags & PF_KTHREAD))
+		return hp_err(HOTPATCH_E_KTHREAD, "pid %d: is a kernel thread, nothing to patch", pid);
+	/* A thread id that is not a thread-group leader names a thread, not a process. */
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if (read_small(path, buf, sizeof(buf)) > 0) {
+		long tgid = status_field(buf, "Tgid:");
+		if (tgid > 0 && tgid != pid)
+			return hp_err(HOTPATCH_E_NOPROC,
+				      "pid %d: is a thread of process %ld; give the process id", pid,
+				      tgid);
+		long tracer = status_field(buf, "TracerPid:");
+		if (tracer > 0)
+			return perm_error(pid, EPERM);
+	}
+
+	struct proc *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->pid = pid;
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	p->memfd = open(path, O_RDWR | O_CLOEXEC);
+	if (p->memfd < 0) {
+		err = errno;
+		free(p);
+		if (err == ENOENT || err == ESRCH)
+			return hp_err(HOTPATCH_E_NOPROC, "pid %d: no such process", pid);
+		return perm_error(pid, err);
+	}
+	*out = p;
+	return 0;
+}
+
+void proc_close(struct proc *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->nthreads; i++)
+		if (p->threads[i].attached)
+			BUG("proc_close with thread %d attached", p->threads[i].tid);
+	if (p->memfd >= 0)
+		close(p->memfd);
+	free(p->threads);
+	free(p->maps);
+	free(p);
+}
+
+struct thread *proc_thread(struct proc *p, pid_t tid)
+{
+	for (size_t i = 0; i < p->nthreads; i++)
+		if (p->threads[i].tid == tid)
+			return &p->threads[i];
+	return NULL;
+}
+
+static struct thread *thread_add(struct proc *p, pid_t tid)
+{
+	if (p->nthreads == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 16;
+		struct thread *t = realloc(p->threads, cap * sizeof(*t));
+		if (!t)
+			return NULL;
+		p->threads = t;
+		p->cap = cap;
+	}
+	struct thread *t = &p->threads[p->nthreads++];
+	memset(t, 0, sizeof(*t));
+	t->tid = tid;
+	return t;
+}
+
+/* Forget threads that exited, so the array only holds live ones. */
+static void threads_compact(struct proc *p)
+{
+	size_t j = 0;
+	for (size_t i = 0; i < p->nthreads; i++)
+		if (!p->threads[i].gone)
+			p->threads[j++] = p->threads[i];
+	p->nthreads = j;
+}
+
+static bool is_stop_signal(int sig)
+{
+	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
+/*
+ * Digest one wait status of an attached thread. Returns 1 when t is now in a
+ * ptrace-stop, 0 when it went away.
+ */
+static int thread_note_status(struct proc *p, struct thread *t, int status)
+{
+	if (WIFEXITED(status) || WIFSIGNALED(status)) {
+		t->gone = true;
+		t->attached = false;
+		t->stopped = false;
+		if (t->tid == p->pid)
+			p->exited = true;
+		return 0;
+	}
+	if (!WIFSTOPPED(status))
+		return 1;
+	int sig = WSTOPSIG(status), event = status >> 16;
+	t->stopped = true;
+	t->regs_valid = false;
+	if (event == PTRACE_EVENT_STOP) {
+		/* Group-stop of a seized tracee reports the stop signal; our INTERRUPT reports SIGTRAP. */
+		if (is_stop_signal(sig))
+			t->was_stopped = true;
+	} else if (event == 0) {
+		/* Signal-delivery-stop: the signal is ours to re-inject on resume. */
+		if (t->pending_sig && t->pending_sig != sig)
+			hp_warn("pid %d: thread %d: second signal %d while holding %d", p->pid, t->tid,
+				sig, t->pending_sig);
+		t->pending_sig = sig;
+	}
+	return 1;
+}
+
+/* Wait until attached thread t is in a ptrace-stop. */
+static int thread_wait_stop(struct proc *p, struct thread *t, uint64_t deadline)
+{
+	while (t->attached && !t->stopped) {
+		int status;
+		pid_t r = pt_wait(t->tid, &status, deadline);
+		if (r == 0)
+			return hp_err(HOTPATCH_E_TIMEOUT, "pid %d: thread %d did not stop (state D?)",
+				      p->pid, t->tid);
+		if (r < 0) {
+			/* ECHILD: it exited and was reaped by the kernel (non-leader threads). */
+			t->gone = true;
+			t->attached = false;
+			return 0;
+		}
+		thread_note_status(p, t, status);
+	}
+	return 0;
+}
+
+static int list_tasks(struct proc *p, pid_t **tids, size_t *n)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", p->pid);
+	DIR *d = opendir(path);
+	if (!d) {
+		p->exited = true;
+		return hp_err(HOTPATCH_E_EXITED, "pid %d: process exited", p->pid);
+	}
+	size_t cap = 64, cnt = 0;
+	pid_t *v = malloc(cap * sizeof(*v));
+	struct dirent *de;
+	while (v && (de = readdir(d))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		if (cnt == cap) {
+			pid_t *nv = realloc(v, 2 * cap * sizeof(*v));
+			if (!nv) {
+				free(v);
+				v = NULL;
+				break;
+			}
+			v = nv;
+			cap *= 2;
+		}
+		v[cnt++] = (pid_t)atoi(de->d_name);
+	}
+	closedir(d);
+	if (!v)
+		return -ENOMEM;
+	*tids = v;
+	*n = cnt;
+	return 0;
+}
+
+int proc_hold_all(struct proc *p)
+{
+	uint64_t deadline = hp_now_ns() + STOP_TIMEOUT_NS;
+	bool first = true;
+	int err = 0;
+
+	for (;;) {
+		pid_t *tids;
+		size_t n, added = 0;
+		err = list_tasks(p, &tids, &n);
+		if (err)
+			break;
+		for (size_t i = 0; i < n; i++) {
+			struct thread *t = proc_thread(p, tids[i]);
+			if (t && t->attached)
+				continue;
+			if (!t) {
+				t = thread_add(p, tids[i]);
+				if (!t) {
+					err = -ENOMEM;
+					break;
+				}
+			}
+			t->gone = false;
+			int r = pt_seize(t->tid, 0);
+			if (r == -ESRCH) {
+				t->gone = true;	/* exited between readdir and seize */
+				continue;
+			}
+			if (r) {
+				err = (r == -EPERM) ? perm_error(p->pid, EPERM)
+						    : hp_err(r, "pid %d: cannot attach thread %d: %s",
+							     p->pid, t->tid, strerror(-r));
+				break;
+			}
+			t->attached = true;
+			t->stopped = false;
+			if (first && !p->first_stop_ns) {
+				p->first_stop_ns = hp_now_ns();
+				first = false;
+			}
+			r = pt_interrupt(t->tid);
+			if (r && r != -ESRCH) {
+				err = hp_err(r, "pid %d: cannot interrupt thread %d", p->pid, t->tid);
+				break;
+			}
+			added++;
+		}
+		free(tids);
+		if (err)
+			break;
+		for (size_t i = 0; i < p->nthreads && !err; i++)
+			err = thread_wait_stop(p, &p->threads[i], deadline);
+		if (err)
+			break;
+		if (p->exited) {
+			err = hp_err(HOTPATCH_E_EXITED, "pid %d: process exited", p->pid);
+			break;
+		}
+		threads_compact(p);
+		/* Stable: every thread we know is stopped and a rescan found nobody new. */
+		if (!added)
+			break;
+	}
+	if (err) {
+		proc_release_all(p, NULL);
+		return err;
+	}
+	p->held = true;
+	for (size_t i = 0; i < p->nthreads; i++)
+		if (p->threads[i].was_stopped)
+			p->was_group_stopped = true;
+	return 0;
+}
+
+static int thread_release(struct proc *p, struct thread *t)
+{
+	int err = 0;
+	if (!t->attached)
+		return 0;
+	if (!t->stopped) {
+		/* Must be in a ptrace-stop to detach: interrupt it first. */
+		if (pt_interrupt(t->tid) == 0)
+			thread_wait_stop(p, t, hp_now_ns() + STOP_TIMEOUT_NS);
+	}
+	if (t->attached) {
+		err = pt_detach(t->tid, t->pending_sig);
+		if (err && err != -ESRCH)
+			hp_warn("pid %d: thread %d: detach: %s", p->pid, t->tid, strerror(-err));
+	}
+	t->attached = false;
+	t->stopped = false;
+	t->pending_sig = 0;
+	t->regs_valid = false;
+	return err == -ESRCH ? 0 : err;
+}
+
+int proc_release_all(struct proc *p, struct thread *keep)
+{
+	int err = 0;
+	for (size_t i = 0; i < p->nthreads; i++) {
+		struct thread *t = &p->threads[i];
+		if (t == keep)
+			continue;
+		int r = thread_release(p, t);
+		if (r && !err)
+			err = r;
+	}
+	if (p->held && p->first_stop_ns) {
+		p->pause_ns += hp_now_ns() - p->first_stop_ns;
+		p->first_stop_ns = 0;
+	}
+	p->held = false;
+	threads_compact(p);
+	return err;
+}
+
+void proc_abandon(struct proc *p)
+{
+	if (p)
+		proc_release_all(p, NULL);
+}
+
+int proc_read(struct proc *p, uint64_t addr, void *buf, size_t len)
+{
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = pread(p->memfd, (char *)buf + done, len - done, (off_t)(addr + done));
+		if (n <= 0) {
+			int err = n < 0 ? errno : EIO;
+			if (err == EINTR)
+				continue;
+			return hp_err(err, "pid %d: cannot read %zu bytes at 0x%llx: %s", p->pid, len,
+				      (unsigned long long)addr, strerror(err));
+		}
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+int proc_write(struct proc *p, uint64_t addr, const void *buf, size_t len)
+{
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = pwrite(p->memfd, (const char *)buf + done, len - done,
+				   (off_t)(addr + done));
+		if (n <= 0) {
+			int err = n < 0 ? errno : EIO;
+			if (err == EINTR)
+				continue;
+			return hp_err(err, "pid %d: cannot write %zu bytes at 0x%llx: %s", p->pid,
+				      len, (unsigned long long)addr, strerror(err));
+		}
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+int thread_get_regs(struct proc *p, struct thread *t)
+{
+	if (t->regs_valid)
+		return 0;
+	int err = pt_getregs(t->tid, &t->regs);
+	if (err)
+		return hp_err(err, "pid %d: thread %d: cannot read registers: %s", p->pid, t->tid,
+			      strerror(-err));
+	t->regs_valid = true;
+	return 0;
+}
+
+int thread_set_regs(struct proc *p, struct thread *t, const struct user_regs_struct *regs)
+{
+	int err = pt_setregs(t->tid, regs);
+	if (err)
+		return hp_err(err, "pid %d: thread %d: cannot write registers: %s", p->pid, t->tid,
+			      strerror(-err));
+	t->regs = *regs;
+	t->regs_valid = true;
+	return 0;
+}
+
+#ifndef NT_X86_XSTATE
+#define NT_X86_XSTATE 0x202
+#endif
+
+int thread_get_xstate(struct thread *t, struct xstate *xs)
+{
+	/*
+	 * The kernel shortens iov_len to the real xstate size (11008 bytes with
+	 * AVX-512 + AMX). Save and restore exactly that: injected code may
+	 * clobber any vector register, and the thread may be mid-AVX loop.
+	 */
+	size_t cap = 64 * 1024;
+	xs->buf = calloc(1, cap);
+	if (!xs->buf)
+		return -ENOMEM;
+	struct iovec iov = { xs->buf, cap };
+	int err = pt_getregset(t->tid, NT_X86_XSTATE, &iov);
+	if (err) {
+		free(xs->buf);
+		xs->buf = NULL;
+		return err;
+	}
+	xs->len = iov.iov_len;
+	return 0;
+}
+
+int thread_set_xstate(struct thread *t, const struct xstate *xs)
+{
+	struct iovec iov = { xs->buf, xs->len };
+	return pt_setregset(t->tid, NT_X86_XSTATE, &iov);
+}
+
+void xstate_release(struct xstate *xs)
+{
+	free(xs->buf);
+	xs->buf = NULL;
+	xs->len = 0;
+}

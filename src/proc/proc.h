@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Process control: the only layer that talks to ptrace (through ptrace.c, the
+ * one gateway file; raw ptrace() is poisoned everywhere else).
+ *
+ * Model: struct proc is one target process. Its threads are either all
+ * "held" (seized and stopped: stop-the-world) or "released" (detached, running).
+ * One thread at a time may be "borrowed": kept seized while the others are
+ * released, to run code in it (remote call) or to run it to an address.
+ */
+#ifndef HP_PROC_H
+#define HP_PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/user.h>
+
+#include "common/common.h"
+
+struct xstate {
+	size_t len;		/* as the kernel reported it (11008 with AVX-512 + AMX) */
+	uint8_t *buf;
+};
+
+struct thread {
+	pid_t tid;
+	bool attached;		/* seized by us */
+	bool stopped;		/* in a ptrace-stop we caused or observed */
+	bool gone;		/* exited while we looked at it */
+	bool was_stopped;	/* was in group-stop (T state) when we found it: keep it so */
+	int pending_sig;	/* signal taken from a signal-delivery-stop, re-inject on resume */
+	struct user_regs_struct regs;	/* valid while stopped (read at stop time) */
+	bool regs_valid;
+	bool dr_armed;		/* a debug register breakpoint is set */
+};
+
+struct map {
+	uint64_t start, end, offset;
+	unsigned prot;		/* PROT_READ/WRITE/EXEC */
+	bool shared;
+	unsigned long long inode;
+	unsigned dev_major, dev_minor;
+	char path[4096];	/* "" for anonymous; "[stack]" etc. kept as is; " (deleted)" stripped, see deleted */
+	bool deleted;
+};
+
+struct proc {
+	pid_t pid;
+	int memfd;		/* /proc/PID/mem, O_RDWR */
+	struct thread *threads;
+	size_t nthreads, cap;
+	bool held;		/* all threads stopped */
+	bool exited;
+	bool was_group_stopped;	/* process was SIGSTOPped when we came */
+	uint64_t first_stop_ns, pause_ns;	/* accounting for timing.pause_ns */
+	uint64_t syscall_insn;	/* address of a 'syscall' instruction in the target, 0 = not found yet */
+	struct map *maps;
+	size_t nmaps;
+};
+
+/* Check pid (exists, not a kernel thread, not traced by someone else, ptrace allowed) and open it. */
+int proc_open(pid_t pid, struct proc **out);
+/* Release everything; the process must already be released (proc_release_all). */
+void proc_close(struct proc *p);
+
+/* Stop every thread (seize + interrupt), rescanning /proc/PID/task until stable. */
+int proc_hold_all(struct proc *p);
+/* Resume (detach) every thread except 'keep' (may be NULL): pending signals re-injected. */
+int proc_release_all(struct proc *p, struct thread *keep);
+/* Detach everything; used on error paths, never fails silently: logs. */
+void proc_abandon(struct proc *p);
+
+/* Memory through /proc/PID/mem: writes reach read-only text without mprotect. */
+int proc_read(struct proc *p, uint64_t addr, void *buf, size_t len);
+int proc_write(struct proc *p, uint64_t addr, const void *buf, size_t len);
+
+/* /proc/PID/maps into p->maps (re-read on each call). */
+int proc_maps_refresh(struct proc *p);
+const struct map *proc_map_find(const struct proc *p, uint64_t addr);
+/* Parse maps text (fuzzed). *out is malloc'd. */
+int maps_parse(const char *text, size_t len, struct map **out, size_t *n);
+
+/* Registers of a stopped thread. */
+int thread_get_regs(struct proc *p, struct thread *t);
+int thread_set_regs(struct proc *p, struct thread *t, const struct user_regs_struct *regs);
+int thread_get_xstate(struct thread *t, struct xstate *xs);
+int thread_set_xstate(struct thread *t, const struct xstate *xs);
+void xstate_release(struct xstate *xs);
+
+/*
+ * Run fn(args) in stopped thread t and restore t exactly (general registers,
+ * full xstate, signal mask), whatever happens; an interrupted syscall
+ * restarts transparently afterwards. Signals arriving meanwhile stay pending
+ * (all blocked during the call) and are delivered after the restore.
+ * 'data' (len bytes) is copied below the red zone; its address replaces any
+ * argument equal to REMOTE_DATA. Bounded by deadline_ns (CLOCK_MONOTONIC).
+ */
+#define REMOTE_DATA ((uint64_t)-0x4844)
+int proc_remote_call(struct proc *p, struct thread *t, uint64_t fn, const uint64_t *args,
+		     int nargs, const void *data, size_t len, uint64_t *ret, uint64_t deadline_ns);
+/* Run a system call in stopped thread t (restored afterwards). *ret = raw result (-errno). */
+int proc_remote_syscall(struct proc *p, struct thread *t, long nr, const uint64_t *args, int nargs,
+			const void *data, size_t len, long *ret);
+
+/*
+ * Let the threads in ts[] run (the others of p: released) until one reaches
+ * its own address addrs[i] (hardware breakpoint in that thread only). On
+ * success *hit = index, that thread is stopped at the address, every other
+ * thread is stopped again, breakpoints cleared. With 'alone' the other threads
+ * stay stopped (nobody else can enter the code meanwhile, but a candidate
+ * waiting on a stopped thread cannot finish). -HOTPATCH_E_TIMEOUT at deadline
+ * (everything stopped again, breakpoints cleared).
+ */
+int proc_run_until(struct proc *p, struct thread **ts, const uint64_t *addrs, size_t n, bool alone,
+		   uint64_t deadline_ns, size_t *hit);
+
+struct thread *proc_thread(struct proc *p, pid_t tid);
+
+#endif

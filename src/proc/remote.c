@@ -1,0 +1,421 @@
+/* SPDX-License-Identifier: MIT */
+/* Running code inside a stopped thread: calls, system calls, run-to-address. */
+#include <signal.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "arch/arch.h"
+#include "proc/proc.h"
+#include "proc/ptrace.h"
+
+/* Everything the call may change, to put back whatever happens. */
+struct saved_thread {
+	struct user_regs_struct regs;
+	struct xstate xs;
+	uint64_t sigmask;
+};
+
+static int thread_save(struct proc *p, struct thread *t, struct saved_thread *s)
+{
+	int err = thread_get_regs(p, t);
+	if (err)
+		return err;
+	s->regs = t->regs;
+	err = pt_getsigmask(t->tid, &s->sigmask);
+	if (err)
+		return hp_err(err, "pid %d: thread %d: cannot read signal mask", p->pid, t->tid);
+	err = thread_get_xstate(t, &s->xs);
+	if (err)
+		return hp_err(err, "pid %d: thread %d: cannot read xstate: %s", p->pid, t->tid,
+			      strerror(-err));
+	return 0;
+}
+
+/* Put the thread back exactly. Every step is attempted even if one fails. */
+static int thread_restore(struct proc *p, struct thread *t, struct saved_thread *s)
+{
+	int err = 0, r;
+
+	if (t->gone)
+		return 0;
+	r = thread_set_xstate(t, &s->xs);
+	if (r)
+		err = hp_err(r, "pid %d: thread %d: cannot restore xstate: %s", p->pid, t->tid,
+			     strerror(-r));
+	r = thread_set_regs(p, t, &s->regs);
+	if (r && !err)
+		err = r;
+	r = pt_setsigmask(t->tid, s->sigmask);
+	if (r && !err)
+		err = hp_err(r, "pid %d: thread %d: cannot restore signal mask", p->pid, t->tid);
+	return err;
+}
+
+static void saved_release(struct saved_thread *s)
+{
+	xstate_release(&s->xs);
+}
+
+/*
+ * Resume t and wait for the stop that ends injected code: a signal-delivery
+ * stop of 'end_sig' with rip == end_pc (or, for single-steps, any SIGTRAP).
+ * Stops that are not ours are handled without losing anything: a pending
+ * INTERRUPT trap is resumed over, a SIGSTOP is kept for re-injection at
+ * release. A synchronous fault inside the injected code ends with
+ * -HOTPATCH_E_FAULT naming the signal and address.
+ */
+static int run_injected(struct proc *p, struct thread *t, bool step, uint64_t end_pc,
+			uint64_t deadline, const char *what)
+{
+	int err = step ? pt_singlestep(t->tid, 0) : pt_cont(t->tid, 0);
+	if (err)
+		return hp_err(err, "pid %d: thread %d: cannot resume for %s", p->pid, t->tid, what);
+	t->stopped = false;
+	t->regs_valid = false;
+	for (;;) {
+		int status;
+		pid_t r = pt_wait(t->tid, &status, deadline);
+		if (r == 0) {
+			/* Take the thread back; the caller restores its registers. */
+			pt_interrupt(t->tid);
+			int st;
+			while (!t->stopped && pt_wait(t->tid, &st, hp_now_ns() + 2000000000ull) > 0) {
+				if (WIFSTOPPED(st)) {
+					t->stopped = true;
+					int sig = WSTOPSIG(st);
+					if ((st >> 16) == 0 && sig != SIGTRAP && sig != SIGSEGV)
+						t->pending_sig = sig;
+				} else {
+					t->gone = true;
+					t->attached = false;
+					if (t->tid == p->pid)
+						p->exited = true;
+					break;
+				}
+			}
+			return hp_err(HOTPATCH_E_TIMEOUT, "pid %d: thread %d: %s did not return in time",
+				      p->pid, t->tid, what);
+		}
+		if (r < 0 || WIFEXITED(status) || WIFSIGNALED(status)) {
+			t->gone = true;
+			t->attached = false;
+			t->stopped = false;
+			p->exited = true;
+			return hp_err(HOTPATCH_E_EXITED, "pid %d: process exited during %s", p->pid,
+				      what);
+		}
+		if (!WIFSTOPPED(status))
+			continue;
+		t->stopped = true;
+		t->regs_valid = false;
+		int sig = WSTOPSIG(status), event = status >> 16;
+		if (event == PTRACE_EVENT_STOP) {
+			/* A leftover INTERRUPT or a group-stop: the injected code is not done. */
+			if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)
+				t->was_stopped = true;
+		} else if (event == 0) {
+			struct user_regs_struct regs;
+			if (pt_getregs(t->tid, &regs) == 0) {
+				t->regs = regs;
+				t->regs_valid = true;
+			}
+			if (step && sig == SIGTRAP)
+				return 0;
+			if (!step && sig == SIGSEGV && t->regs_valid && arch_pc(&t->regs) == end_pc)
+				return 0;
+			if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE ||
+			    sig == SIGTRAP || sig == SIGABRT || sig == SIGSYS) {
+				siginfo_t si;
+				memset(&si, 0, sizeof(si));
+				pt_getsiginfo(t->tid, &si);
+				return hp_err(HOTPATCH_E_FAULT,
+					      "pid %d: thread %d: %s crashed: signal %d (%s) at pc 0x%llx, address %p",
+					      p->pid, t->tid, what, sig, strsignal(sig),
+					      (unsigned long long)(t->regs_valid ? arch_pc(&t->regs) : 0),
+					      si.si_addr);
+			}
+			/* Blocked signals cannot get here; SIGSTOP can: keep it for later. */
+			if (sig != SIGKILL)
+				t->pending_sig = sig;
+		}
+		err = step ? pt_singlestep(t->tid, 0) : pt_cont(t->tid, 0);
+		if (err)
+			return hp_err(err, "pid %d: thread %d: cannot resume for %s", p->pid, t->tid,
+				      what);
+		t->stopped = false;
+	}
+}
+
+int proc_remote_call(struct proc *p, struct thread *t, uint64_t fn, const uint64_t *args,
+		     int nargs, const void *data, size_t len, uint64_t *ret, uint64_t deadline_ns)
+{
+	struct saved_thread saved;
+	struct user_regs_struct call;
+	uint64_t a[6] = { 0 }, data_addr = 0, fake_ret = 0;
+	int err;
+
+	if (nargs > 6)
+		BUG("remote call with %d args", nargs);
+	err = thread_save(p, t, &saved);
+	if (err) {
+		saved_release(&saved);
+		return err;
+	}
+	call = saved.regs;
+	arch_setup_call(&call, fn, a, 0, fake_ret, len, &data_addr);
+	for (int i = 0; i < nargs; i++)
+		a[i] = args[i] == REMOTE_DATA ? data_addr : args[i];
+	call = saved.regs;
+	arch_setup_call(&call, fn, a, nargs, fake_ret, len, &data_addr);
+
+	/* Nothing but our own fault may interrupt the call: every signal stays pending. */
+	err = pt_setsigmask(t->tid, ~0ull);
+	if (!err && len)
+		err = proc_write(p, data_addr, data, len);
+	if (!err)
+		err = proc_write(p, arch_sp(&call), &fake_ret, sizeof(fake_ret));
+	if (!err)
+		err = thread_set_regs(p, t, &call);
+	if (!err)
+		err = run_injected(p, t, false, fake_ret, deadline_ns, "remote call");
+	if (!err && ret)
+		*ret = arch_call_result(&t->regs);
+	int r = thread_restore(p, t, &saved);
+	saved_release(&saved);
+	return err ? err : r;
+}
+
+/* Find a syscall instruction: where the thread sits if it is in a syscall, else in libc or vdso text. */
+static int find_syscall_insn(struct proc *p, struct thread *t, uint64_t *addr)
+{
+	uint8_t insn[ARCH_SYSCALL_INSN_LEN];
+
+	if (p->syscall_insn) {
+		*addr = p->syscall_insn;
+		return 0;
+	}
+	int err = thread_get_regs(p, t);
+	if (err)
+		return err;
+	uint64_t pc = arch_pc(&t->regs);
+	if (proc_read(p, pc - ARCH_SYSCALL_INSN_LEN, insn, sizeof(insn)) == 0 &&
+	    !memcmp(insn, ARCH_SYSCALL_INSN, ARCH_SYSCALL_INSN_LEN)) {
+		*addr = p->syscall_insn = pc - ARCH_SYSCALL_INSN_LEN;
+		return 0;
+	}
+	hp_err_clear();
+	err = proc_maps_refresh(p);
+	if (err)
+		return err;
+	static uint8_t chunk[65536];
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < p->nmaps; i++) {
+			const struct map *m = &p->maps[i];
+			if (!(m->prot & 4))
+				continue;
+			bool libc = strstr(m->path, "/libc.so") || strstr(m->path, "/libc-");
+			bool vdso = !strcmp(m->path, "[vdso]");
+			if (pass == 0 ? !libc : (libc || m->path[0] == '['  ? !vdso : false))
+				continue;
+			for (uint64_t a = m->start; a < m->end; a += sizeof(chunk) - 1) {
+				size_t n = m->end - a < sizeof(chunk) ? m->end - a : sizeof(chunk);
+				if (pread(p->memfd, chunk, n, (off_t)a) != (ssize_t)n)
+					break;
+				uint8_t *hit = memmem(chunk, n, ARCH_SYSCALL_INSN, ARCH_SYSCALL_INSN_LEN);
+				if (hit) {
+					*addr = p->syscall_insn = a + (uint64_t)(hit - chunk);
+					return 0;
+				}
+			}
+		}
+	}
+	return hp_err(HOTPATCH_E_NOTSUP, "pid %d: no syscall instruction found in the target",
+		      p->pid);
+}
+
+int proc_remote_syscall(struct proc *p, struct thread *t, long nr, const uint64_t *args, int nargs,
+			const void *data, size_t len, long *ret)
+{
+	struct saved_thread saved;
+	struct user_regs_struct call;
+	uint64_t insn, a[6] = { 0 };
+
+	int err = find_syscall_insn(p, t, &insn);
+	if (err)
+		return err;
+	err = thread_save(p, t, &saved);
+	if (err) {
+		saved_release(&saved);
+		return err;
+	}
+	/* Data for the syscall (a name, a path) goes below the red zone, like a call's. */
+	uint64_t data_addr = ((arch_sp(&saved.regs) - 128 - len) & ~15ull) - 16;
+	for (int i = 0; i < nargs && i < 6; i++)
+		a[i] = args[i] == REMOTE_DATA ? data_addr : args[i];
+	call = saved.regs;
+	arch_setup_syscall(&call, insn, nr, a, nargs);
+	err = pt_setsigmask(t->tid, ~0ull);
+	if (!err && len)
+		err = proc_write(p, data_addr, data, len);
+	if (!err)
+		err = thread_set_regs(p, t, &call);
+	if (!err)
+		err = run_injected(p, t, true, 0, hp_now_ns() + 5000000000ull, "remote syscall");
+	if (!err)
+		*ret = arch_syscall_result(&t->regs);
+	int r = thread_restore(p, t, &saved);
+	saved_release(&saved);
+	return err ? err : r;
+}
+
+static int dr_set(struct thread *t, uint64_t addr)
+{
+	int err = pt_pokeuser(t->tid, arch_debugreg_offset(0), addr);
+	if (!err)
+		err = pt_pokeuser(t->tid, arch_debugreg_offset(7), arch_dr7_exec_slot0());
+	if (!err)
+		t->dr_armed = true;
+	return err;
+}
+
+static void dr_clear(struct thread *t)
+{
+	if (!t->dr_armed || t->gone)
+		return;
+	pt_pokeuser(t->tid, arch_debugreg_offset(7), 0);
+	pt_pokeuser(t->tid, arch_debugreg_offset(6), 0);
+	pt_pokeuser(t->tid, arch_debugreg_offset(0), 0);
+	t->dr_armed = false;
+}
+
+int proc_run_until(struct proc *p, struct thread **ts, const uint64_t *addrs, size_t n, bool alone,
+		   uint64_t deadline_ns, size_t *hit)
+{
+	int err = 0;
+	size_t running = 0;
+	bool found = false;
+
+	/* Arm every candidate while the world is still stopped. */
+	for (size_t i = 0; i < n && !err; i++) {
+		err = dr_set(ts[i], addrs[i]);
+		if (err)
+			err = hp_err(err, "pid %d: thread %d: cannot set a hardware breakpoint: %s",
+				     p->pid, ts[i]->tid, strerror(-err));
+	}
+	/* The others run free: lock holders must be able to release. */
+	for (size_t i = 0; i < p->nthreads && !err; i++) {
+		struct thread *t = &p->threads[i];
+		bool cand = false;
+		for (size_t j = 0; j < n; j++)
+			cand |= ts[j] == t;
+		if (!cand && !alone) {
+			int r = pt_detach(t->tid, t->pending_sig);
+			if (r && r != -ESRCH)
+				hp_warn("pid %d: thread %d: detach: %s", p->pid, t->tid, strerror(-r));
+			t->attached = t->stopped = false;
+			t->pending_sig = 0;
+		}
+	}
+	if (!alone && p->first_stop_ns) {
+		p->pause_ns += hp_now_ns() - p->first_stop_ns;
+		p->first_stop_ns = 0;
+	}
+	if (!alone)
+		p->held = false;
+	for (size_t i = 0; i < n && !err; i++) {
+		struct thread *t = ts[i];
+		int sig = t->pending_sig;
+		t->pending_sig = 0;
+		if (pt_cont(t->tid, sig) == 0) {
+			t->stopped = false;
+			t->regs_valid = false;
+			running++;
+		}
+	}
+	while (!err && running && !found) {
+		int status;
+		pid_t r = pt_wait(-1, &status, deadline_ns);
+		if (r == 0) {
+			err = hp_err(HOTPATCH_E_TIMEOUT, "pid %d: timed out", p->pid);
+			break;
+		}
+		if (r < 0)
+			break;
+		struct thread *t = proc_thread(p, r);
+		if (!t)
+			continue;
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			t->gone = true;
+			t->attached = t->stopped = false;
+			if (t->tid == p->pid)
+				p->exited = true;
+			running--;
+			continue;
+		}
+		if (!WIFSTOPPED(status))
+			continue;
+		int sig = WSTOPSIG(status), event = status >> 16;
+		t->stopped = true;
+		t->regs_valid = false;
+		if (event == 0 && sig == SIGTRAP) {
+			uint64_t dr6 = 0;
+			size_t idx = n;
+			for (size_t j = 0; j < n; j++)
+				if (ts[j] == t)
+					idx = j;
+			if (idx < n && pt_peekuser(t->tid, arch_debugreg_offset(6), &dr6) == 0 &&
+			    arch_dr6_hit_slot0(dr6) && thread_get_regs(p, t) == 0 &&
+			    arch_pc(&t->regs) == addrs[idx]) {
+				*hit = idx;
+				found = true;
+				break;	/* the SIGTRAP is ours: not re-injected */
+			}
+		}
+		if (event == 0 && sig != SIGKILL) {
+			/* Someone else's signal: deliver it now, the thread runs its own code. */
+			pt_cont(t->tid, sig);
+		} else {
+			if (event == PTRACE_EVENT_STOP &&
+			    (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)) {
+				/* A job-control stop while we run it: stop with it (LISTEN keeps it stopped). */
+				t->was_stopped = true;
+				pt_listen(t->tid);
+			} else {
+				pt_cont(t->tid, 0);
+			}
+		}
+		t->stopped = false;
+	}
+	if (!found && !err)
+		err = hp_err(HOTPATCH_E_EXITED, "pid %d: threads exited while waiting", p->pid);
+	/* Stop the candidates that are still running, disarm everything, stop the world again. */
+	for (size_t i = 0; i < n; i++) {
+		struct thread *t = ts[i];
+		if (t->attached && !t->stopped && !t->gone) {
+			if (pt_interrupt(t->tid) == 0) {
+				uint64_t dl = hp_now_ns() + 2000000000ull;
+				while (!t->stopped && !t->gone) {
+					int st;
+					pid_t r = pt_wait(t->tid, &st, dl);
+					if (r <= 0)
+						break;
+					if (WIFSTOPPED(st)) {
+						t->stopped = true;
+						if ((st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP)
+							t->pending_sig = WSTOPSIG(st);
+					} else {
+						t->gone = true;
+						t->attached = false;
+					}
+				}
+			}
+		}
+		dr_clear(t);
+	}
+	int r = proc_hold_all(p);
+	if (r && !err)
+		err = r;
+	return err;
+}
