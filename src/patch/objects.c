@@ -63,7 +63,9 @@ static void object_place(struct proc *p, struct object *o)
 		return;
 	}
 	if (access(o->open_path, R_OK))
-		snprintf(o->open_path, sizeof(o->open_path), "/proc/%d/root%s", p->pid, o->path);
+		if ((size_t)snprintf(o->open_path, sizeof(o->open_path), "/proc/%d/root%.4000s", p->pid,
+				     o->path) >= sizeof(o->open_path))
+			hp_strlcpy(o->open_path, o->path, sizeof(o->open_path));
 }
 
 static int read_str(struct proc *p, uint64_t addr, char *buf, size_t len)

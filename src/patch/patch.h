@@ -4,6 +4,7 @@
 #define HP_PATCH_H
 
 #include "common/common.h"
+#include "hotpatch.h"
 #include "elf/elf.h"
 #include "proc/proc.h"
 
@@ -62,6 +63,8 @@ struct state {
 #define STATE_REGION_LEN (4u << 20)
 /* Read the state of p (no need to stop it). Absent state = empty. */
 int state_read(struct proc *p, struct state *st);
+/* Create the region if absent (remote syscalls in borrowed thread t). */
+int state_prepare(struct proc *p, struct thread *t, struct state *st);
 /* Create the region if needed (remote syscalls in t), then write st. */
 int state_write(struct proc *p, struct thread *t, struct state *st);
 void state_release(struct state *st);

@@ -221,6 +221,11 @@ static int region_create(struct proc *p, struct thread *t, struct state *st)
 	return err;
 }
 
+int state_prepare(struct proc *p, struct thread *t, struct state *st)
+{
+	return st->region ? 0 : region_create(p, t, st);
+}
+
 int state_write(struct proc *p, struct thread *t, struct state *st)
 {
 	unsigned nfuncs = 0;

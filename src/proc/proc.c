@@ -119,6 +119,7 @@ int proc_open(pid_t pid, struct proc **out)
 			return hp_err(HOTPATCH_E_NOPROC, "pid %d: no such process", pid);
 		return perm_error(pid, err);
 	}
+	pt_wait_init(&p->old_sigmask);
 	*out = p;
 	return 0;
 }
@@ -132,6 +133,7 @@ void proc_close(struct proc *p)
 			BUG("proc_close with thread %d attached", p->threads[i].tid);
 	if (p->memfd >= 0)
 		close(p->memfd);
+	pt_wait_fini(&p->old_sigmask);
 	free(p->threads);
 	free(p->maps);
 	free(p);
@@ -271,8 +273,8 @@ int proc_hold_all(struct proc *p)
 	int err = 0;
 
 	for (;;) {
-		pid_t *tids;
-		size_t n, added = 0;
+		pid_t *tids = NULL;
+		size_t n = 0, added = 0;
 		err = list_tasks(p, &tids, &n);
 		if (err)
 			break;

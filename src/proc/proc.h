@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/user.h>
@@ -58,6 +59,7 @@ struct proc {
 	uint64_t syscall_insn;	/* address of a 'syscall' instruction in the target, 0 = not found yet */
 	struct map *maps;
 	size_t nmaps;
+	sigset_t old_sigmask;	/* ours, before SIGCHLD was blocked for bounded waits */
 };
 
 /* Check pid (exists, not a kernel thread, not traced by someone else, ptrace allowed) and open it. */

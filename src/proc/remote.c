@@ -240,7 +240,7 @@ int proc_remote_syscall(struct proc *p, struct thread *t, long nr, const uint64_
 {
 	struct saved_thread saved;
 	struct user_regs_struct call;
-	uint64_t insn, a[6] = { 0 };
+	uint64_t insn = 0, a[6] = { 0 };
 
 	int err = find_syscall_insn(p, t, &insn);
 	if (err)

@@ -23,7 +23,7 @@ void arch_setup_call(struct user_regs_struct *regs, uint64_t fn, const uint64_t 
 	sp -= 8;			/* the fake return address lives here */
 	regs->rsp = sp;
 	regs->rip = fn;
-	uint64_t *slots[6] = { &regs->rdi, &regs->rsi, &regs->rdx, &regs->rcx, &regs->r8, &regs->r9 };
+	unsigned long long *slots[6] = { &regs->rdi, &regs->rsi, &regs->rdx, &regs->rcx, &regs->r8, &regs->r9 };
 	for (int i = 0; i < nargs && i < 6; i++)
 		*slots[i] = args[i];
 	regs->rax = 0;			/* no vector registers for a variadic callee */
@@ -60,7 +60,7 @@ void arch_set_pc(struct user_regs_struct *regs, uint64_t pc)
 void arch_setup_syscall(struct user_regs_struct *regs, uint64_t insn_addr, long nr,
 			const uint64_t *args, int nargs)
 {
-	uint64_t *slots[6] = { &regs->rdi, &regs->rsi, &regs->rdx, &regs->r10, &regs->r8, &regs->r9 };
+	unsigned long long *slots[6] = { &regs->rdi, &regs->rsi, &regs->rdx, &regs->r10, &regs->r8, &regs->r9 };
 	for (int i = 0; i < nargs && i < 6; i++)
 		*slots[i] = args[i];
 	regs->rax = (uint64_t)nr;

@@ -1,0 +1,561 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The transactions: apply, load, revert, and the read-only check/list/info.
+ * Everything that can be checked is checked before the target is touched;
+ * after that, every step that changes the target has its undo, run in
+ * reverse order on any failure (CRIU style), so the target is left as found.
+ */
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arch/arch.h"
+#include "patch/patch.h"
+
+#define DEFAULT_TIMEOUT_MS 5000
+#define ISLAND_PAGE 4096
+#define ISLAND_SLOT 16
+
+struct plan_func {
+	const struct patch_desc *d;
+	struct resolved r;
+	unsigned off;		/* 4 when the entry is endbr64: keep it, IBT needs it */
+	uint64_t avail;		/* bytes we may overwrite from addr + off */
+	uint64_t cold[4][2];
+	int ncold;
+	uint64_t new_addr;
+	uint64_t island;	/* slot holding the absolute jump, 0 if direct */
+	uint8_t jump[ARCH_JUMP_MAX];
+	unsigned jump_len;
+	uint8_t orig[ARCH_JUMP_MAX];
+	bool written;
+};
+
+struct plan_import {
+	const struct patch_desc *d;
+	struct resolved r;
+};
+
+struct plan {
+	char path[4096];
+	struct stat st;		/* identity of the file we checked */
+	struct patch_file pf;
+	struct plan_func *f;
+	size_t nf;
+	struct plan_import *im;
+	size_t ni;
+	uint64_t islands[64];	/* pages mapped by this apply */
+	size_t nislands;
+	size_t island_used[64];
+};
+
+static void plan_release(struct plan *pl)
+{
+	free(pl->f);
+	free(pl->im);
+	patch_file_release(&pl->pf);
+	memset(pl, 0, sizeof(*pl));
+}
+
+static uint64_t deadline_of(const struct hotpatch_opts *o, uint64_t start)
+{
+	unsigned ms = o && o->timeout_ms ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
+	return start + (uint64_t)ms * 1000000ull;
+}
+
+/*
+ * The patch must be exactly what its owner wrote: a regular file owned by
+ * root or by us, writable by nobody else (issue: a patch file is code that
+ * will run inside a production process).
+ */
+static int check_file(const char *arg, char *canon, struct stat *st)
+{
+	if (!realpath(arg, canon))
+		return hp_err(errno, "%s: %s", arg, errno == ENOENT ? "no such file" : strerror(errno));
+	if (stat(canon, st))
+		return hp_err(errno, "%s: %s", canon, strerror(errno));
+	if (!S_ISREG(st->st_mode))
+		return hp_err(HOTPATCH_E_NOTELF, "%s: not a regular file", canon);
+	if (st->st_uid != 0 && st->st_uid != geteuid())
+		return hp_err(HOTPATCH_E_FILEPERM, "%s: owned by uid %d, not by root or by us (uid %d)",
+			      canon, (int)st->st_uid, (int)geteuid());
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return hp_err(HOTPATCH_E_FILEPERM,
+			      "%s: writable by %s (mode %04o): anyone could change the code we load",
+			      canon, st->st_mode & S_IWOTH ? "others" : "group",
+			      (unsigned)(st->st_mode & 07777));
+	return 0;
+}
+
+static int load_patch(const char *arg, struct plan *pl)
+{
+	memset(pl, 0, sizeof(*pl));
+	int err = check_file(arg, pl->path, &pl->st);
+	if (!err)
+		err = patch_file_read(pl->path, &pl->pf);
+	return err;
+}
+
+static struct hotpatch_patch *state_by_identity(struct state *st, const struct plan *pl)
+{
+	for (unsigned i = 0; i < st->npatches; i++) {
+		struct hotpatch_patch *hp = &st->patches[i];
+		if (!strcmp(hp->path, pl->path) ||
+		    (pl->pf.build_id[0] && !strcmp(hp->build_id, pl->pf.build_id)))
+			return hp;
+	}
+	return NULL;
+}
+
+/* Largest prefix of buf[0..len) that is alignment padding. */
+static size_t padding_prefix(const uint8_t *buf, size_t len)
+{
+	while (len && !arch_is_padding(buf, len))
+		len--;
+	return len;
+}
+
+/* Resolve and check everything; touches nothing. */
+static int plan_build(struct proc *p, struct objects *objs, struct state *st, struct plan *pl)
+{
+	const struct patch_file *pf = &pl->pf;
+	int err;
+
+	struct hotpatch_patch *dup = state_by_identity(st, pl);
+	if (dup)
+		return hp_err(HOTPATCH_E_APPLIED, "pid %d: %s already applied as patch %u", p->pid,
+			      pl->path, dup->id);
+	if (pf->pin[0]) {
+		struct elf_file *ef;
+		char id[HOTPATCH_BUILD_ID_MAX] = "";
+		err = object_elf(&objs->v[0], &ef);
+		if (err)
+			return err;
+		if (elf_file_build_id(ef, id) || strcmp(id, pf->pin))
+			return hp_err(HOTPATCH_E_BUILDID,
+				      "pid %d: build-id mismatch: patch wants %s, %s has %s", p->pid,
+				      pf->pin, objs->v[0].path, id[0] ? id : "none");
+	}
+	pl->f = calloc(pf->ndesc + 1, sizeof(*pl->f));
+	pl->im = calloc(pf->ndesc + 1, sizeof(*pl->im));
+	if (!pl->f || !pl->im)
+		return -ENOMEM;
+	for (unsigned i = 0; i < pf->ndesc; i++) {
+		const struct patch_desc *d = &pf->desc[i];
+		if (d->kind == HOTPATCH_KIND_IMPORT) {
+			struct plan_import *im = &pl->im[pl->ni];
+			im->d = d;
+			err = resolve_symbol(p, objs, d->object, d->file[0] ? d->file : NULL, d->symbol,
+					     ELF_SYM_ANY, &im->r);
+			if (err)
+				return err;
+			pl->ni++;
+			continue;
+		}
+		if (d->kind != HOTPATCH_KIND_REPLACE && d->kind != HOTPATCH_KIND_WRAP)
+			continue;
+		struct plan_func *f = &pl->f[pl->nf];
+		f->d = d;
+		err = resolve_symbol(p, objs, d->object, d->file[0] ? d->file : NULL, d->symbol,
+				     ELF_SYM_FUNC, &f->r);
+		if (err)
+			return err;
+		for (size_t j = 0; j < pl->nf; j++)
+			if (pl->f[j].r.addr == f->r.addr)
+				return hp_err(HOTPATCH_E_BADDESC, "%s: '%s' and '%s' are the same function",
+					      pl->path, pl->f[j].d->symbol, d->symbol);
+		if (!f->r.sym.size)
+			return hp_err(HOTPATCH_E_SMALL, "pid %d: '%s' in %s has no size: cannot tell what a jump would overwrite",
+				      p->pid, d->symbol, f->r.obj->path);
+		uint8_t head[ARCH_ENDBR_LEN] = { 0 }, pad[ARCH_JUMP_MAX] = { 0 };
+		err = proc_read(p, f->r.addr, head, f->r.sym.size < sizeof(head) ? f->r.sym.size : sizeof(head));
+		if (err)
+			return err;
+		f->off = arch_is_endbr(head, f->r.sym.size < sizeof(head) ? f->r.sym.size : sizeof(head))
+				 ? ARCH_ENDBR_LEN : 0;
+		size_t gap = f->r.sym.gap_after < sizeof(pad) ? f->r.sym.gap_after : sizeof(pad);
+		size_t padlen = 0;
+		if (gap && !proc_read(p, f->r.addr + f->r.sym.size, pad, gap))
+			padlen = padding_prefix(pad, gap);
+		hp_err_clear();
+		f->avail = f->r.sym.size - f->off + padlen;
+		if (f->avail < ARCH_JMP_REL32_LEN)
+			return hp_err(HOTPATCH_E_SMALL,
+				      "pid %d: '%s' in %s is %llu bytes with %zu bytes of padding after it: too small for a %d-byte jump",
+				      p->pid, d->symbol, f->r.obj->path,
+				      (unsigned long long)f->r.sym.size, padlen, ARCH_JMP_REL32_LEN);
+		struct elf_file *ef;
+		if (!object_elf(f->r.obj, &ef)) {
+			f->ncold = elf_file_cold_parts(ef, f->r.sym.name, f->cold, 4);
+			if (f->ncold < 0)
+				f->ncold = 0;
+			for (int c = 0; c < f->ncold; c++) {
+				f->cold[c][0] += f->r.obj->bias;
+				f->cold[c][1] += f->r.obj->bias;
+			}
+		}
+		pl->nf++;
+	}
+	if (!pl->nf && !pl->ni)
+		return hp_err(HOTPATCH_E_NODESC, "%s: no replacements", pl->path);
+	return 0;
+}
+
+static void fill_funcs(const struct plan *pl, struct hotpatch_patch *out)
+{
+	out->funcs = calloc(pl->nf + 1, sizeof(*out->funcs));
+	if (!out->funcs)
+		return;
+	out->nfuncs = (unsigned)pl->nf;
+	for (size_t i = 0; i < pl->nf; i++) {
+		const struct plan_func *f = &pl->f[i];
+		struct hotpatch_func *o = &out->funcs[i];
+		hp_strlcpy(o->name, f->r.sym.name, sizeof(o->name));
+		hp_strlcpy(o->object, f->r.obj->path, sizeof(o->object));
+		hp_strlcpy(o->new_name, f->d->addr_name, sizeof(o->new_name));
+		o->addr = f->r.addr;
+		o->size = f->r.sym.size;
+		o->new_addr = f->new_addr;
+		o->island = f->island;
+		o->jump_len = f->jump_len;
+		o->jump_off = f->off;
+		memcpy(o->orig, f->orig, sizeof(o->orig));
+		memcpy(o->jump, f->jump, sizeof(o->jump));
+		o->wrap = f->d->kind == HOTPATCH_KIND_WRAP;
+	}
+	hp_strlcpy(out->path, pl->path, sizeof(out->path));
+	hp_strlcpy(out->build_id, pl->pf.build_id, sizeof(out->build_id));
+	hp_strlcpy(out->pin, pl->pf.pin, sizeof(out->pin));
+	out->nimports = (unsigned)pl->ni;
+}
+
+/* Island slot within rel32 reach of 'from', mapping a new page near it if needed. */
+static int island_slot(struct proc *p, struct thread *t, struct plan *pl, uint64_t from,
+		       uint64_t *slot)
+{
+	for (size_t i = 0; i < pl->nislands; i++) {
+		uint64_t s = pl->islands[i] + pl->island_used[i];
+		if (pl->island_used[i] + ISLAND_SLOT <= ISLAND_PAGE && arch_rel32_reaches(from, s)) {
+			pl->island_used[i] += ISLAND_SLOT;
+			*slot = s;
+			return 0;
+		}
+	}
+	if (pl->nislands == ARRAY_SIZE(pl->islands))
+		return hp_err(HOTPATCH_E_NOTSUP, "pid %d: too many jump islands", p->pid);
+	uint64_t page;
+	int err = remote_mmap_near(p, t, from, ISLAND_PAGE, &page);
+	if (err)
+		return err;
+	pl->islands[pl->nislands] = page;
+	pl->island_used[pl->nislands++] = ISLAND_SLOT;
+	*slot = page;
+	return 0;
+}
+
+/* With the patch loaded: where each replacement lives, and the bytes to write. */
+static int plan_jumps(struct proc *p, struct thread *t, struct plan *pl, uint64_t l_addr)
+{
+	const struct map *m;
+	int err;
+
+	for (size_t i = 0; i < pl->nf; i++) {
+		struct plan_func *f = &pl->f[i];
+		uint64_t from = f->r.addr + f->off;
+		f->new_addr = l_addr + f->d->addr_vaddr;
+		m = proc_map_find(p, f->new_addr);
+		if (!f->d->addr_vaddr || !m || !(m->prot & PROT_EXEC))
+			return hp_err(HOTPATCH_E_BADDESC, "%s: replacement for '%s' is not code in the loaded patch",
+				      pl->path, f->d->symbol);
+		f->jump_len = (unsigned)arch_encode_jmp_rel32(from, f->new_addr, f->jump);
+		if (!f->jump_len && f->avail >= ARCH_JMP_ABS_LEN) {
+			f->jump_len = (unsigned)arch_encode_jmp_abs(f->new_addr, f->jump);
+		} else if (!f->jump_len) {
+			/* Too small for the absolute form: e9 to an island holding it. */
+			uint8_t abs[ARCH_JUMP_MAX];
+			err = island_slot(p, t, pl, from, &f->island);
+			if (err)
+				return err;
+			size_t n = arch_encode_jmp_abs(f->new_addr, abs);
+			err = proc_write(p, f->island, abs, n);
+			if (err)
+				return err;
+			f->jump_len = (unsigned)arch_encode_jmp_rel32(from, f->island, f->jump);
+		}
+	}
+	return 0;
+}
+
+static int write_imports(struct proc *p, struct plan *pl, uint64_t l_addr)
+{
+	for (size_t i = 0; i < pl->ni; i++) {
+		uint64_t var = l_addr + pl->im[i].d->addr_vaddr;
+		int err = proc_write(p, var, &pl->im[i].r.addr, sizeof(uint64_t));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Restore the entries we wrote; used on failure. */
+static void unwrite_jumps(struct proc *p, struct plan *pl)
+{
+	for (size_t i = pl->nf; i-- > 0;) {
+		struct plan_func *f = &pl->f[i];
+		if (f->written && proc_write(p, f->r.addr + f->off, f->orig, f->jump_len))
+			hp_warn("pid %d: could not restore '%s'", p->pid, f->d->symbol);
+		f->written = false;
+	}
+}
+
+static int write_jumps(struct proc *p, struct plan *pl)
+{
+	for (size_t i = 0; i < pl->nf; i++) {
+		struct plan_func *f = &pl->f[i];
+		uint64_t from = f->r.addr + f->off;
+		/* Under stop-the-world: the bytes we will put back must be the current ones. */
+		int err = proc_read(p, from, f->orig, f->jump_len);
+		if (!err)
+			err = proc_write(p, from, f->jump, f->jump_len);
+		if (err) {
+			unwrite_jumps(p, pl);
+			return err;
+		}
+		f->written = true;
+	}
+	return 0;
+}
+
+/* Undo a dlopen: pick a safe thread again (the world is held), dlclose, unmap islands. */
+static void undo_load(struct proc *p, struct objects *objs, struct plan *pl, uint64_t handle,
+		      const struct hotpatch_opts *opts)
+{
+	struct thread *t;
+	uint64_t deadline = deadline_of(opts, hp_now_ns());
+	if (!p->held && proc_hold_all(p))
+		return;
+	if (safepoint_choose(p, objs, deadline, &t)) {
+		hp_warn("pid %d: patch left loaded (inert, no jump to it): no safe point for dlclose", p->pid);
+		return;
+	}
+	proc_release_all(p, t);
+	if (handle && remote_dlclose(p, objs, t, handle, deadline))
+		hp_warn("pid %d: dlclose of the patch failed; it stays loaded but unused", p->pid);
+	for (size_t i = 0; pl && i < pl->nislands; i++)
+		remote_munmap(p, t, pl->islands[i], ISLAND_PAGE);
+}
+
+static void timing_fill(struct hotpatch_timing *tm, struct proc *p, uint64_t start)
+{
+	if (!tm)
+		return;
+	tm->total_ns = hp_now_ns() - start;
+	tm->pause_ns = p ? p->pause_ns : 0;
+	tm->threads = p ? (unsigned)p->nthreads : 0;
+}
+
+/* Check the loaded file is the one we checked: same device and inode in the target's maps. */
+static int verify_mapping(struct proc *p, const struct plan *pl, uint64_t l_addr)
+{
+	int err = proc_maps_refresh(p);
+	if (err)
+		return err;
+	const struct map *m = NULL;
+	for (size_t i = 0; i < p->nmaps; i++)
+		if (!strcmp(p->maps[i].path, pl->path) && p->maps[i].start >= l_addr) {
+			m = &p->maps[i];
+			break;
+		}
+	if (!m)
+		return hp_err(HOTPATCH_E_MISMATCH, "pid %d: %s is not mapped after dlopen", p->pid, pl->path);
+	if (m->inode != (unsigned long long)pl->st.st_ino ||
+	    makedev(m->dev_major, m->dev_minor) != pl->st.st_dev)
+		return hp_err(HOTPATCH_E_MISMATCH,
+			      "pid %d: %s was replaced between check and load (inode %llu, expected %llu)",
+			      p->pid, pl->path, m->inode, (unsigned long long)pl->st.st_ino);
+	return 0;
+}
+
+static int do_apply(struct proc *p, struct plan *pl, const struct hotpatch_opts *opts,
+		    struct hotpatch_result *res, uint64_t start)
+{
+	struct objects objs;
+	struct state st;
+	struct thread *t;
+	uint64_t handle = 0, l_addr = 0, deadline = deadline_of(opts, start);
+	int err;
+
+	memset(&st, 0, sizeof(st));
+	err = objects_load(p, &objs);
+	if (!err)
+		err = state_read(p, &st);
+	if (!err)
+		err = plan_build(p, &objs, &st, pl);
+	if (err)
+		goto out;
+
+	err = proc_hold_all(p);
+	if (err)
+		goto out;
+	/* Another invocation may have committed between our read and the stop. */
+	state_release(&st);
+	err = state_read(p, &st);
+	if (!err && state_by_identity(&st, pl))
+		err = hp_err(HOTPATCH_E_APPLIED, "pid %d: %s already applied", p->pid, pl->path);
+	if (!err)
+		err = safepoint_choose(p, &objs, deadline, &t);
+	if (err)
+		goto release;
+
+	/* dlopen phase: one thread busy, the others running. */
+	err = proc_release_all(p, t);
+	uint64_t t_dl = hp_now_ns();
+	/* Create the state region now, while we have a thread to run syscalls in. */
+	if (!err)
+		err = state_prepare(p, t, &st);
+	if (!err)
+		err = remote_dlopen(p, &objs, t, pl->path, &handle, deadline + 5000000000ull);
+	if (!err)
+		err = proc_read(p, handle, &l_addr, sizeof(l_addr));	/* link_map.l_addr */
+	if (!err)
+		err = verify_mapping(p, pl, l_addr);
+	if (!err)
+		err = write_imports(p, pl, l_addr);
+	if (!err)
+		err = plan_jumps(p, t, pl, l_addr);
+	res->timing.dlopen_ns = hp_now_ns() - t_dl;
+	if (err)
+		goto undo;
+
+	/* Stop the world, wait until no thread is inside a function we redirect, write. */
+	err = proc_hold_all(p);
+	uint64_t t_stw = hp_now_ns();
+	struct range *ranges = calloc(pl->nf * 5 + 1, sizeof(*ranges));
+	size_t nr = 0;
+	if (!ranges && !err)
+		err = -ENOMEM;
+	for (size_t i = 0; !err && i < pl->nf; i++) {
+		struct plan_func *f = &pl->f[i];
+		ranges[nr++] = (struct range){ f->r.addr, f->r.addr + f->r.sym.size + f->avail, f->d->symbol };
+		for (int c = 0; c < f->ncold; c++)
+			ranges[nr++] = (struct range){ f->cold[c][0], f->cold[c][1], f->d->symbol };
+	}
+	if (!err)
+		err = consistency_wait(p, ranges, nr, deadline);
+	free(ranges);
+	if (!err)
+		err = write_jumps(p, pl);
+	if (!err) {
+		struct hotpatch_patch *np = realloc(st.patches, (st.npatches + 1) * sizeof(*np));
+		struct island_rec *ni = realloc(st.islands, (st.nislands + pl->nislands + 1) * sizeof(*ni));
+		if (np)
+			st.patches = np;
+		if (ni)
+			st.islands = ni;
+		if (!np || !ni) {
+			err = -ENOMEM;
+		} else {
+			struct hotpatch_patch *rec = &st.patches[st.npatches];
+			memset(rec, 0, sizeof(*rec));
+			fill_funcs(pl, rec);
+			rec->id = st.next_id;
+			rec->handle = handle;
+			rec->applied_at = time(NULL);
+			for (size_t i = 0; i < pl->nislands; i++)
+				st.islands[st.nislands++] = (struct island_rec){ rec->id, pl->islands[i], ISLAND_PAGE };
+			st.npatches++;
+			st.next_id++;
+			err = rec->funcs ? state_write(p, NULL, &st) : -ENOMEM;
+			if (err) {
+				st.npatches--;
+				st.nislands -= (unsigned)pl->nislands;
+			} else {
+				fill_funcs(pl, &res->patch);
+				res->patch.id = rec->id;
+				res->patch.handle = handle;
+				res->patch.applied_at = rec->applied_at;
+			}
+		}
+	}
+	if (err)
+		unwrite_jumps(p, pl);
+	res->timing.stw_ns = hp_now_ns() - t_stw;
+	if (!err)
+		goto release;
+undo:
+	undo_load(p, &objs, pl, handle, opts);
+release:
+	proc_release_all(p, NULL);
+out:
+	state_release(&st);
+	objects_release(&objs);
+	return err;
+}
+
+static void log_result(const char *op, pid_t pid, const char *path, int err)
+{
+	if (err)
+		hp_info("%s pid=%d patch=%s result=error (%s)", op, pid, path, hotpatch_errmsg());
+}
+
+int hotpatch_apply(pid_t pid, const char *patch_path, const struct hotpatch_opts *opts,
+		   struct hotpatch_result *res)
+{
+	struct plan pl;
+	struct proc *p = NULL;
+	uint64_t start = hp_now_ns();
+	int err;
+
+	hp_err_clear();
+	memset(res, 0, sizeof(*res));
+	err = load_patch(patch_path, &pl);
+	if (!err)
+		err = proc_open(pid, &p);
+	if (!err)
+		err = do_apply(p, &pl, opts, res, start);
+	if (!err) {
+		res->patch.nimports = (unsigned)pl.ni;
+	}
+	timing_fill(&res->timing, p, start);
+	log_result("apply", pid, pl.path, err);
+	proc_close(p);
+	plan_release(&pl);
+	return err;
+}
+
+int hotpatch_check(pid_t pid, const char *patch_path, const struct hotpatch_opts *opts,
+		   struct hotpatch_result *res)
+{
+	struct plan pl;
+	struct proc *p = NULL;
+	struct objects objs;
+	struct state st;
+	uint64_t start = hp_now_ns();
+
+	(void)opts;
+	hp_err_clear();
+	memset(res, 0, sizeof(*res));
+	memset(&objs, 0, sizeof(objs));
+	memset(&st, 0, sizeof(st));
+	int err = load_patch(patch_path, &pl);
+	if (!err)
+		err = proc_open(pid, &p);
+	if (!err)
+		err = objects_load(p, &objs);
+	if (!err)
+		err = state_read(p, &st);
+	if (!err)
+		err = plan_build(p, &objs, &st, &pl);
+	if (!err)
+		fill_funcs(&pl, &res->patch);
+	timing_fill(&res->timing, p, start);
+	state_release(&st);
+	objects_release(&objs);
+	proc_close(p);
+	plan_release(&pl);
+	return err;
+}

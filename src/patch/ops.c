@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: MIT */
+/* load, revert, list, info and the result helpers of the public API. */
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "patch/patch.h"
+
+#define DEFAULT_TIMEOUT_MS 5000
+
+static uint64_t deadline_after(const struct hotpatch_opts *o, uint64_t start)
+{
+	unsigned ms = o && o->timeout_ms ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
+	return start + (uint64_t)ms * 1000000ull;
+}
+
+void hotpatch_patch_release(struct hotpatch_patch *p)
+{
+	if (!p)
+		return;
+	free(p->funcs);
+	free(p->imports);
+	p->funcs = NULL;
+	p->imports = NULL;
+	p->nfuncs = p->nimports = 0;
+}
+
+void hotpatch_result_release(struct hotpatch_result *res)
+{
+	if (res)
+		hotpatch_patch_release(&res->patch);
+}
+
+void hotpatch_list_free(struct hotpatch_patch *patches, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		hotpatch_patch_release(&patches[i]);
+	free(patches);
+}
+
+int hotpatch_info(const char *patch_path, struct hotpatch_patch *out)
+{
+	struct patch_file pf;
+	char canon[4096];
+
+	hp_err_clear();
+	memset(out, 0, sizeof(*out));
+	if (!realpath(patch_path, canon))
+		return hp_err(errno, "%s: %s", patch_path,
+			      errno == ENOENT ? "no such file" : strerror(errno));
+	int err = patch_file_read(canon, &pf);
+	if (err)
+		return err;
+	hp_strlcpy(out->path, canon, sizeof(out->path));
+	hp_strlcpy(out->build_id, pf.build_id, sizeof(out->build_id));
+	hp_strlcpy(out->pin, pf.pin, sizeof(out->pin));
+	out->funcs = calloc(pf.ndesc + 1, sizeof(*out->funcs));
+	out->imports = calloc(pf.ndesc + 1, sizeof(*out->imports));
+	if (!out->funcs || !out->imports) {
+		patch_file_release(&pf);
+		hotpatch_patch_release(out);
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < pf.ndesc; i++) {
+		const struct patch_desc *d = &pf.desc[i];
+		if (d->kind == HOTPATCH_KIND_IMPORT) {
+			hp_strlcpy(out->imports[out->nimports++], d->symbol, HOTPATCH_NAME_MAX);
+			continue;
+		}
+		struct hotpatch_func *f = &out->funcs[out->nfuncs++];
+		hp_strlcpy(f->name, d->symbol, sizeof(f->name));
+		hp_strlcpy(f->object, d->object, sizeof(f->object));
+		hp_strlcpy(f->new_name, d->addr_name, sizeof(f->new_name));
+		f->wrap = d->kind == HOTPATCH_KIND_WRAP;
+		if (d->file[0])
+			snprintf(f->note, sizeof(f->note), "file %.240s", d->file);
+	}
+	patch_file_release(&pf);
+	return 0;
+}
+
+static int copy_patch(const struct hotpatch_patch *src, struct hotpatch_patch *dst)
+{
+	*dst = *src;
+	dst->imports = NULL;
+	dst->nimports = src->nimports;
+	dst->funcs = calloc(src->nfuncs + 1, sizeof(*dst->funcs));
+	if (!dst->funcs)
+		return -ENOMEM;
+	memcpy(dst->funcs, src->funcs, src->nfuncs * sizeof(*dst->funcs));
+	return 0;
+}
+
+int hotpatch_list(pid_t pid, struct hotpatch_patch **patches, unsigned *n)
+{
+	struct proc *p;
+	struct state st;
+
+	hp_err_clear();
+	*patches = NULL;
+	*n = 0;
+	int err = proc_open(pid, &p);
+	if (err)
+		return err;
+	err = state_read(p, &st);
+	if (!err) {
+		*patches = calloc(st.npatches + 1, sizeof(**patches));
+		if (!*patches)
+			err = -ENOMEM;
+		for (unsigned i = 0; !err && i < st.npatches; i++) {
+			err = copy_patch(&st.patches[i], &(*patches)[i]);
+			if (!err)
+				(*n)++;
+		}
+		if (err) {
+			hotpatch_list_free(*patches, *n);
+			*patches = NULL;
+			*n = 0;
+		}
+	}
+	state_release(&st);
+	proc_close(p);
+	return err;
+}
+
+int hotpatch_load(pid_t pid, const char *so_path, const struct hotpatch_opts *opts,
+		  uint64_t *handle, struct hotpatch_timing *timing)
+{
+	struct proc *p;
+	struct objects objs;
+	struct thread *t;
+	char canon[4096];
+	uint64_t start = hp_now_ns(), deadline = deadline_after(opts, start);
+
+	hp_err_clear();
+	*handle = 0;
+	if (timing)
+		memset(timing, 0, sizeof(*timing));
+	if (!realpath(so_path, canon))
+		return hp_err(errno, "%s: %s", so_path, errno == ENOENT ? "no such file" : strerror(errno));
+	/* The ELF checks of a patch apply to any object we inject: fail here, not in dlerror. */
+	struct elf_file *ef;
+	int err = elf_file_open(canon, canon, &ef);
+	if (err)
+		return err;
+	elf_file_free(ef);
+	err = proc_open(pid, &p);
+	if (err)
+		return err;
+	err = objects_load(p, &objs);
+	if (!err)
+		err = proc_hold_all(p);
+	if (!err) {
+		err = safepoint_choose(p, &objs, deadline, &t);
+		if (!err)
+			err = proc_release_all(p, t);
+		uint64_t t_dl = hp_now_ns();
+		if (!err)
+			err = remote_dlopen(p, &objs, t, canon, handle, deadline + 5000000000ull);
+		if (timing)
+			timing->dlopen_ns = hp_now_ns() - t_dl;
+		proc_release_all(p, NULL);
+	}
+	if (timing) {
+		timing->total_ns = hp_now_ns() - start;
+		timing->pause_ns = p->pause_ns;
+		timing->threads = (unsigned)p->nthreads;
+	}
+	objects_release(&objs);
+	proc_close(p);
+	return err;
+}
+
+/* Patches applied after 'hp' that replace one of its functions. */
+static const struct hotpatch_patch *stacked_over(struct state *st, const struct hotpatch_patch *hp,
+						 const char **fn)
+{
+	for (unsigned i = 0; i < st->npatches; i++) {
+		const struct hotpatch_patch *later = &st->patches[i];
+		if (later->id <= hp->id)
+			continue;
+		for (unsigned a = 0; a < hp->nfuncs; a++)
+			for (unsigned b = 0; b < later->nfuncs; b++)
+				if (hp->funcs[a].addr == later->funcs[b].addr) {
+					*fn = hp->funcs[a].name;
+					return later;
+				}
+	}
+	return NULL;
+}
+
+static int do_revert(struct proc *p, const char *what, const struct hotpatch_opts *opts,
+		     struct hotpatch_result *res, uint64_t start)
+{
+	struct objects objs;
+	struct state st;
+	struct thread *t;
+	uint64_t deadline = deadline_after(opts, start);
+	struct range *ranges = NULL;
+	int err;
+
+	memset(&st, 0, sizeof(st));
+	err = objects_load(p, &objs);
+	if (!err)
+		err = proc_hold_all(p);
+	if (!err)
+		err = state_read(p, &st);
+	if (err)
+		goto out;
+	struct hotpatch_patch *hp = state_find(&st, what);
+	if (!hp) {
+		err = hp_err(HOTPATCH_E_NOTAPPLIED, "pid %d: no applied patch '%s'", p->pid, what);
+		goto out;
+	}
+	const char *fn = NULL;
+	const struct hotpatch_patch *later = stacked_over(&st, hp, &fn);
+	if (later) {
+		err = hp_err(HOTPATCH_E_STACKED,
+			     "pid %d: patch %u cannot be reverted before patch %u, which also replaces '%s': revert %u first (or --all)",
+			     p->pid, hp->id, later->id, fn, later->id);
+		goto out;
+	}
+	/* No thread may be inside the patch's code (it will be unmapped) or its islands. */
+	err = proc_maps_refresh(p);
+	size_t nr = 0, cap = p->nmaps + st.nislands + 1;
+	ranges = calloc(cap, sizeof(*ranges));
+	if (!ranges && !err)
+		err = -ENOMEM;
+	for (size_t i = 0; !err && i < p->nmaps; i++)
+		if (!strcmp(p->maps[i].path, hp->path))
+			ranges[nr++] = (struct range){ p->maps[i].start, p->maps[i].end, "patch code" };
+	for (unsigned i = 0; !err && i < st.nislands; i++)
+		if (st.islands[i].patch_id == hp->id)
+			ranges[nr++] = (struct range){ st.islands[i].addr,
+						       st.islands[i].addr + st.islands[i].len, "jump island" };
+	if (!err)
+		err = consistency_wait(p, ranges, nr, deadline);
+	/* The entries must still hold our jumps; anything else means someone else wrote there. */
+	for (unsigned i = 0; !err && i < hp->nfuncs; i++) {
+		struct hotpatch_func *f = &hp->funcs[i];
+		uint8_t cur[16];
+		err = proc_read(p, f->addr + f->jump_off, cur, f->jump_len);
+		if (!err && memcmp(cur, f->jump, f->jump_len))
+			err = hp_err(HOTPATCH_E_STATE,
+				     "pid %d: '%s' at 0x%llx no longer holds the jump of patch %u: not touching it",
+				     p->pid, f->name, (unsigned long long)f->addr, hp->id);
+	}
+	if (err)
+		goto out;
+	unsigned i;
+	for (i = hp->nfuncs; i-- > 0;) {
+		struct hotpatch_func *f = &hp->funcs[i];
+		err = proc_write(p, f->addr + f->jump_off, f->orig, f->jump_len);
+		if (err)
+			break;
+	}
+	if (err) {
+		/* Put our jumps back on the ones already restored: all or nothing. */
+		for (unsigned j = i + 1; j < hp->nfuncs; j++)
+			proc_write(p, hp->funcs[j].addr + hp->funcs[j].jump_off, hp->funcs[j].jump,
+				   hp->funcs[j].jump_len);
+		goto out;
+	}
+	/* Remember what to unmap, drop the records, commit. */
+	struct hotpatch_patch gone = *hp;
+	uint64_t isl[64];
+	size_t nisl = 0;
+	unsigned k = 0;
+	for (unsigned j = 0; j < st.nislands; j++) {
+		if (st.islands[j].patch_id == gone.id && nisl < ARRAY_SIZE(isl))
+			isl[nisl++] = st.islands[j].addr;
+		else
+			st.islands[k++] = st.islands[j];
+	}
+	st.nislands = k;
+	res->patch = gone;
+	res->patch.funcs = NULL;
+	copy_patch(&gone, &res->patch);
+	free(gone.funcs);
+	unsigned idx = (unsigned)(hp - st.patches);
+	memmove(&st.patches[idx], &st.patches[idx + 1], (st.npatches - idx - 1) * sizeof(*st.patches));
+	st.npatches--;
+	err = state_write(p, NULL, &st);
+	if (err) {
+		hp_warn("pid %d: reverted, but the state could not be updated", p->pid);
+		goto out;
+	}
+	/* The code is unreachable now; unload it from a safe point. */
+	if (safepoint_choose(p, &objs, deadline_after(opts, hp_now_ns()), &t) == 0) {
+		proc_release_all(p, t);
+		if (remote_dlclose(p, &objs, t, res->patch.handle, deadline_after(opts, hp_now_ns())))
+			hp_warn("pid %d: patch %u reverted but dlclose failed: %s", p->pid,
+				res->patch.id, hotpatch_errmsg());
+		for (size_t j = 0; j < nisl; j++)
+			remote_munmap(p, t, isl[j], 4096);
+		hp_err_clear();
+	} else {
+		hp_warn("pid %d: patch %u reverted but left loaded (no safe point for dlclose)", p->pid,
+			res->patch.id);
+		hp_err_clear();
+	}
+out:
+	free(ranges);
+	proc_release_all(p, NULL);
+	state_release(&st);
+	objects_release(&objs);
+	return err;
+}
+
+int hotpatch_revert(pid_t pid, const char *what, const struct hotpatch_opts *opts,
+		    struct hotpatch_result *res)
+{
+	struct proc *p;
+	uint64_t start = hp_now_ns();
+
+	hp_err_clear();
+	memset(res, 0, sizeof(*res));
+	int err = proc_open(pid, &p);
+	if (err)
+		return err;
+	err = do_revert(p, what, opts, res, start);
+	res->timing.total_ns = hp_now_ns() - start;
+	res->timing.pause_ns = p->pause_ns;
+	res->timing.threads = (unsigned)p->nthreads;
+	proc_close(p);
+	return err;
+}
