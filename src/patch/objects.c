@@ -178,7 +178,13 @@ int objects_load(struct proc *p, struct objects *objs)
 			o = object_add(objs);
 			if (!o)
 				return -ENOMEM;
-			hp_strlcpy(o->path, name, sizeof(o->path));
+			/*
+			 * l_name is the path the linker opened (/lib/... through a
+			 * symlink); the maps name the file itself (/usr/lib/...). The
+			 * mapping holding l_ld (its dynamic section) ties them.
+			 */
+			const struct map *m = proc_map_find(p, (uint64_t)l.l_ld);
+			hp_strlcpy(o->path, m && m->path[0] == '/' ? m->path : name, sizeof(o->path));
 			o->bias = l.l_addr;
 			o->link_map = lm;
 			object_place(p, o);
@@ -186,6 +192,8 @@ int objects_load(struct proc *p, struct objects *objs)
 			if (!o->hi)
 				objs->n--;	/* not mapped (or in another namespace): skip */
 		}
+		hp_debug("pid %d: link_map 0x%llx: '%s' l_addr 0x%llx", p->pid, (unsigned long long)lm,
+			 name, (unsigned long long)l.l_addr);
 		lm = (uint64_t)l.l_next;
 	}
 	return 0;
