@@ -96,14 +96,20 @@ struct arch_func_info {
 	bool callees_overflow;
 };
 
-/* Decode [code, code+len) located at address addr. */
+/*
+ * Decode [code, code+len) located at address addr. Any indirect jmp (jump
+ * tables included) sets indirect_call. Decoding stops at the first
+ * undecodable byte: treat undecodable as "everything clobbered".
+ */
 int arch_analyze_func(const uint8_t *code, size_t len, uint64_t addr, struct arch_func_info *out);
 
 /*
  * Build a trampoline at address 'to' that executes the instructions displaced
  * from the function entry at 'from' (at least 'min_len' bytes, whole
- * instructions) then jumps back to from + consumed. rip-relative operands and
- * relative branches are relocated. Fails with -HOTPATCH_E_NORELOC and an
+ * instructions) then jumps back to from + consumed. 'code' holds the bytes at
+ * func_start (not at 'from'): the whole function [func_start, func_end), and
+ * beyond it the padding when the displaced bytes run past func_end.
+ * rip-relative operands and relative branches are relocated. Fails with -HOTPATCH_E_NORELOC and an
  * hp_err message naming the instruction when an instruction cannot be moved,
  * or when a branch inside [func_start, func_end) targets the displaced bytes
  * (other than the entry itself).
