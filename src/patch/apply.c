@@ -12,6 +12,7 @@
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
+#include <elf.h>
 
 #include "arch/arch.h"
 #include "patch/patch.h"
@@ -32,6 +33,7 @@ struct plan_func {
 	uint8_t jump[ARCH_JUMP_MAX];
 	unsigned jump_len;
 	uint8_t orig[ARCH_JUMP_MAX];
+	uint32_t preserved;	/* caller-saved registers kept for IPA-RA callers */
 	bool written;
 };
 
@@ -119,8 +121,11 @@ static size_t padding_prefix(const uint8_t *buf, size_t len)
 	return len;
 }
 
+static int plan_registers(struct proc *p, struct plan *pl, const struct hotpatch_opts *opts);
+
 /* Resolve and check everything; touches nothing. */
-static int plan_build(struct proc *p, struct objects *objs, struct state *st, struct plan *pl)
+static int plan_build(struct proc *p, struct objects *objs, struct state *st, struct plan *pl,
+		      const struct hotpatch_opts *opts)
 {
 	const struct patch_file *pf = &pl->pf;
 	int err;
@@ -202,7 +207,7 @@ static int plan_build(struct proc *p, struct objects *objs, struct state *st, st
 	}
 	if (!pl->nf && !pl->ni)
 		return hp_err(HOTPATCH_E_NODESC, "%s: no replacements", pl->path);
-	return 0;
+	return plan_registers(p, pl, opts);
 }
 
 static void fill_funcs(const struct plan *pl, struct hotpatch_patch *out)
@@ -226,6 +231,12 @@ static void fill_funcs(const struct plan *pl, struct hotpatch_patch *out)
 		memcpy(o->orig, f->orig, sizeof(o->orig));
 		memcpy(o->jump, f->jump, sizeof(o->jump));
 		o->wrap = f->d->kind == HOTPATCH_KIND_WRAP;
+		o->preserved_regs = f->preserved;
+		if (f->preserved) {
+			char regs[200];
+			snprintf(o->note, sizeof(o->note), "preserves %s for optimized callers",
+				 arch_regs_str(f->preserved, regs, sizeof(regs)));
+		}
 	}
 	hp_strlcpy(out->path, pl->path, sizeof(out->path));
 	hp_strlcpy(out->build_id, pl->pf.build_id, sizeof(out->build_id));
@@ -233,14 +244,16 @@ static void fill_funcs(const struct plan *pl, struct hotpatch_patch *out)
 	out->nimports = (unsigned)pl->ni;
 }
 
-/* Island slot within rel32 reach of 'from', mapping a new page near it if needed. */
-static int island_slot(struct proc *p, struct thread *t, struct plan *pl, uint64_t from,
-		       uint64_t *slot)
+/* 'size' bytes of island code within rel32 reach of 'from', mapping a page near it if needed. */
+static int island_alloc(struct proc *p, struct thread *t, struct plan *pl, uint64_t from,
+			size_t size, uint64_t *slot)
 {
+	size = (size + ISLAND_SLOT - 1) & ~(size_t)(ISLAND_SLOT - 1);
 	for (size_t i = 0; i < pl->nislands; i++) {
 		uint64_t s = pl->islands[i] + pl->island_used[i];
-		if (pl->island_used[i] + ISLAND_SLOT <= ISLAND_PAGE && arch_rel32_reaches(from, s)) {
-			pl->island_used[i] += ISLAND_SLOT;
+		if (pl->island_used[i] + size <= ISLAND_PAGE && arch_rel32_reaches(from, s) &&
+		    arch_rel32_reaches(from, s + size)) {
+			pl->island_used[i] += size;
 			*slot = s;
 			return 0;
 		}
@@ -252,39 +265,200 @@ static int island_slot(struct proc *p, struct thread *t, struct plan *pl, uint64
 	if (err)
 		return err;
 	pl->islands[pl->nislands] = page;
-	pl->island_used[pl->nislands++] = ISLAND_SLOT;
+	pl->island_used[pl->nislands++] = size;
 	*slot = page;
 	return 0;
+}
+
+/*
+ * Caller-saved registers the old function (and what it calls directly in its
+ * own object) never writes. GCC's -fipa-ra lets callers in the same unit keep
+ * live values there across the call; a replacement must preserve them too.
+ * Anything we cannot see through (PLT, pointer calls, undecodable bytes)
+ * means "clobbers everything", which needs no preservation.
+ */
+static int clobber_analysis(struct plan_func *f, uint32_t *written, bool *stack_args)
+{
+	struct elf_file *ef;
+	struct object *o = f->r.obj;
+	uint64_t todo[64], seen[64];
+	size_t ntodo = 0, nseen = 0;
+	struct arch_func_info info;
+
+	*written = 0;
+	*stack_args = false;
+	if (object_elf(o, &ef))
+		goto all;
+	todo[ntodo++] = f->r.sym.value;
+	while (ntodo) {
+		uint64_t a = todo[--ntodo];
+		struct elf_sym sym;
+		if (nseen == ARRAY_SIZE(seen) || elf_file_symbolize(ef, a, &sym) || sym.value != a ||
+		    !sym.size || sym.size > (1u << 20))
+			goto all;
+		seen[nseen++] = a;
+		uint8_t *code = malloc(sym.size);
+		if (!code || elf_file_read(ef, a, code, sym.size) ||
+		    arch_analyze_func(code, sym.size, a, &info)) {
+			free(code);
+			goto all;
+		}
+		free(code);
+		if (info.indirect_call || info.undecodable || info.callees_overflow)
+			goto all;
+		if (a == f->r.sym.value)
+			*stack_args = info.stack_args;
+		*written |= info.written;
+		for (int i = 0; i < info.ncallees; i++) {
+			uint64_t c = info.callees[i];
+			bool known = false;
+			for (size_t j = 0; j < nseen; j++)
+				known |= seen[j] == c;
+			for (size_t j = 0; j < ntodo; j++)
+				known |= todo[j] == c;
+			if (known)
+				continue;
+			if (ntodo == ARRAY_SIZE(todo))
+				goto all;
+			todo[ntodo++] = c;
+		}
+	}
+	hp_err_clear();
+	return 0;
+all:
+	hp_err_clear();
+	*written = ARCH_REGS_CALLER_SAVED;
+	return 0;
+}
+
+static int plan_registers(struct proc *p, struct plan *pl, const struct hotpatch_opts *opts)
+{
+	for (size_t i = 0; i < pl->nf; i++) {
+		struct plan_func *f = &pl->f[i];
+		uint32_t written;
+		bool stack_args;
+		/*
+		 * A global function of a shared library can be interposed, so
+		 * callers may not assume anything about its registers.
+		 */
+		if (!f->r.obj->main && f->r.sym.bind != STB_LOCAL)
+			continue;
+		clobber_analysis(f, &written, &stack_args);
+		/*
+		 * Return registers included: a function that never writes rax
+		 * returns nothing in it, and its callers may keep a value there.
+		 */
+		uint32_t keep = ARCH_REGS_CALLER_SAVED & ~written;
+		if (!keep)
+			continue;
+		char regs[256];
+		arch_regs_str(keep, regs, sizeof(regs));
+		if (stack_args && !(opts && opts->force_clobber))
+			return hp_err(HOTPATCH_E_CLOBBER,
+				      "pid %d: '%s' never writes %s, so optimized callers (gcc -fipa-ra) may keep values there; it takes stack arguments, so no preserving island can be built: rebuild the target with -fno-ipa-ra, or --force-regs if the replacement preserves them",
+				      p->pid, f->d->symbol, regs);
+		if (stack_args) {
+			hp_warn("pid %d: '%s': --force-regs: callers relying on %s are not protected",
+				p->pid, f->d->symbol, regs);
+			continue;
+		}
+		f->preserved = keep;
+		hp_info("pid %d: '%s': preserving %s for its callers", p->pid, f->d->symbol, regs);
+	}
+	return 0;
+}
+
+/*
+ * HOTPATCH_WRAP: copy the instructions our jump displaces into a trampoline
+ * (relocated), so 'orig' calls the old implementation.
+ */
+static int plan_trampoline(struct proc *p, struct thread *t, struct plan *pl, struct plan_func *f,
+			   uint64_t l_addr)
+{
+	size_t len = f->r.sym.size + (f->avail - (f->r.sym.size - f->off));
+	uint8_t out[256];
+	size_t out_len = 0, consumed = 0;
+	uint64_t tramp;
+	if (len > (1u << 20))
+		return hp_err(HOTPATCH_E_NOTSUP, "pid %d: '%s' too large to wrap", p->pid, f->d->symbol);
+	uint8_t *code = malloc(len);
+	if (!code)
+		return -ENOMEM;
+	/* The bytes as they are now: a function wrapped twice relocates the first patch's jump. */
+	int err = proc_read(p, f->r.addr, code, len);
+	if (!err)
+		err = island_alloc(p, t, pl, f->r.addr, sizeof(out) + ARCH_ENDBR_LEN, &tramp);
+	if (!err) {
+		size_t pre = 0;
+		if (f->off) {
+			memcpy(out, code, ARCH_ENDBR_LEN);	/* keep endbr64 first, for IBT */
+			pre = ARCH_ENDBR_LEN;
+		}
+		err = arch_build_trampoline(code, len, f->r.addr + f->off, f->jump_len, f->r.addr,
+					    f->r.addr + f->r.sym.size, tramp + pre, out + pre,
+					    sizeof(out) - pre, &out_len, &consumed);
+		out_len += pre;
+	}
+	if (!err)
+		err = proc_write(p, tramp, out, out_len);
+	if (!err)
+		err = proc_write(p, l_addr + f->d->aux_vaddr, &tramp, sizeof(tramp));
+	free(code);
+	if (err == -HOTPATCH_E_NORELOC)
+		err = hp_err_force(HOTPATCH_E_NORELOC, "pid %d: cannot wrap '%s': %s", p->pid,
+				   f->d->symbol, hotpatch_errmsg());
+	return err;
 }
 
 /* With the patch loaded: where each replacement lives, and the bytes to write. */
 static int plan_jumps(struct proc *p, struct thread *t, struct plan *pl, uint64_t l_addr)
 {
 	const struct map *m;
+	uint8_t buf[1024];
 	int err;
 
 	for (size_t i = 0; i < pl->nf; i++) {
 		struct plan_func *f = &pl->f[i];
-		uint64_t from = f->r.addr + f->off;
+		uint64_t from = f->r.addr + f->off, target;
 		f->new_addr = l_addr + f->d->addr_vaddr;
 		m = proc_map_find(p, f->new_addr);
 		if (!f->d->addr_vaddr || !m || !(m->prot & PROT_EXEC))
 			return hp_err(HOTPATCH_E_BADDESC, "%s: replacement for '%s' is not code in the loaded patch",
 				      pl->path, f->d->symbol);
-		f->jump_len = (unsigned)arch_encode_jmp_rel32(from, f->new_addr, f->jump);
-		if (!f->jump_len && f->avail >= ARCH_JMP_ABS_LEN) {
-			f->jump_len = (unsigned)arch_encode_jmp_abs(f->new_addr, f->jump);
-		} else if (!f->jump_len) {
-			/* Too small for the absolute form: e9 to an island holding it. */
-			uint8_t abs[ARCH_JUMP_MAX];
-			err = island_slot(p, t, pl, from, &f->island);
+		target = f->new_addr;
+		if (f->preserved) {
+			/* Entry -> island that saves what callers keep, calls the replacement, restores. */
+			err = island_alloc(p, t, pl, from, 512, &f->island);
 			if (err)
 				return err;
-			size_t n = arch_encode_jmp_abs(f->new_addr, abs);
-			err = proc_write(p, f->island, abs, n);
+			int n = arch_build_preserving_island(f->preserved, f->island, f->new_addr, buf,
+							     sizeof(buf));
+			if (n < 0)
+				return hp_err(n, "pid %d: cannot build the preserving island for '%s'",
+					      p->pid, f->d->symbol);
+			err = proc_write(p, f->island, buf, (size_t)n);
+			if (err)
+				return err;
+			target = f->island;
+		}
+		f->jump_len = (unsigned)arch_encode_jmp_rel32(from, target, f->jump);
+		if (!f->jump_len && f->avail >= ARCH_JMP_ABS_LEN) {
+			f->jump_len = (unsigned)arch_encode_jmp_abs(target, f->jump);
+		} else if (!f->jump_len) {
+			/* Too small for the absolute form: e9 to an island holding it. */
+			err = island_alloc(p, t, pl, from, ARCH_JMP_ABS_LEN, &f->island);
+			if (err)
+				return err;
+			size_t n = arch_encode_jmp_abs(target, buf);
+			err = proc_write(p, f->island, buf, n);
 			if (err)
 				return err;
 			f->jump_len = (unsigned)arch_encode_jmp_rel32(from, f->island, f->jump);
+		}
+		if (f->d->kind == HOTPATCH_KIND_WRAP) {
+			err = plan_trampoline(p, t, pl, f, l_addr);
+			if (err)
+				return err;
 		}
 	}
 	return 0;
@@ -394,7 +568,7 @@ static int do_apply(struct proc *p, struct plan *pl, const struct hotpatch_opts 
 	if (!err)
 		err = state_read(p, &st);
 	if (!err)
-		err = plan_build(p, &objs, &st, pl);
+		err = plan_build(p, &objs, &st, pl, opts);
 	if (err)
 		goto out;
 
@@ -536,7 +710,6 @@ int hotpatch_check(pid_t pid, const char *patch_path, const struct hotpatch_opts
 	struct state st;
 	uint64_t start = hp_now_ns();
 
-	(void)opts;
 	hp_err_clear();
 	memset(res, 0, sizeof(*res));
 	memset(&objs, 0, sizeof(objs));
@@ -549,7 +722,7 @@ int hotpatch_check(pid_t pid, const char *patch_path, const struct hotpatch_opts
 	if (!err)
 		err = state_read(p, &st);
 	if (!err)
-		err = plan_build(p, &objs, &st, &pl);
+		err = plan_build(p, &objs, &st, &pl, opts);
 	if (!err)
 		fill_funcs(&pl, &res->patch);
 	timing_fill(&res->timing, p, start);

@@ -22,9 +22,6 @@
 #define BIT(r) (1u << (r))
 #define GPR_MASK (BIT(ARCH_REG_XMM0) - 1)
 #define XMM_MASK (ARCH_REGS_CALLER_SAVED & ~GPR_MASK)
-/* The replacement's return value (rdx:rax, xmm1:xmm0) must reach the caller. */
-#define RETVAL_MASK                                                                                \
-	(BIT(ARCH_REG_RAX) | BIT(ARCH_REG_RDX) | BIT(ARCH_REG_XMM0) | BIT(ARCH_REG_XMM0 + 1))
 
 /* clang-format off */
 static const char *const reg_names[ARCH_REG_NR] = {
@@ -853,9 +850,9 @@ static void emit_pushpop(struct emit *e, bool push, int hw)
 
 /*
  * Entered by a jmp from the old function's entry: [rsp] is the caller's
- * return address, rsp = 8 mod 16. rax, rdx, xmm0 and xmm1 are never saved
- * even if asked: they carry the replacement's return value (and %al the
- * vector count of a variadic call passes through untouched). Layout:
+ * return address, rsp = 8 mod 16. Pushing does not change a register, so
+ * arguments (and %al, the vector count of a variadic call) reach the target
+ * untouched. Layout:
  *   push gprs; sub $S,%rsp; v(movdqu) vecs -> [rsp+i*W]; call target;
  *   vecs <- [rsp+i*W]; add $S,%rsp; pop gprs; ret; [.quad target]
  * with S padding rsp to 16 at the call as the ABI requires.
@@ -869,7 +866,12 @@ int arch_build_preserving_island(uint32_t keep, uint64_t at, uint64_t target, ui
 	bool far;
 	uint32_t frame;
 
-	keep &= ARCH_REGS_CALLER_SAVED & ~RETVAL_MASK;
+	/*
+	 * Every register asked for is kept, return registers included: the
+	 * caller only asks for registers the old function never writes, and a
+	 * function that never writes rax (rdx, xmm0, xmm1) returns nothing there.
+	 */
+	keep &= ARCH_REGS_CALLER_SAVED;
 	for (int r = 0; r < ARCH_REG_XMM0; r++) {
 		if (keep & BIT(r)) {
 			emit_pushpop(&e, true, gpr_hw[r]);
