@@ -571,6 +571,7 @@ static int do_apply(struct proc *p, struct plan *pl, const struct hotpatch_opts 
 		err = plan_build(p, &objs, &st, pl, opts);
 	if (err)
 		goto out;
+	objects_prefetch(&objs);
 
 	err = proc_hold_all(p);
 	if (err)

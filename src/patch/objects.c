@@ -292,3 +292,20 @@ int resolve_symbol(struct proc *p, struct objects *objs, const char *in, const c
 	return hp_err(HOTPATCH_E_NOSYM, "pid %d: '%s' not found in %s or any of its %zu loaded objects",
 		      p->pid, name, objs->n ? objs->v[0].path : "?", objs->n ? objs->n - 1 : 0);
 }
+
+void objects_prefetch(struct objects *objs)
+{
+	/*
+	 * Safe-point checks symbolize libc frames while every thread is
+	 * stopped; open glibc's objects (and their debuginfo) before that, so
+	 * the stop-the-world pause does not pay for parsing them.
+	 */
+	for (size_t i = 0; i < objs->n; i++) {
+		struct object *o = &objs->v[i];
+		struct elf_file *ef;
+		struct elf_sym sym;
+		if (o->runtime && !object_elf(o, &ef))
+			elf_file_symbolize(ef, o->hi - o->lo > 0x1000 ? 0x1000 : 0, &sym);
+	}
+	hp_err_clear();
+}

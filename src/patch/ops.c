@@ -3,6 +3,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include "patch/patch.h"
@@ -149,8 +150,10 @@ int hotpatch_load(pid_t pid, const char *so_path, const struct hotpatch_opts *op
 	if (err)
 		return err;
 	err = objects_load(p, &objs);
-	if (!err)
+	if (!err) {
+		objects_prefetch(&objs);
 		err = proc_hold_all(p);
+	}
 	if (!err) {
 		err = safepoint_choose(p, &objs, deadline, &t);
 		if (!err)
@@ -202,8 +205,10 @@ static int do_revert(struct proc *p, const char *what, const struct hotpatch_opt
 
 	memset(&st, 0, sizeof(st));
 	err = objects_load(p, &objs);
-	if (!err)
+	if (!err) {
+		objects_prefetch(&objs);
 		err = proc_hold_all(p);
+	}
 	if (!err)
 		err = state_read(p, &st);
 	if (err)
@@ -221,21 +226,19 @@ static int do_revert(struct proc *p, const char *what, const struct hotpatch_opt
 			     p->pid, hp->id, later->id, fn, later->id);
 		goto out;
 	}
-	/* No thread may be inside the patch's code (it will be unmapped) or its islands. */
+	/* No thread may stay inside the patch's code (it will be unmapped) or its islands. */
 	err = proc_maps_refresh(p);
 	size_t nr = 0, cap = p->nmaps + st.nislands + 1;
 	ranges = calloc(cap, sizeof(*ranges));
 	if (!ranges && !err)
 		err = -ENOMEM;
 	for (size_t i = 0; !err && i < p->nmaps; i++)
-		if (!strcmp(p->maps[i].path, hp->path))
+		if (!strcmp(p->maps[i].path, hp->path) && (p->maps[i].prot & PROT_EXEC))
 			ranges[nr++] = (struct range){ p->maps[i].start, p->maps[i].end, "patch code" };
 	for (unsigned i = 0; !err && i < st.nislands; i++)
 		if (st.islands[i].patch_id == hp->id)
 			ranges[nr++] = (struct range){ st.islands[i].addr,
 						       st.islands[i].addr + st.islands[i].len, "jump island" };
-	if (!err)
-		err = consistency_wait(p, ranges, nr, deadline);
 	/* The entries must still hold our jumps; anything else means someone else wrote there. */
 	for (unsigned i = 0; !err && i < hp->nfuncs; i++) {
 		struct hotpatch_func *f = &hp->funcs[i];
@@ -248,6 +251,13 @@ static int do_revert(struct proc *p, const char *what, const struct hotpatch_opt
 	}
 	if (err)
 		goto out;
+	/*
+	 * Restore the entries first, then wait for the threads inside the
+	 * patch's code to leave: with the jumps gone nobody can enter it any
+	 * more, so the wait converges even for a function called in a tight
+	 * loop. A thread at a jump's first byte simply runs the original
+	 * instruction; nothing can be in the middle of a jump we wrote.
+	 */
 	unsigned i;
 	for (i = hp->nfuncs; i-- > 0;) {
 		struct hotpatch_func *f = &hp->funcs[i];
@@ -255,8 +265,14 @@ static int do_revert(struct proc *p, const char *what, const struct hotpatch_opt
 		if (err)
 			break;
 	}
+	if (!err) {
+		err = consistency_wait(p, ranges, nr, deadline);
+		i = UINT_MAX;
+		if (err && !p->held && proc_hold_all(p))
+			hp_warn("pid %d: cannot stop the threads again to roll back", p->pid);
+	}
 	if (err) {
-		/* Put our jumps back on the ones already restored: all or nothing. */
+		/* All or nothing: put our jumps back (threads inside the new code are fine with them). */
 		for (unsigned j = i + 1; j < hp->nfuncs; j++)
 			proc_write(p, hp->funcs[j].addr + hp->funcs[j].jump_off, hp->funcs[j].jump,
 				   hp->funcs[j].jump_len);

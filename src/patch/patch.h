@@ -35,6 +35,8 @@ struct object *objects_find_addr(struct objects *objs, uint64_t addr);
 /* Object whose file name (basename, or full path) or DT_SONAME is 'name'. */
 struct object *objects_find_name(struct objects *objs, const char *name);
 int object_elf(struct object *o, struct elf_file **ef);
+/* Open glibc's objects and their symbols now, before any thread is stopped. */
+void objects_prefetch(struct objects *objs);
 
 /* A resolved target symbol. */
 struct resolved {
