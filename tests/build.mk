@@ -9,3 +9,48 @@ build/tests/targets/unwind_child_nofp: tests/targets/unwind_child.c
 EXTRA_TEST_DEPS += build/tests/targets/unwind_child_nofp
 build/tests/unit/test_unwind: | build/tests/targets/unwind_child build/tests/targets/unwind_child_nofp
 # end unwind
+# Per-file flags and extra rules of the test build (included by the Makefile).
+# Several areas append here: keep each area's lines in its own commented block.
+
+# ---- ELF layer (src/elf): fixtures of tests/unit/test_elf.c and test_patchfile.c ----
+# Real binaries built from tests/fixtures/*.c: a PIE without -rdynamic, copies of it
+# stripped with separate debuginfo (.gnu_debuglink beside it; build-id lookup is done by
+# the test under a temporary HOTPATCH_DEBUG_ROOT), two static functions of one name,
+# patches using every descriptor kind and patches that must be refused.
+FX := $(B)/tests/fixtures
+FX_CC := $(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror
+FX_BAD := DUP PINS HEX UNDEF PINONLY OK_SAMENAME
+ELF_FIXTURES := $(addprefix $(FX)/,fx_syms fx_syms.debug fx_syms_dl fx_syms_bare fx_dup \
+		  fx_patch.so fx_patch_exec fx_nodesc.so) $(FX_BAD:%=$(FX)/fx_bad_%.so)
+EXTRA_TEST_DEPS += $(ELF_FIXTURES)
+$(B)/tests/unit/test_elf $(B)/tests/unit/test_patchfile: | $(ELF_FIXTURES)
+
+$(FX)/fx_syms: tests/fixtures/fx_syms.c
+	@mkdir -p $(dir $@)
+	$(FX_CC) -fPIE -pie -o $@ $<
+$(FX)/fx_syms.debug: $(FX)/fx_syms
+	objcopy --only-keep-debug $< $@
+# stripped, with a .gnu_debuglink to fx_syms.debug beside it
+$(FX)/fx_syms_dl: $(FX)/fx_syms $(FX)/fx_syms.debug
+	strip --strip-all -o $@ $<
+	objcopy --add-gnu-debuglink=$(FX)/fx_syms.debug $@
+# stripped, no debuglink: debuginfo only by build-id
+$(FX)/fx_syms_bare: $(FX)/fx_syms
+	strip --strip-all -o $@ $<
+$(FX)/fx_dup: tests/fixtures/fx_dup_main.c tests/fixtures/fx_dup_a.c tests/fixtures/fx_dup_b.c
+	@mkdir -p $(dir $@)
+	$(FX_CC) -fPIE -pie -o $@ $^
+$(FX)/fx_patch.so: tests/fixtures/fx_patch.c include/hotpatch.h
+	@mkdir -p $(dir $@)
+	$(FX_CC) -shared -fPIC -Iinclude -o $@ $<
+$(FX)/fx_patch_exec: tests/fixtures/fx_patch.c include/hotpatch.h
+	@mkdir -p $(dir $@)
+	$(FX_CC) -fno-pie -no-pie -DWITH_MAIN -Iinclude -o $@ $<
+$(FX)/fx_nodesc.so: tests/fixtures/fx_nodesc.c
+	@mkdir -p $(dir $@)
+	$(FX_CC) -shared -fPIC -Wl,-soname,libfxnodesc.so.1 -o $@ $<
+$(FX)/fx_bad_OK_SAMENAME.so: FX_BAD_DEF = -DOK_SAMENAME
+$(FX)/fx_bad_%.so: tests/fixtures/fx_bad.c include/hotpatch.h
+	@mkdir -p $(dir $@)
+	$(FX_CC) -shared -fPIC -Iinclude $(or $(FX_BAD_DEF),-DBAD_$*) -o $@ $<
+# ---- end ELF layer ----

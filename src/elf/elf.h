@@ -19,7 +19,9 @@ struct elf_file;
  * Open an ELF object. 'path' is read; 'display' (may be NULL = path) is the
  * name used in messages and for separate-debuginfo lookup (.gnu_debuglink is
  * searched beside 'display', in its .debug/ subdir and under /usr/lib/debug;
- * the build-id path /usr/lib/debug/.build-id/xx/rest.debug too).
+ * the build-id path /usr/lib/debug/.build-id/xx/rest.debug too). The root
+ * /usr/lib/debug can be changed with the environment variable
+ * HOTPATCH_DEBUG_ROOT. A debug file whose build-id differs is ignored.
  * Errors: -HOTPATCH_E_NOTELF, -HOTPATCH_E_ARCH (not x86_64 ELF64), -errno.
  */
 int elf_file_open(const char *path, const char *display, struct elf_file **out);
@@ -32,7 +34,7 @@ const char *elf_file_soname(const struct elf_file *ef);
 bool elf_file_is_dyn(const struct elf_file *ef);
 /* Lowest PT_LOAD p_vaddr rounded down to its page, and that segment's p_offset rounded down. */
 uint64_t elf_file_first_load_vaddr(const struct elf_file *ef);
-/* GNU build-id as lowercase hex into hex[HOTPATCH_BUILD_ID_MAX]; -HOTPATCH_E_NOSYM-free: -ENOENT if none. */
+/* GNU build-id as lowercase hex into hex[HOTPATCH_BUILD_ID_MAX]; -ENOENT if none (no message). */
 int elf_file_build_id(struct elf_file *ef, char *hex);
 
 enum elf_sym_kind { ELF_SYM_FUNC = 1, ELF_SYM_OBJECT = 2, ELF_SYM_ANY = 3 };
@@ -74,10 +76,22 @@ int elf_file_find(struct elf_file *ef, const char *name, const char *srcfile,
  */
 int elf_file_cold_parts(struct elf_file *ef, const char *name, uint64_t (*ranges)[2], int max);
 
-/* The function symbol containing addr (st_value <= addr < st_value+st_size), or -ENOENT. */
+/*
+ * Compiler clones of 'name' (name.constprop.N, name.isra.N, name.part.N, ...,
+ * not the name.cold parts): writes up to max symbol names, returns the count
+ * written. Callers inside the object may call a clone instead of 'name', so a
+ * replacement of 'name' does not reach them.
+ */
+int elf_file_clones(struct elf_file *ef, const char *name, char (*names)[HOTPATCH_NAME_MAX],
+		    int max);
+
+/* The function containing addr (st_value <= addr < st_value+st_size), or -ENOENT (no message). */
 int elf_file_symbolize(struct elf_file *ef, uint64_t addr, struct elf_sym *out);
 
-/* Copy len bytes of file content at link-time address vaddr (must lie in one PT_LOAD with file bytes). */
+/*
+ * Copy len bytes of file content at link-time address vaddr (must lie in one
+ * PT_LOAD with file bytes), else -EFAULT (no message).
+ */
 int elf_file_read(struct elf_file *ef, uint64_t vaddr, void *buf, size_t len);
 
 /*
