@@ -232,11 +232,6 @@ static void fill_funcs(const struct plan *pl, struct hotpatch_patch *out)
 		memcpy(o->jump, f->jump, sizeof(o->jump));
 		o->wrap = f->d->kind == HOTPATCH_KIND_WRAP;
 		o->preserved_regs = f->preserved;
-		if (f->preserved) {
-			char regs[200];
-			snprintf(o->note, sizeof(o->note), "preserves %s for optimized callers",
-				 arch_regs_str(f->preserved, regs, sizeof(regs)));
-		}
 	}
 	hp_strlcpy(out->path, pl->path, sizeof(out->path));
 	hp_strlcpy(out->build_id, pl->pf.build_id, sizeof(out->build_id));
