@@ -565,10 +565,11 @@ static bool file_matches(struct elf_file *ef, const struct esym *s, const char *
 	return s->file && path_suffix(sym_file(ef, s, true), srcfile);
 }
 
-static void fill_sym(struct elf_file *ef, const struct esym *s, bool from_debug,
+/* with_dwarf: also ask DWARF for the source file (slow on a big object: not for symbolizing). */
+static void fill_sym(struct elf_file *ef, const struct esym *s, bool from_debug, bool with_dwarf,
 		     struct elf_sym *out)
 {
-	const char *file = sym_file(ef, s, false);
+	const char *file = with_dwarf ? sym_file(ef, s, false) : s->file;
 
 	memset(out, 0, sizeof(*out));
 	hp_strlcpy(out->name, s->name, sizeof(out->name));
@@ -752,7 +753,7 @@ int elf_file_find(struct elf_file *ef, const char *name, const char *srcfile,
 			      "'%s' is ambiguous in %s: %s; choose one by source file", name,
 			      ef->display, list);
 	}
-	fill_sym(ef, c.v[0].s, c.v[0].only_debug, out);
+	fill_sym(ef, c.v[0].s, c.v[0].only_debug, true, out);
 	return 0;
 }
 
@@ -834,7 +835,7 @@ int elf_file_symbolize(struct elf_file *ef, uint64_t addr, struct elf_sym *out)
 	}
 	if (!best)
 		return -ENOENT;
-	fill_sym(ef, best, best->table == TAB_DEBUG, out);
+	fill_sym(ef, best, best->table == TAB_DEBUG, false, out);
 	return 0;
 }
 
