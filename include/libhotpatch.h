@@ -105,6 +105,8 @@ struct hotpatch_func {
 	uint32_t preserved_regs;		/* caller-saved registers routed through a preserving island */
 	bool wrap;				/* HOTPATCH_WRAP */
 	char note[256];				/* warnings: inlined callers, clones ... */
+	char file[HOTPATCH_NAME_MAX];		/* HOTPATCH_REPLACE_FILE source file, "" if any */
+	char orig_var[HOTPATCH_NAME_MAX];	/* HOTPATCH_WRAP: the patch's pointer to the original */
 };
 
 struct hotpatch_patch {
