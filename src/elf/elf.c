@@ -753,7 +753,8 @@ int elf_file_find(struct elf_file *ef, const char *name, const char *srcfile,
 			      "'%s' is ambiguous in %s: %s; choose one by source file", name,
 			      ef->display, list);
 	}
-	fill_sym(ef, c.v[0].s, c.v[0].only_debug, true, out);
+	/* DWARF (costly on a big object) only when the caller asked by source file. */
+	fill_sym(ef, c.v[0].s, c.v[0].only_debug, srcfile != NULL, out);
 	return 0;
 }
 

@@ -41,7 +41,8 @@ enum elf_sym_kind { ELF_SYM_FUNC = 1, ELF_SYM_OBJECT = 2, ELF_SYM_ANY = 3 };
 
 struct elf_sym {
 	char name[HOTPATCH_NAME_MAX];
-	char file[HOTPATCH_NAME_MAX];	/* source file (STT_FILE before it in .symtab, or DWARF CU), "" if unknown */
+	char file[HOTPATCH_NAME_MAX];	/* source file: STT_FILE before it in .symtab; the DWARF CU
+					   only when looked up by srcfile (DWARF is costly); "" if unknown */
 	uint64_t value;			/* st_value (link-time address) */
 	uint64_t size;			/* st_size */
 	int type;			/* STT_* */

@@ -236,7 +236,6 @@ static void fill_funcs(const struct plan *pl, struct hotpatch_patch *out)
 	hp_strlcpy(out->path, pl->path, sizeof(out->path));
 	hp_strlcpy(out->build_id, pl->pf.build_id, sizeof(out->build_id));
 	hp_strlcpy(out->pin, pl->pf.pin, sizeof(out->pin));
-	out->nimports = (unsigned)pl->ni;
 }
 
 /* 'size' bytes of island code within rel32 reach of 'from', mapping a page near it if needed. */
@@ -687,8 +686,11 @@ int hotpatch_apply(pid_t pid, const char *patch_path, const struct hotpatch_opts
 		err = proc_open(pid, &p);
 	if (!err)
 		err = do_apply(p, &pl, opts, res, start);
-	if (!err) {
-		res->patch.nimports = (unsigned)pl.ni;
+	if (!err && pl.ni) {
+		res->patch.imports = calloc(pl.ni, sizeof(*res->patch.imports));
+		for (size_t i = 0; res->patch.imports && i < pl.ni; i++)
+			hp_strlcpy(res->patch.imports[i], pl.im[i].d->symbol, HOTPATCH_NAME_MAX);
+		res->patch.nimports = res->patch.imports ? (unsigned)pl.ni : 0;
 	}
 	timing_fill(&res->timing, p, start);
 	log_result("apply", pid, pl.path, err);

@@ -74,8 +74,7 @@ int hotpatch_info(const char *patch_path, struct hotpatch_patch *out)
 		hp_strlcpy(f->object, d->object, sizeof(f->object));
 		hp_strlcpy(f->new_name, d->addr_name, sizeof(f->new_name));
 		f->wrap = d->kind == HOTPATCH_KIND_WRAP;
-		if (d->file[0])
-			snprintf(f->note, sizeof(f->note), "file %.240s", d->file);
+		hp_strlcpy(f->file, d->file, sizeof(f->file));
 	}
 	patch_file_release(&pf);
 	return 0;
@@ -85,7 +84,7 @@ static int copy_patch(const struct hotpatch_patch *src, struct hotpatch_patch *d
 {
 	*dst = *src;
 	dst->imports = NULL;
-	dst->nimports = src->nimports;
+	dst->nimports = 0;	/* names are not kept in the target's state */
 	dst->funcs = calloc(src->nfuncs + 1, sizeof(*dst->funcs));
 	if (!dst->funcs)
 		return -ENOMEM;
