@@ -10,7 +10,7 @@ B        := build
 CSTD     := -std=gnu11
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-missing-field-initializers
 OPT      ?= -O2 -g
-CPPFLAGS += -Iinclude -Isrc -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64
+CPPFLAGS += -Iinclude -Isrc -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -DHOTPATCH_PREFIX=\"$(PREFIX)\"
 CFLAGS   += $(CSTD) $(OPT) $(WARN) -fno-strict-aliasing
 LIBS     := -lelf -ldw -lZydis -lpthread
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

@@ -279,8 +279,15 @@ int consistency_wait(struct proc *p, const struct range *ranges, size_t nr, uint
 	uint64_t *addrs = NULL;
 	const char **what = NULL;
 	uint64_t start = hp_now_ns();
-	/* First let blockers finish alone (nobody else can enter meanwhile), then with everyone. */
-	uint64_t alone_until = start + (deadline - start) / 4;
+	/*
+	 * First let blockers finish alone (nobody else can enter meanwhile), but
+	 * only briefly: the others are frozen for that long, and a blocker may be
+	 * waiting for one of them. Then run it with everyone.
+	 */
+	uint64_t alone_ns = (deadline - start) / 4;
+	if (alone_ns > 20000000ull)
+		alone_ns = 20000000ull;
+	uint64_t alone_until = start + alone_ns;
 	if (!s) {
 		unwind_end(uw);
 		return -ENOMEM;

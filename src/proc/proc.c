@@ -217,9 +217,19 @@ static int thread_wait_stop(struct proc *p, struct thread *t, uint64_t deadline)
 	while (t->attached && !t->stopped) {
 		int status;
 		pid_t r = pt_wait(t->tid, &status, deadline);
-		if (r == 0)
-			return hp_err(HOTPATCH_E_TIMEOUT, "pid %d: thread %d did not stop (state D?)",
-				      p->pid, t->tid);
+		if (r == 0) {
+			/* A zombie (a leader that called pthread_exit) never stops: it is no thread. */
+			char path[64], st[512];
+			snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", p->pid, t->tid);
+			const char *rp = read_small(path, st, sizeof(st)) > 0 ? strrchr(st, ')') : NULL;
+			if (rp && (rp[2] == 'Z' || rp[2] == 'X')) {
+				t->gone = true;
+				t->attached = false;
+				return 0;
+			}
+			return hp_err(HOTPATCH_E_TIMEOUT, "pid %d: thread %d did not stop (state %c)",
+				      p->pid, t->tid, rp ? rp[2] : '?');
+		}
 		if (r < 0) {
 			/* ECHILD: it exited and was reaped by the kernel (non-leader threads). */
 			t->gone = true;
