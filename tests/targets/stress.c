@@ -1,0 +1,372 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stress.c - everything a careless Loader breaks, checked all the time:
+ *
+ *  - 4 workers call func(3) back to back; only 4 (old) or 300 (new) is valid;
+ *  - threads blocked in clock_nanosleep (relative 50 ms), read() on a pipe fed
+ *    every 20 ms by a writer thread, epoll_wait(timeout 50) and
+ *    pthread_cond_timedwait (50 ms): every return value is checked, so a
+ *    syscall that is not restarted transparently (EINTR, 516 =
+ *    ERESTART_RESTARTBLOCK leaking out, a short sleep) is reported;
+ *  - a thread keeps a pattern in all 16 vector registers (ymm if the CPU has
+ *    AVX, else xmm) and a non-default MXCSR across a long loop and checks
+ *    them: injected code that clobbers them without restoring is reported;
+ *  - the main thread sigqueue()s SIGRTMIN to the process about every 1 ms
+ *    with an increasing value; one thread receives them and the handler
+ *    checks each value arrives exactly once and in order.
+ *
+ * Any problem prints a line starting with "ERROR". The main thread prints
+ * "tick N func(3)=V sent=S recv=R" every 50 signals. When the file named by
+ * argv[1] exists it stops sending, waits (up to 5 s) for the receiver to catch
+ * up and prints "final sent=S recv=R sigerrors=E", then idles.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+
+#include "tgt.h"
+
+#define NWORKERS 4
+#define OLD 4
+#define NEW 300
+
+HP_FN int func(int x)
+{
+	return x + 1 + hp_zero;
+}
+
+static long long now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void check_value(const char *who, int v)
+{
+	if (v != OLD && v != NEW)
+		say("ERROR %s: func(3)=%d", who, v);
+}
+
+static void *worker(void *arg)
+{
+	char who[32];
+
+	snprintf(who, sizeof(who), "worker %d", (int)(long)arg);
+	for (;;)
+		check_value(who, func(3));
+	return NULL;
+}
+
+static void *sleeper(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct timespec ts = { 0, 50 * 1000000L }, rem;
+		long long t0 = now_ns(CLOCK_MONOTONIC), dt;
+		int rc = clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &rem);
+
+		dt = now_ns(CLOCK_MONOTONIC) - t0;
+		if (rc != 0)
+			say("ERROR sleeper: clock_nanosleep returned %d (%s)", rc, strerror(rc));
+		else if (dt < 50 * 1000000LL)
+			say("ERROR sleeper: clock_nanosleep returned after %lld ns < 50 ms", dt);
+	}
+	return NULL;
+}
+
+static int pipefd[2];
+
+static void *writer(void *arg)
+{
+	unsigned char c = 0;
+
+	(void)arg;
+	for (;;) {
+		struct timespec ts = { 0, 20 * 1000000L };
+		int rc = clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
+		ssize_t w;
+
+		if (rc != 0)
+			say("ERROR writer: clock_nanosleep returned %d", rc);
+		w = write(pipefd[1], &c, 1);
+		if (w != 1)
+			say("ERROR writer: write returned %zd errno %d", w, errno);
+		else
+			c++;
+	}
+	return NULL;
+}
+
+static void *reader(void *arg)
+{
+	unsigned char want = 0;
+
+	(void)arg;
+	for (;;) {
+		unsigned char c;
+		ssize_t r = read(pipefd[0], &c, 1);
+
+		if (r != 1) {
+			say("ERROR reader: read returned %zd errno %d (%s)", r, errno, strerror(errno));
+			continue;
+		}
+		if (c != want)
+			say("ERROR reader: byte %u, expected %u", c, want);
+		want = c + 1;
+	}
+	return NULL;
+}
+
+static void *epoller(void *arg)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	int efd = eventfd(0, EFD_CLOEXEC);	/* never written: never ready */
+
+	(void)arg;
+	if (ep < 0 || efd < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev)) {
+		say("ERROR epoller: setup errno %d", errno);
+		return NULL;
+	}
+	for (;;) {
+		int n = epoll_wait(ep, &ev, 1, 50);
+
+		if (n != 0)
+			say("ERROR epoller: epoll_wait returned %d errno %d (%s)", n, errno,
+			    n < 0 ? strerror(errno) : "ready?");
+	}
+	return NULL;
+}
+
+static void *condwaiter(void *arg)
+{
+	static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+	static pthread_cond_t c = PTHREAD_COND_INITIALIZER;	/* never signalled */
+
+	(void)arg;
+	for (;;) {
+		long long t = now_ns(CLOCK_REALTIME) + 50 * 1000000LL;
+		struct timespec abst = { t / 1000000000LL, t % 1000000000LL };
+		int rc;
+
+		pthread_mutex_lock(&m);
+		rc = pthread_cond_timedwait(&c, &m, &abst);
+		pthread_mutex_unlock(&m);
+		if (rc != ETIMEDOUT)
+			say("ERROR condwaiter: pthread_cond_timedwait returned %d (%s)", rc,
+			    strerror(rc));
+	}
+	return NULL;
+}
+
+/* ---- vector registers ---- */
+
+#define VREG_LIST                                                                          \
+	"xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",    \
+		"xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15"
+
+#define VLOAD(insn, r, off) insn " " #off "(%[in]), %%" r "\n"
+#define VSTORE(insn, r, off) insn " %%" r ", " #off "(%[out])\n"
+
+/* Load 16 registers, spin 'n' iterations touching none of them, store them back. */
+static void vec_spin_avx(const unsigned char *in, unsigned char *out, unsigned mx, unsigned *mxo,
+			 unsigned long n)
+{
+	unsigned mxdef = 0x1f80;
+
+	__asm__ volatile(
+		VLOAD("vmovdqu", "ymm0", 0) VLOAD("vmovdqu", "ymm1", 32)
+		VLOAD("vmovdqu", "ymm2", 64) VLOAD("vmovdqu", "ymm3", 96)
+		VLOAD("vmovdqu", "ymm4", 128) VLOAD("vmovdqu", "ymm5", 160)
+		VLOAD("vmovdqu", "ymm6", 192) VLOAD("vmovdqu", "ymm7", 224)
+		VLOAD("vmovdqu", "ymm8", 256) VLOAD("vmovdqu", "ymm9", 288)
+		VLOAD("vmovdqu", "ymm10", 320) VLOAD("vmovdqu", "ymm11", 352)
+		VLOAD("vmovdqu", "ymm12", 384) VLOAD("vmovdqu", "ymm13", 416)
+		VLOAD("vmovdqu", "ymm14", 448) VLOAD("vmovdqu", "ymm15", 480)
+		"ldmxcsr %[mx]\n"
+		"1:	dec %[n]\n"
+		"	jnz 1b\n"
+		"stmxcsr %[mxo]\n"
+		"ldmxcsr %[mxdef]\n"
+		VSTORE("vmovdqu", "ymm0", 0) VSTORE("vmovdqu", "ymm1", 32)
+		VSTORE("vmovdqu", "ymm2", 64) VSTORE("vmovdqu", "ymm3", 96)
+		VSTORE("vmovdqu", "ymm4", 128) VSTORE("vmovdqu", "ymm5", 160)
+		VSTORE("vmovdqu", "ymm6", 192) VSTORE("vmovdqu", "ymm7", 224)
+		VSTORE("vmovdqu", "ymm8", 256) VSTORE("vmovdqu", "ymm9", 288)
+		VSTORE("vmovdqu", "ymm10", 320) VSTORE("vmovdqu", "ymm11", 352)
+		VSTORE("vmovdqu", "ymm12", 384) VSTORE("vmovdqu", "ymm13", 416)
+		VSTORE("vmovdqu", "ymm14", 448) VSTORE("vmovdqu", "ymm15", 480)
+		"vzeroupper\n"
+		: [n] "+r"(n), [mxo] "=m"(*mxo)
+		: [in] "r"(in), [out] "r"(out), [mx] "m"(mx), [mxdef] "m"(mxdef)
+		: "memory", "cc", VREG_LIST);
+}
+
+static void vec_spin_sse(const unsigned char *in, unsigned char *out, unsigned mx, unsigned *mxo,
+			 unsigned long n)
+{
+	unsigned mxdef = 0x1f80;
+
+	__asm__ volatile(
+		VLOAD("movdqu", "xmm0", 0) VLOAD("movdqu", "xmm1", 16)
+		VLOAD("movdqu", "xmm2", 32) VLOAD("movdqu", "xmm3", 48)
+		VLOAD("movdqu", "xmm4", 64) VLOAD("movdqu", "xmm5", 80)
+		VLOAD("movdqu", "xmm6", 96) VLOAD("movdqu", "xmm7", 112)
+		VLOAD("movdqu", "xmm8", 128) VLOAD("movdqu", "xmm9", 144)
+		VLOAD("movdqu", "xmm10", 160) VLOAD("movdqu", "xmm11", 176)
+		VLOAD("movdqu", "xmm12", 192) VLOAD("movdqu", "xmm13", 208)
+		VLOAD("movdqu", "xmm14", 224) VLOAD("movdqu", "xmm15", 240)
+		"ldmxcsr %[mx]\n"
+		"1:	dec %[n]\n"
+		"	jnz 1b\n"
+		"stmxcsr %[mxo]\n"
+		"ldmxcsr %[mxdef]\n"
+		VSTORE("movdqu", "xmm0", 0) VSTORE("movdqu", "xmm1", 16)
+		VSTORE("movdqu", "xmm2", 32) VSTORE("movdqu", "xmm3", 48)
+		VSTORE("movdqu", "xmm4", 64) VSTORE("movdqu", "xmm5", 80)
+		VSTORE("movdqu", "xmm6", 96) VSTORE("movdqu", "xmm7", 112)
+		VSTORE("movdqu", "xmm8", 128) VSTORE("movdqu", "xmm9", 144)
+		VSTORE("movdqu", "xmm10", 160) VSTORE("movdqu", "xmm11", 176)
+		VSTORE("movdqu", "xmm12", 192) VSTORE("movdqu", "xmm13", 208)
+		VSTORE("movdqu", "xmm14", 224) VSTORE("movdqu", "xmm15", 240)
+		: [n] "+r"(n), [mxo] "=m"(*mxo)
+		: [in] "r"(in), [out] "r"(out), [mx] "m"(mx), [mxdef] "m"(mxdef)
+		: "memory", "cc", VREG_LIST);
+}
+
+static void *vector(void *arg)
+{
+	/* round toward zero, flush-to-zero, denormals-are-zero: not what libc code leaves */
+	const unsigned mx = 0x1f80 | 0x6000 | 0x8000 | 0x0040;
+	int avx = __builtin_cpu_supports("avx");
+	size_t len = avx ? 16 * 32 : 16 * 16;
+	unsigned char in[512], out[512];
+	unsigned long rounds = 0;
+
+	(void)arg;
+	for (size_t i = 0; i < sizeof(in); i++)
+		in[i] = (unsigned char)(i * 37 + 11);
+	say("vector thread uses %s", avx ? "ymm0-15" : "xmm0-15");
+	for (;;) {
+		unsigned mxo = 0;
+
+		memset(out, 0, sizeof(out));
+		if (avx)
+			vec_spin_avx(in, out, mx, &mxo, 100000000UL);
+		else
+			vec_spin_sse(in, out, mx, &mxo, 100000000UL);
+		rounds++;
+		for (size_t i = 0; i < len; i++)
+			if (out[i] != in[i]) {
+				say("ERROR vector: register byte %zu (reg %zu) is %#x, expected %#x "
+				    "(round %lu)", i, i / (avx ? 32 : 16), out[i], in[i], rounds);
+				break;
+			}
+		if (mxo != mx)
+			say("ERROR vector: mxcsr %#x, expected %#x", mxo, mx);
+	}
+	return NULL;
+}
+
+/* ---- real-time signals ---- */
+
+static atomic_ulong received;
+static unsigned long expected;		/* only the handler touches it */
+static atomic_int sigerrors;
+static volatile sig_atomic_t last_bad_got = -1, last_bad_want = -1;
+
+static void on_rt(int sig, siginfo_t *si, void *uc)
+{
+	int v = si->si_value.sival_int;
+
+	(void)sig;
+	(void)uc;
+	if (si->si_code != SI_QUEUE || (unsigned long)v != expected) {
+		last_bad_got = v;
+		last_bad_want = (sig_atomic_t)expected;
+		atomic_fetch_add(&sigerrors, 1);
+	}
+	expected = (unsigned long)v + 1;
+	atomic_fetch_add(&received, 1);
+}
+
+static void *sigrecv(void *arg)
+{
+	sigset_t set;
+	int seen = 0;
+
+	(void)arg;
+	sigemptyset(&set);
+	sigaddset(&set, SIGRTMIN);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	for (;;) {
+		pause();	/* returns -1/EINTR after every handler: that is expected here */
+		int e = atomic_load(&sigerrors);
+
+		if (e != seen) {
+			say("ERROR signal: got value %d, expected %d (%d bad so far)",
+			    (int)last_bad_got, (int)last_bad_want, e);
+			seen = e;
+		}
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	static void *(*const fns[])(void *) = { sleeper, writer, reader, epoller, condwaiter,
+						vector, sigrecv };
+	struct sigaction sa = { .sa_sigaction = on_rt, .sa_flags = SA_SIGINFO | SA_RESTART };
+	const char *stop = argc > 1 ? argv[1] : "/nonexistent";
+	unsigned long sent = 0;
+	sigset_t set;
+	pthread_t t;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGRTMIN);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);	/* inherited: only sigrecv unblocks it */
+	sigaction(SIGRTMIN, &sa, NULL);
+	if (pipe(pipefd)) {
+		say("ERROR pipe");
+		return 1;
+	}
+	for (long k = 0; k < NWORKERS; k++)
+		if (pthread_create(&t, NULL, worker, (void *)k))
+			say("ERROR pthread_create");
+	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
+		if (pthread_create(&t, NULL, fns[i], NULL))
+			say("ERROR pthread_create");
+	say("ready pid %d", (int)getpid());
+	for (unsigned n = 1; access(stop, F_OK) != 0;) {
+		struct timespec ts = { 0, 1000000L };
+		union sigval sv = { .sival_int = (int)sent };
+		int rc;
+
+		if (sigqueue(getpid(), SIGRTMIN, sv))
+			say("ERROR main: sigqueue errno %d (%s)", errno, strerror(errno));
+		else
+			sent++;
+		rc = clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
+		if (rc)
+			say("ERROR main: clock_nanosleep returned %d", rc);
+		if (sent % 50 == 0) {
+			int v = func(3);
+
+			check_value("main", v);
+			say("tick %u func(3)=%d sent=%lu recv=%lu", n++, v, sent,
+			    atomic_load(&received));
+		}
+	}
+	for (int i = 0; i < 500 && atomic_load(&received) != sent; i++)
+		msleep(10);
+	say("final sent=%lu recv=%lu sigerrors=%d", sent, atomic_load(&received),
+	    atomic_load(&sigerrors));
+	for (;;)
+		msleep(1000);
+}
