@@ -609,7 +609,7 @@ static int do_apply(struct proc *p, struct plan *pl, const struct hotpatch_opts 
 		err = -ENOMEM;
 	for (size_t i = 0; !err && i < pl->nf; i++) {
 		struct plan_func *f = &pl->f[i];
-		ranges[nr++] = (struct range){ f->r.addr, f->r.addr + f->r.sym.size + f->avail, f->d->symbol };
+		ranges[nr++] = (struct range){ f->r.addr, f->r.addr + f->off + f->avail, f->d->symbol };
 		for (int c = 0; c < f->ncold; c++)
 			ranges[nr++] = (struct range){ f->cold[c][0], f->cold[c][1], f->d->symbol };
 	}
@@ -656,7 +656,13 @@ static int do_apply(struct proc *p, struct plan *pl, const struct hotpatch_opts 
 	if (!err)
 		goto release;
 undo:
-	undo_load(p, &objs, pl, handle, opts);
+	{
+		/* The undo steps log and clear their own errors: keep the one that matters. */
+		char msg[1024];
+		hp_strlcpy(msg, hotpatch_errmsg(), sizeof(msg));
+		undo_load(p, &objs, pl, handle, opts);
+		hp_err_force(err, "%s", msg);
+	}
 release:
 	proc_release_all(p, NULL);
 out:

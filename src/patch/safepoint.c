@@ -360,12 +360,21 @@ int consistency_wait(struct proc *p, const struct range *ranges, size_t nr, uint
 		bool alone = now < alone_until;
 		size_t hit;
 		err = proc_run_until(p, ts, addrs, nt, alone, alone ? alone_until : deadline, &hit);
-		if (err == -HOTPATCH_E_TIMEOUT) {
+		if (!err) {
+			/*
+			 * It left: keep it stopped from now on, or a thread calling
+			 * the function back to back re-enters it while we wait for
+			 * the others.
+			 */
+			ts[hit]->parked = true;
+		} else if (err == -HOTPATCH_E_TIMEOUT) {
 			hp_err_clear();
 			err = 0;
 		}
 		hp_debug("pid %d: consistency round %u: %zu blockers", p->pid, round, nb);
 	}
+	for (size_t i = 0; i < p->nthreads; i++)
+		p->threads[i].parked = false;
 	free(ts);
 	free(addrs);
 	free(what);

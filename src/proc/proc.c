@@ -378,7 +378,7 @@ int proc_release_all(struct proc *p, struct thread *keep)
 	int err = 0;
 	for (size_t i = 0; i < p->nthreads; i++) {
 		struct thread *t = &p->threads[i];
-		if (t == keep)
+		if (t == keep || t->parked)
 			continue;
 		int r = thread_release(p, t);
 		if (r && !err)

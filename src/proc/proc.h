@@ -35,6 +35,7 @@ struct thread {
 	struct user_regs_struct regs;	/* valid while stopped (read at stop time) */
 	bool regs_valid;
 	bool dr_armed;		/* a debug register breakpoint is set */
+	bool parked;		/* left the code we wait on: stays stopped in proc_run_until */
 };
 
 struct map {
@@ -69,7 +70,7 @@ void proc_close(struct proc *p);
 
 /* Stop every thread (seize + interrupt), rescanning /proc/PID/task until stable. */
 int proc_hold_all(struct proc *p);
-/* Resume (detach) every thread except 'keep' (may be NULL): pending signals re-injected. */
+/* Resume (detach) every thread except 'keep' (may be NULL) and parked ones: pending signals re-injected. */
 int proc_release_all(struct proc *p, struct thread *keep);
 /* Detach everything; used on error paths, never fails silently: logs. */
 void proc_abandon(struct proc *p);
@@ -110,7 +111,9 @@ int proc_remote_syscall(struct proc *p, struct thread *t, long nr, const uint64_
  * Let the threads in ts[] run (the others of p: released) until one reaches
  * its own address addrs[i] (hardware breakpoint in that thread only). On
  * success *hit = index, that thread is stopped at the address, every other
- * thread is stopped again, breakpoints cleared. With 'alone' the other threads
+ * thread is stopped again, breakpoints cleared. Parked threads stay stopped
+ * (they already left the code being waited on and must not re-enter it).
+ * With 'alone' the other threads
  * stay stopped (nobody else can enter the code meanwhile, but a candidate
  * waiting on a stopped thread cannot finish). -HOTPATCH_E_TIMEOUT at deadline
  * (everything stopped again, breakpoints cleared).

@@ -310,7 +310,7 @@ int proc_run_until(struct proc *p, struct thread **ts, const uint64_t *addrs, si
 		bool cand = false;
 		for (size_t j = 0; j < n; j++)
 			cand |= ts[j] == t;
-		if (!cand && !alone) {
+		if (!cand && !alone && !t->parked) {
 			int r = pt_detach(t->tid, t->pending_sig);
 			if (r && r != -ESRCH)
 				hp_warn("pid %d: thread %d: detach: %s", p->pid, t->tid, strerror(-r));
@@ -328,7 +328,10 @@ int proc_run_until(struct proc *p, struct thread **ts, const uint64_t *addrs, si
 		struct thread *t = ts[i];
 		int sig = t->pending_sig;
 		t->pending_sig = 0;
-		if (pt_cont(t->tid, sig) == 0) {
+		int cr = pt_cont(t->tid, sig);
+		hp_debug("pid %d: run thread %d to 0x%llx (sig %d, alone %d): %d", p->pid, t->tid,
+			 (unsigned long long)addrs[i], sig, alone, cr);
+		if (cr == 0) {
 			t->stopped = false;
 			t->regs_valid = false;
 			running++;
@@ -344,6 +347,7 @@ int proc_run_until(struct proc *p, struct thread **ts, const uint64_t *addrs, si
 		if (r < 0)
 			break;
 		struct thread *t = proc_thread(p, r);
+		hp_debug("pid %d: run: thread %d status 0x%x", p->pid, r, status);
 		if (!t)
 			continue;
 		if (WIFEXITED(status) || WIFSIGNALED(status)) {
