@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -201,6 +202,8 @@ static int thread_note_status(struct proc *p, struct thread *t, int status)
 		/* Group-stop of a seized tracee reports the stop signal; our INTERRUPT reports SIGTRAP. */
 		if (is_stop_signal(sig))
 			t->was_stopped = true;
+		else
+			t->interrupted = true;
 	} else if (event == 0) {
 		/* Signal-delivery-stop: the signal is ours to re-inject on resume. */
 		if (t->pending_sig && t->pending_sig != sig)
@@ -351,6 +354,67 @@ int proc_hold_all(struct proc *p)
 	return 0;
 }
 
+/*
+ * System calls that return -EINTR, instead of a -ERESTART* code, when merely
+ * woken by our PTRACE_INTERRUPT: without help the target would see EINTR from
+ * a stop that was never a signal (gdb leaves exactly this behind). Each of
+ * them has done nothing when it returns EINTR, so running it again is exact.
+ */
+static bool eintr_syscall(long nr)
+{
+	switch (nr) {
+	case SYS_epoll_wait:
+	case SYS_epoll_pwait:
+#ifdef SYS_epoll_pwait2
+	case SYS_epoll_pwait2:
+#endif
+	case SYS_io_getevents:
+	case SYS_semop:
+	case SYS_semtimedop:
+	case SYS_rt_sigtimedwait:
+	case SYS_mq_timedreceive:
+	case SYS_mq_timedsend:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* A signal of the thread's own is pending and unblocked: then EINTR is real. */
+static bool signal_pending_for(struct proc *p, pid_t tid)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", p->pid, tid);
+	if (read_small(path, buf, sizeof(buf)) <= 0)
+		return true;
+	const char *a = strstr(buf, "SigPnd:"), *b = strstr(buf, "ShdPnd:"), *c = strstr(buf, "SigBlk:");
+	if (!a || !b || !c)
+		return true;
+	unsigned long long pnd = strtoull(a + 7, NULL, 16) | strtoull(b + 7, NULL, 16);
+	unsigned long long blk = strtoull(c + 7, NULL, 16);
+	return (pnd & ~blk) != 0;
+}
+
+static void restart_interrupted_syscall(struct proc *p, struct thread *t)
+{
+	struct user_regs_struct regs;
+	uint8_t insn[2];
+
+	if (!t->interrupted || pt_getregs(t->tid, &regs))
+		return;
+	if ((long)regs.orig_rax < 0 || (long)regs.rax != -EINTR || !eintr_syscall((long)regs.orig_rax))
+		return;
+	if (pread(p->memfd, insn, 2, (off_t)(regs.rip - 2)) != 2 || insn[0] != 0x0f || insn[1] != 0x05)
+		return;
+	if (signal_pending_for(p, t->tid))
+		return;
+	regs.rip -= 2;			/* back onto the syscall instruction */
+	regs.rax = regs.orig_rax;	/* with its number: it runs again on resume */
+	if (pt_setregs(t->tid, &regs) == 0)
+		hp_debug("pid %d: thread %d: syscall %lld restarted (it would have seen EINTR)", p->pid,
+			 t->tid, (long long)regs.orig_rax);
+}
+
 static int thread_release(struct proc *p, struct thread *t)
 {
 	int err = 0;
@@ -362,12 +426,14 @@ static int thread_release(struct proc *p, struct thread *t)
 			thread_wait_stop(p, t, hp_now_ns() + STOP_TIMEOUT_NS);
 	}
 	if (t->attached) {
+		restart_interrupted_syscall(p, t);
 		err = pt_detach(t->tid, t->pending_sig);
 		if (err && err != -ESRCH)
 			hp_warn("pid %d: thread %d: detach: %s", p->pid, t->tid, strerror(-err));
 	}
 	t->attached = false;
 	t->stopped = false;
+	t->interrupted = false;
 	t->pending_sig = 0;
 	t->regs_valid = false;
 	return err == -ESRCH ? 0 : err;

@@ -36,6 +36,7 @@ struct thread {
 	bool regs_valid;
 	bool dr_armed;		/* a debug register breakpoint is set */
 	bool parked;		/* left the code we wait on: stays stopped in proc_run_until */
+	bool interrupted;	/* in the event-stop of our PTRACE_INTERRUPT */
 };
 
 struct map {
