@@ -523,7 +523,7 @@ static void timing_fill(struct hotpatch_timing *tm, struct proc *p, uint64_t sta
 		return;
 	tm->total_ns = hp_now_ns() - start;
 	tm->pause_ns = p ? p->pause_ns : 0;
-	tm->threads = p ? (unsigned)p->nthreads : 0;
+	tm->threads = p ? (unsigned)proc_nlive(p) : 0;
 }
 
 /* Check the loaded file is the one we checked: same device and inode in the target's maps. */

@@ -167,7 +167,7 @@ int hotpatch_load(pid_t pid, const char *so_path, const struct hotpatch_opts *op
 	if (timing) {
 		timing->total_ns = hp_now_ns() - start;
 		timing->pause_ns = p->pause_ns;
-		timing->threads = (unsigned)p->nthreads;
+		timing->threads = (unsigned)proc_nlive(p);
 	}
 	objects_release(&objs);
 	proc_close(p);
@@ -337,7 +337,7 @@ int hotpatch_revert(pid_t pid, const char *what, const struct hotpatch_opts *opt
 	err = do_revert(p, what, opts, res, start);
 	res->timing.total_ns = hp_now_ns() - start;
 	res->timing.pause_ns = p->pause_ns;
-	res->timing.threads = (unsigned)p->nthreads;
+	res->timing.threads = (unsigned)proc_nlive(p);
 	proc_close(p);
 	return err;
 }

@@ -175,7 +175,7 @@ int safepoint_choose(struct proc *p, struct objects *objs, uint64_t deadline, st
 			break;
 		}
 		for (size_t i = 0; i < p->nthreads; i++) {
-			struct thread *t = &p->threads[i];
+			struct thread *t = p->threads[i];
 			uint64_t bp;
 			if (!t->attached || !t->stopped)
 				continue;
@@ -308,7 +308,7 @@ int consistency_wait(struct proc *p, const struct range *ranges, size_t nr, uint
 		pid_t first_tid = 0;
 		const char *first_what = NULL;
 		for (size_t i = 0; i < p->nthreads; i++) {
-			struct thread *t = &p->threads[i];
+			struct thread *t = p->threads[i];
 			if (!t->attached || !t->stopped)
 				continue;
 			err = thread_stack(p, uw, t, s);
@@ -374,7 +374,7 @@ int consistency_wait(struct proc *p, const struct range *ranges, size_t nr, uint
 		hp_debug("pid %d: consistency round %u: %zu blockers", p->pid, round, nb);
 	}
 	for (size_t i = 0; i < p->nthreads; i++)
-		p->threads[i].parked = false;
+		p->threads[i]->parked = false;
 	free(ts);
 	free(addrs);
 	free(what);

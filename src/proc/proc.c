@@ -129,9 +129,11 @@ void proc_close(struct proc *p)
 {
 	if (!p)
 		return;
-	for (size_t i = 0; i < p->nthreads; i++)
-		if (p->threads[i].attached)
-			BUG("proc_close with thread %d attached", p->threads[i].tid);
+	for (size_t i = 0; i < p->nthreads; i++) {
+		if (p->threads[i]->attached)
+			BUG("proc_close with thread %d attached", p->threads[i]->tid);
+		free(p->threads[i]);
+	}
 	if (p->memfd >= 0)
 		close(p->memfd);
 	pt_wait_fini(&p->old_sigmask);
@@ -143,8 +145,8 @@ void proc_close(struct proc *p)
 struct thread *proc_thread(struct proc *p, pid_t tid)
 {
 	for (size_t i = 0; i < p->nthreads; i++)
-		if (p->threads[i].tid == tid)
-			return &p->threads[i];
+		if (p->threads[i]->tid == tid)
+			return p->threads[i];
 	return NULL;
 }
 
@@ -152,26 +154,26 @@ static struct thread *thread_add(struct proc *p, pid_t tid)
 {
 	if (p->nthreads == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 16;
-		struct thread *t = realloc(p->threads, cap * sizeof(*t));
-		if (!t)
+		struct thread **v = realloc(p->threads, cap * sizeof(*v));
+		if (!v)
 			return NULL;
-		p->threads = t;
+		p->threads = v;
 		p->cap = cap;
 	}
-	struct thread *t = &p->threads[p->nthreads++];
-	memset(t, 0, sizeof(*t));
+	struct thread *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
 	t->tid = tid;
+	p->threads[p->nthreads++] = t;
 	return t;
 }
 
-/* Forget threads that exited, so the array only holds live ones. */
-static void threads_compact(struct proc *p)
+size_t proc_nlive(const struct proc *p)
 {
-	size_t j = 0;
+	size_t n = 0;
 	for (size_t i = 0; i < p->nthreads; i++)
-		if (!p->threads[i].gone)
-			p->threads[j++] = p->threads[i];
-	p->nthreads = j;
+		n += !p->threads[i]->gone;
+	return n;
 }
 
 static bool is_stop_signal(int sig)
@@ -279,6 +281,20 @@ static int list_tasks(struct proc *p, pid_t **tids, size_t *n)
 	return 0;
 }
 
+/* A thread of an attached process that ptrace refuses may just be exiting (exit_state set). */
+static bool thread_exiting(struct proc *p, pid_t tid)
+{
+	char path[64], st[512];
+	struct thread *leader = proc_thread(p, p->pid);
+	if (tid == p->pid || !leader || !leader->attached)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", p->pid, tid);
+	if (read_small(path, st, sizeof(st)) <= 0)
+		return true;
+	const char *rp = strrchr(st, ')');
+	return !rp || rp[2] == 'Z' || rp[2] == 'X';
+}
+
 int proc_hold_all(struct proc *p)
 {
 	uint64_t deadline = hp_now_ns() + STOP_TIMEOUT_NS;
@@ -301,14 +317,21 @@ int proc_hold_all(struct proc *p)
 					err = -ENOMEM;
 					break;
 				}
+			} else {
+				/* A gone thread's id, reused by a new thread: start afresh. */
+				pid_t tid = t->tid;
+				memset(t, 0, sizeof(*t));
+				t->tid = tid;
 			}
-			t->gone = false;
 			int r = pt_seize(t->tid, 0);
-			if (r == -ESRCH) {
-				t->gone = true;	/* exited between readdir and seize */
+			if (r == -ESRCH || (r == -EPERM && thread_exiting(p, t->tid))) {
+				/* Exited between readdir and seize, or exiting: the kernel refuses those. */
+				t->gone = true;
 				continue;
 			}
 			if (r) {
+				if (r == -EPERM)
+					hp_debug("pid %d: seize of thread %d: EPERM", p->pid, t->tid);
 				err = (r == -EPERM) ? perm_error(p->pid, EPERM)
 						    : hp_err(r, "pid %d: cannot attach thread %d: %s",
 							     p->pid, t->tid, strerror(-r));
@@ -331,14 +354,13 @@ int proc_hold_all(struct proc *p)
 		if (err)
 			break;
 		for (size_t i = 0; i < p->nthreads && !err; i++)
-			err = thread_wait_stop(p, &p->threads[i], deadline);
+			err = thread_wait_stop(p, p->threads[i], deadline);
 		if (err)
 			break;
 		if (p->exited) {
 			err = hp_err(HOTPATCH_E_EXITED, "pid %d: process exited", p->pid);
 			break;
 		}
-		threads_compact(p);
 		/* Stable: every thread we know is stopped and a rescan found nobody new. */
 		if (!added)
 			break;
@@ -349,7 +371,7 @@ int proc_hold_all(struct proc *p)
 	}
 	p->held = true;
 	for (size_t i = 0; i < p->nthreads; i++)
-		if (p->threads[i].was_stopped)
+		if (p->threads[i]->was_stopped)
 			p->was_group_stopped = true;
 	return 0;
 }
@@ -415,7 +437,7 @@ static void restart_interrupted_syscall(struct proc *p, struct thread *t)
 			 t->tid, (long long)regs.orig_rax);
 }
 
-static int thread_release(struct proc *p, struct thread *t)
+int proc_release_thread(struct proc *p, struct thread *t)
 {
 	int err = 0;
 	if (!t->attached)
@@ -443,10 +465,10 @@ int proc_release_all(struct proc *p, struct thread *keep)
 {
 	int err = 0;
 	for (size_t i = 0; i < p->nthreads; i++) {
-		struct thread *t = &p->threads[i];
+		struct thread *t = p->threads[i];
 		if (t == keep || t->parked)
 			continue;
-		int r = thread_release(p, t);
+		int r = proc_release_thread(p, t);
 		if (r && !err)
 			err = r;
 	}
@@ -455,7 +477,6 @@ int proc_release_all(struct proc *p, struct thread *keep)
 		p->first_stop_ns = 0;
 	}
 	p->held = false;
-	threads_compact(p);
 	return err;
 }
 

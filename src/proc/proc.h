@@ -52,7 +52,12 @@ struct map {
 struct proc {
 	pid_t pid;
 	int memfd;		/* /proc/PID/mem, O_RDWR */
-	struct thread *threads;
+	/*
+	 * Every thread seen during this operation, gone ones included: entries
+	 * are allocated one by one and never moved or freed before proc_close,
+	 * so a struct thread * stays valid across rescans.
+	 */
+	struct thread **threads;
 	size_t nthreads, cap;
 	bool held;		/* all threads stopped */
 	bool exited;
@@ -73,6 +78,8 @@ void proc_close(struct proc *p);
 int proc_hold_all(struct proc *p);
 /* Resume (detach) every thread except 'keep' (may be NULL) and parked ones: pending signals re-injected. */
 int proc_release_all(struct proc *p, struct thread *keep);
+/* Resume (detach) one thread, re-injecting its pending signal. */
+int proc_release_thread(struct proc *p, struct thread *t);
 /* Detach everything; used on error paths, never fails silently: logs. */
 void proc_abandon(struct proc *p);
 
@@ -123,5 +130,7 @@ int proc_run_until(struct proc *p, struct thread **ts, const uint64_t *addrs, si
 		   uint64_t deadline_ns, size_t *hit);
 
 struct thread *proc_thread(struct proc *p, pid_t tid);
+/* Threads not gone. */
+size_t proc_nlive(const struct proc *p);
 
 #endif

@@ -306,17 +306,12 @@ int proc_run_until(struct proc *p, struct thread **ts, const uint64_t *addrs, si
 	}
 	/* The others run free: lock holders must be able to release. */
 	for (size_t i = 0; i < p->nthreads && !err; i++) {
-		struct thread *t = &p->threads[i];
+		struct thread *t = p->threads[i];
 		bool cand = false;
 		for (size_t j = 0; j < n; j++)
 			cand |= ts[j] == t;
-		if (!cand && !alone && !t->parked) {
-			int r = pt_detach(t->tid, t->pending_sig);
-			if (r && r != -ESRCH)
-				hp_warn("pid %d: thread %d: detach: %s", p->pid, t->tid, strerror(-r));
-			t->attached = t->stopped = false;
-			t->pending_sig = 0;
-		}
+		if (!cand && !alone && !t->parked)
+			proc_release_thread(p, t);
 	}
 	if (!alone && p->first_stop_ns) {
 		p->pause_ns += hp_now_ns() - p->first_stop_ns;
