@@ -570,7 +570,12 @@ static int plan_jumps(struct proc *p, struct thread *t, struct plan *pl, uint64_
 			target = f->island;
 		}
 		f->jump_len = (unsigned)arch_encode_jmp_rel32(from, target, f->jump);
-		if (!f->jump_len && f->avail >= ARCH_JMP_ABS_LEN) {
+		/*
+		 * A WRAP relocates what the jump displaces: the 5-byte form (via an
+		 * island) displaces fewer instructions, and is the form plan_build
+		 * checked, so check and apply agree.
+		 */
+		if (!f->jump_len && f->avail >= ARCH_JMP_ABS_LEN && f->d->kind != HOTPATCH_KIND_WRAP) {
 			f->jump_len = (unsigned)arch_encode_jmp_abs(target, f->jump);
 		} else if (!f->jump_len) {
 			/* Too small for the absolute form: e9 to an island holding it. */
