@@ -294,7 +294,9 @@ int resolve_symbol(struct proc *p, struct objects *objs, const char *in, const c
 		return hp_err(first_err, "pid %d: %s", p->pid, first_msg);
 	return hp_err(HOTPATCH_E_NOSYM, "pid %d: '%s' not found in %s or any of its %zu loaded objects%s",
 		      p->pid, name, objs->n ? objs->v[0].path : "?", objs->n ? objs->n - 1 : 0,
-		      main_stripped ? "; the executable is stripped and its separate debuginfo was not found (install it, or set HOTPATCH_DEBUG_ROOT)" : "");
+		      main_stripped ? "; the executable is stripped and its separate debuginfo was "
+				      "not found (install it, or set HOTPATCH_DEBUG_ROOT)"
+				    : "");
 }
 
 void objects_prefetch(struct objects *objs)
