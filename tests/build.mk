@@ -90,3 +90,44 @@ LDFLAGS_seedtgt := -rdynamic
 $(TARGET_BIN): tests/targets/tgt.h
 EXTRA_TEST_DEPS += $(B)/tests/targets/libhpdemo.so
 # ---- end integration ----
+# ---- authoring (patch authoring, issue 6; IPA-RA, issue 10): tests/integration/auth_*.sh, ipara_*.sh ----
+# auth_static: a copy stripped with a .gnu_debuglink to auth_static.debug beside it, and a copy
+# stripped bare (its debuginfo is found by build-id under a temporary HOTPATCH_DEBUG_ROOT).
+TT := $(B)/tests/targets
+AUTH_BIN := $(TT)/auth_static.debug $(TT)/auth_static_dl $(TT)/auth_static_bare
+$(TT)/auth_static.debug: $(TT)/auth_static
+	objcopy --only-keep-debug $< $@
+$(TT)/auth_static_dl: $(TT)/auth_static $(TT)/auth_static.debug
+	strip --strip-all -o $@ $<
+	cd $(TT) && objcopy --add-gnu-debuglink=auth_static.debug $(notdir $@)
+$(TT)/auth_static_bare: $(TT)/auth_static
+	strip --strip-all -o $@ $<
+# auth_dup: two static 'parse' in two files (extra sources live in tests/targets/auth/, which
+# the tests/targets/*.c wildcard does not see).
+$(TT)/auth_dup: tests/targets/auth_dup.c tests/targets/auth/dup_a.c tests/targets/auth/dup_b.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(TARGET_CFLAGS) -o $@ $^
+# IPA-RA targets: plain -O2 like a distribution build (no noipa, no frame pointer).
+$(TT)/ipara_loop: tests/targets/ipara_loop.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) -O2 -g -o $@ $<
+$(TT)/ipara_stack: tests/targets/ipara_stack.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) -O2 -g -o $@ $<
+# examples/: the programs and fixes of docs/writing-patches.md, built into build/examples.
+EX := $(B)/examples
+AUTH_EX := $(EX)/wrap_target $(EX)/wrap_fix.so $(EX)/libshop.so.1 $(EX)/shop $(EX)/lib_fix.so
+$(EX)/wrap_target: examples/wrap_target.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) -O2 -g -o $@ $<
+$(EX)/libshop.so.1: examples/libshop.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) -shared -fPIC -O2 -g -Wl,-soname,libshop.so.1 -o $@ $<
+$(EX)/shop: examples/shop.c $(EX)/libshop.so.1
+	$(CC) $(CSTD) -O2 -g -o $@ $^ -Wl,-rpath,'$$ORIGIN'
+$(EX)/%.so: examples/%.c include/hotpatch.h
+	@mkdir -p $(dir $@)
+	$(CC) -shared -fPIC -O2 -Wall -Wextra -Werror -Iinclude -o $@ $<
+	@chmod 644 $@
+EXTRA_TEST_DEPS += $(AUTH_BIN) $(AUTH_EX)
+# ---- end authoring ----

@@ -685,6 +685,11 @@ static int not_found(struct elf_file *ef, const char *name, const char *srcfile,
 			 *tabs ? ", " : "", ef->dbg_path);
 	if (!*tabs)
 		strcpy(tabs, "no symbol table");
+	/* Static functions of a stripped object exist only in its debuginfo: say where we looked. */
+	if (!ef->has_symtab && !ef->dbg_path)
+		snprintf(tabs + strlen(tabs), sizeof(tabs) - strlen(tabs),
+			 "; stripped, and no separate debuginfo by build-id under %s or by .gnu_debuglink",
+			 debug_root());
 
 	if (other_files->n) {
 		char list[700] = "";

@@ -35,6 +35,7 @@ struct plan_func {
 	uint8_t orig[ARCH_JUMP_MAX];
 	uint32_t preserved;	/* caller-saved registers kept for IPA-RA callers */
 	bool written;
+	char note[256];		/* inlined copies, clones: code the jump does not reach */
 };
 
 struct plan_import {
@@ -122,6 +123,84 @@ static size_t padding_prefix(const uint8_t *buf, size_t len)
 }
 
 static int plan_registers(struct proc *p, struct plan *pl, const struct hotpatch_opts *opts);
+static int plan_wrap_check(struct proc *p, struct plan_func *f);
+
+/* True when the patch itself replaces a function named 'name' of object 'o'. */
+static bool plan_replaces(const struct plan *pl, const struct object *o, const char *name)
+{
+	for (size_t i = 0; i < pl->nf; i++)
+		if (pl->f[i].r.obj == o && !strcmp(pl->f[i].r.sym.name, name))
+			return true;
+	return false;
+}
+
+/* Append "what: a, b, c" to the note, as many names as fit ("and N more" for the rest). */
+static void note_names(char *note, size_t size, const char *what, char (*names)[HOTPATCH_NAME_MAX],
+		       int n)
+{
+	size_t len = strlen(note);
+	int shown = 0;
+
+	len += (size_t)snprintf(note + len, len < size ? size - len : 0, "%s%s", len ? "; " : "", what);
+	for (int i = 0; i < n && len < size; i++) {
+		size_t need = strlen(names[i]) + 2 + 16;	/* room left for "and N more" */
+		if (shown && len + need >= size)
+			break;
+		len += (size_t)snprintf(note + len, size - len, "%s%s", shown ? ", " : " ", names[i]);
+		shown++;
+	}
+	if (shown < n && len < size)
+		snprintf(note + len, size - len, " and %d more", n - shown);
+}
+
+/*
+ * Code the jump at the entry does not reach: copies inlined into callers
+ * (DWARF) and compiler clones (f.constprop.0 ...) that callers call
+ * instead of f. Both keep running the old code; say so, with names, so the
+ * author can replace those callers or clones too. Functions the patch
+ * replaces as well are left out.
+ */
+static void plan_notes(struct proc *p, struct plan *pl)
+{
+	char (*names)[HOTPATCH_NAME_MAX] = calloc(32, HOTPATCH_NAME_MAX);
+	char (*left)[HOTPATCH_NAME_MAX] = calloc(32, HOTPATCH_NAME_MAX);
+
+	if (!names || !left)
+		goto out;
+	for (size_t i = 0; i < pl->nf; i++) {
+		struct plan_func *f = &pl->f[i];
+		struct elf_file *ef;
+		int n, k;
+
+		if (object_elf(f->r.obj, &ef))
+			continue;
+		n = elf_file_inlined_callers(ef, f->r.sym.name, names, 32);
+		for (int j = k = 0; j < n; j++)
+			if (!plan_replaces(pl, f->r.obj, names[j]))
+				memcpy(left[k++], names[j], HOTPATCH_NAME_MAX);
+		if (k) {
+			note_names(f->note, sizeof(f->note), "inlined into", left, k);
+			hp_warn("pid %d: '%s' was inlined into %d caller%s in %s (%s%s): they keep the old code unless replaced too",
+				p->pid, f->r.sym.name, k, k == 1 ? "" : "s", f->r.obj->path, left[0],
+				k > 1 ? ", ..." : "");
+		}
+		n = elf_file_clones(ef, f->r.sym.name, names, 32);
+		for (int j = k = 0; j < n; j++)
+			if (!plan_replaces(pl, f->r.obj, names[j]))
+				memcpy(left[k++], names[j], HOTPATCH_NAME_MAX);
+		if (k) {
+			note_names(f->note, sizeof(f->note), "has clones", left, k);
+			hp_warn("pid %d: '%s' has %s in %s (%s%s): callers of a clone keep the old code unless it is replaced too",
+				p->pid, f->r.sym.name, k == 1 ? "a compiler clone" : "compiler clones",
+				f->r.obj->path, left[0],
+				k > 1 ? ", ..." : "");
+		}
+	}
+out:
+	hp_err_clear();
+	free(names);
+	free(left);
+}
 
 /* Resolve and check everything; touches nothing. */
 static int plan_build(struct proc *p, struct objects *objs, struct state *st, struct plan *pl,
@@ -193,6 +272,11 @@ static int plan_build(struct proc *p, struct objects *objs, struct state *st, st
 				      "pid %d: '%s' in %s is %llu bytes with %zu bytes of padding after it: too small for a %d-byte jump",
 				      p->pid, d->symbol, f->r.obj->path,
 				      (unsigned long long)f->r.sym.size, padlen, ARCH_JMP_REL32_LEN);
+		if (d->kind == HOTPATCH_KIND_WRAP) {
+			err = plan_wrap_check(p, f);
+			if (err)
+				return err;
+		}
 		struct elf_file *ef;
 		if (!object_elf(f->r.obj, &ef)) {
 			f->ncold = elf_file_cold_parts(ef, f->r.sym.name, f->cold, 4);
@@ -207,6 +291,7 @@ static int plan_build(struct proc *p, struct objects *objs, struct state *st, st
 	}
 	if (!pl->nf && !pl->ni)
 		return hp_err(HOTPATCH_E_NODESC, "%s: no replacements", pl->path);
+	plan_notes(p, pl);
 	return plan_registers(p, pl, opts);
 }
 
@@ -232,6 +317,8 @@ static void fill_funcs(const struct plan *pl, struct hotpatch_patch *out)
 		memcpy(o->jump, f->jump, sizeof(o->jump));
 		o->wrap = f->d->kind == HOTPATCH_KIND_WRAP;
 		o->preserved_regs = f->preserved;
+		hp_strlcpy(o->note, f->note, sizeof(o->note));
+		hp_strlcpy(o->file, f->d->file, sizeof(o->file));
 	}
 	hp_strlcpy(out->path, pl->path, sizeof(out->path));
 	hp_strlcpy(out->build_id, pl->pf.build_id, sizeof(out->build_id));
@@ -325,8 +412,21 @@ all:
 	return 0;
 }
 
+/*
+ * HOTPATCH_NO_PRESERVE=1 is a debug knob for tests and for reproducing a
+ * suspected IPA-RA corruption: the analysis runs and reports, but no
+ * preserving island is built and nothing is refused. Never for production.
+ */
+static bool no_preserve_knob(void)
+{
+	const char *v = getenv("HOTPATCH_NO_PRESERVE");
+	return v && !strcmp(v, "1");
+}
+
 static int plan_registers(struct proc *p, struct plan *pl, const struct hotpatch_opts *opts)
 {
+	bool knob = no_preserve_knob();
+
 	for (size_t i = 0; i < pl->nf; i++) {
 		struct plan_func *f = &pl->f[i];
 		uint32_t written;
@@ -347,6 +447,11 @@ static int plan_registers(struct proc *p, struct plan *pl, const struct hotpatch
 			continue;
 		char regs[256];
 		arch_regs_str(keep, regs, sizeof(regs));
+		if (knob) {
+			hp_warn("pid %d: '%s': HOTPATCH_NO_PRESERVE=1: callers relying on %s are not protected (debug knob)",
+				p->pid, f->d->symbol, regs);
+			continue;
+		}
 		if (stack_args && !(opts && opts->force_clobber))
 			return hp_err(HOTPATCH_E_CLOBBER,
 				      "pid %d: '%s' never writes %s, so optimized callers (gcc -fipa-ra) may keep values there; it takes stack arguments, so no preserving island can be built: rebuild the target with -fno-ipa-ra, or --force-regs if the replacement preserves them",
@@ -363,44 +468,73 @@ static int plan_registers(struct proc *p, struct plan *pl, const struct hotpatch
 }
 
 /*
- * HOTPATCH_WRAP: copy the instructions our jump displaces into a trampoline
- * (relocated), so 'orig' calls the old implementation.
+ * HOTPATCH_WRAP: copy the instructions a 'min_len'-byte jump displaces into
+ * a trampoline at 'tramp' (relocated), so 'orig' calls the old
+ * implementation. Bytes are read from the process as they are now: a
+ * function wrapped twice relocates the first patch's jump.
  */
-static int plan_trampoline(struct proc *p, struct thread *t, struct plan *pl, struct plan_func *f,
-			   uint64_t l_addr)
+static int wrap_relocate(struct proc *p, struct plan_func *f, size_t min_len, uint64_t tramp,
+			 uint8_t *out, size_t out_max, size_t *out_len)
 {
 	size_t len = f->r.sym.size + (f->avail - (f->r.sym.size - f->off));
-	uint8_t out[256];
-	size_t out_len = 0, consumed = 0;
-	uint64_t tramp;
+	size_t consumed = 0, pre = 0;
+	int err;
+
 	if (len > (1u << 20))
 		return hp_err(HOTPATCH_E_NOTSUP, "pid %d: '%s' too large to wrap", p->pid, f->d->symbol);
 	uint8_t *code = malloc(len);
 	if (!code)
 		return -ENOMEM;
-	/* The bytes as they are now: a function wrapped twice relocates the first patch's jump. */
-	int err = proc_read(p, f->r.addr, code, len);
-	if (!err)
-		err = island_alloc(p, t, pl, f->r.addr, sizeof(out) + ARCH_ENDBR_LEN, &tramp);
+	err = proc_read(p, f->r.addr, code, len);
 	if (!err) {
-		size_t pre = 0;
 		if (f->off) {
 			memcpy(out, code, ARCH_ENDBR_LEN);	/* keep endbr64 first, for IBT */
 			pre = ARCH_ENDBR_LEN;
 		}
-		err = arch_build_trampoline(code, len, f->r.addr + f->off, f->jump_len, f->r.addr,
+		err = arch_build_trampoline(code, len, f->r.addr + f->off, min_len, f->r.addr,
 					    f->r.addr + f->r.sym.size, tramp + pre, out + pre,
-					    sizeof(out) - pre, &out_len, &consumed);
-		out_len += pre;
+					    out_max - pre, out_len, &consumed);
+		*out_len += pre;
 	}
+	free(code);
+	if (err == -HOTPATCH_E_NORELOC) {
+		char why[512];	/* a copy: the message buffer is rewritten below */
+		hp_strlcpy(why, hotpatch_errmsg(), sizeof(why));
+		err = hp_err_force(HOTPATCH_E_NORELOC, "pid %d: cannot wrap '%s': %s", p->pid,
+				   f->d->symbol, why);
+	}
+	return err;
+}
+
+/*
+ * Before anything is touched: can the shortest jump we may write (e9 rel32)
+ * be relocated? A branch into the displaced bytes or an unmovable
+ * instruction there is refused now, by `check` too, not after dlopen. The
+ * trampoline is placed at the entry itself for this dry run: rip-relative
+ * operands then reach as they will from an island near it.
+ */
+static int plan_wrap_check(struct proc *p, struct plan_func *f)
+{
+	uint8_t out[256];
+	size_t out_len;
+
+	return wrap_relocate(p, f, ARCH_JMP_REL32_LEN, f->r.addr, out, sizeof(out), &out_len);
+}
+
+static int plan_trampoline(struct proc *p, struct thread *t, struct plan *pl, struct plan_func *f,
+			   uint64_t l_addr)
+{
+	uint8_t out[256];
+	size_t out_len = 0;
+	uint64_t tramp;
+
+	int err = island_alloc(p, t, pl, f->r.addr, sizeof(out) + ARCH_ENDBR_LEN, &tramp);
+	if (!err)
+		err = wrap_relocate(p, f, f->jump_len, tramp, out, sizeof(out), &out_len);
 	if (!err)
 		err = proc_write(p, tramp, out, out_len);
 	if (!err)
 		err = proc_write(p, l_addr + f->d->aux_vaddr, &tramp, sizeof(tramp));
-	free(code);
-	if (err == -HOTPATCH_E_NORELOC)
-		err = hp_err_force(HOTPATCH_E_NORELOC, "pid %d: cannot wrap '%s': %s", p->pid,
-				   f->d->symbol, hotpatch_errmsg());
 	return err;
 }
 
@@ -436,7 +570,12 @@ static int plan_jumps(struct proc *p, struct thread *t, struct plan *pl, uint64_
 			target = f->island;
 		}
 		f->jump_len = (unsigned)arch_encode_jmp_rel32(from, target, f->jump);
-		if (!f->jump_len && f->avail >= ARCH_JMP_ABS_LEN) {
+		/*
+		 * A WRAP relocates what the jump displaces: the 5-byte form (via an
+		 * island) displaces fewer instructions, and is the form plan_build
+		 * checked, so check and apply agree.
+		 */
+		if (!f->jump_len && f->avail >= ARCH_JMP_ABS_LEN && f->d->kind != HOTPATCH_KIND_WRAP) {
 			f->jump_len = (unsigned)arch_encode_jmp_abs(target, f->jump);
 		} else if (!f->jump_len) {
 			/* Too small for the absolute form: e9 to an island holding it. */
@@ -655,14 +794,14 @@ static int do_apply(struct proc *p, struct plan *pl, const struct hotpatch_opts 
 	res->timing.stw_ns = hp_now_ns() - t_stw;
 	if (!err)
 		goto release;
-undo:
-	{
-		/* The undo steps log and clear their own errors: keep the one that matters. */
-		char msg[1024];
-		hp_strlcpy(msg, hotpatch_errmsg(), sizeof(msg));
-		undo_load(p, &objs, pl, handle, opts);
-		hp_err_force(err, "%s", msg);
-	}
+undo: {
+	/* The undo steps log and may clear the message; the user needs the cause. */
+	char msg[1024];
+	hp_strlcpy(msg, hotpatch_errmsg(), sizeof(msg));
+	undo_load(p, &objs, pl, handle, opts);
+	if (*msg)
+		hp_err_force(-err, "%s", msg);
+}
 release:
 	proc_release_all(p, NULL);
 out:

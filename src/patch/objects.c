@@ -266,6 +266,7 @@ int resolve_symbol(struct proc *p, struct objects *objs, const char *in, const c
 	/* Main executable first, then load order; the first definition wins, as for the linker. */
 	int first_err = 0;
 	char first_msg[1024] = "";
+	bool main_stripped = false;
 	for (size_t i = 0; i < objs->n; i++) {
 		struct object *o = &objs->v[i];
 		if (object_elf(o, &ef))
@@ -278,6 +279,8 @@ int resolve_symbol(struct proc *p, struct objects *objs, const char *in, const c
 			hp_err_clear();
 			return 0;
 		}
+		if (o->main && strstr(hotpatch_errmsg(), "stripped"))
+			main_stripped = true;
 		/* An ambiguity, or clones of it, in the executable is the answer; keep the first. */
 		if (!first_err || (first_err == -HOTPATCH_E_NOSYM && err == -HOTPATCH_E_AMBIG)) {
 			first_err = err;
@@ -289,8 +292,11 @@ int resolve_symbol(struct proc *p, struct objects *objs, const char *in, const c
 	hp_err_clear();
 	if (first_err == -HOTPATCH_E_AMBIG || strstr(first_msg, "clone"))
 		return hp_err(first_err, "pid %d: %s", p->pid, first_msg);
-	return hp_err(HOTPATCH_E_NOSYM, "pid %d: '%s' not found in %s or any of its %zu loaded objects",
-		      p->pid, name, objs->n ? objs->v[0].path : "?", objs->n ? objs->n - 1 : 0);
+	return hp_err(HOTPATCH_E_NOSYM, "pid %d: '%s' not found in %s or any of its %zu loaded objects%s",
+		      p->pid, name, objs->n ? objs->v[0].path : "?", objs->n ? objs->n - 1 : 0,
+		      main_stripped ? "; the executable is stripped and its separate debuginfo was "
+				      "not found (install it, or set HOTPATCH_DEBUG_ROOT)"
+				    : "");
 }
 
 void objects_prefetch(struct objects *objs)

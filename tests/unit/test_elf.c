@@ -377,8 +377,10 @@ static void test_debuglink(void **state)
 	unsetenv("HOTPATCH_DEBUG_ROOT");
 	ef = open_ok(bin);
 	assert_int_equal(find(ef, "static_fn", NULL, ELF_SYM_FUNC, &s), -HOTPATCH_E_NOSYM);
-	char want[PATH_MAX + 64];
-	snprintf(want, sizeof(want), "'static_fn' not found in %s (.dynsym)", bin);
+	char want[PATH_MAX + 256];
+	snprintf(want, sizeof(want),
+		 "'static_fn' not found in %s (.dynsym; stripped, and no separate debuginfo by "
+		 "build-id under /usr/lib/debug or by .gnu_debuglink)", bin);
 	assert_string_equal(hotpatch_errmsg(), want);
 	char callers[4][HOTPATCH_NAME_MAX];
 	assert_int_equal(elf_file_inlined_callers(ef, "inl_sq", callers, 4), 0);
