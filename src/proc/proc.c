@@ -422,7 +422,7 @@ static void restart_interrupted_syscall(struct proc *p, struct thread *t)
 	struct user_regs_struct regs;
 	uint8_t insn[2];
 
-	if (!t->interrupted || pt_getregs(t->tid, &regs))
+	if (!t->interrupted || t->pending_sig || pt_getregs(t->tid, &regs))
 		return;
 	if ((long)regs.orig_rax < 0 || (long)regs.rax != -EINTR || !eintr_syscall((long)regs.orig_rax))
 		return;

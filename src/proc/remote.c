@@ -73,6 +73,7 @@ static int run_injected(struct proc *p, struct thread *t, bool step, uint64_t en
 	if (err)
 		return hp_err(err, "pid %d: thread %d: cannot resume for %s", p->pid, t->tid, what);
 	t->stopped = false;
+	t->interrupted = false;
 	t->regs_valid = false;
 	for (;;) {
 		int status;
@@ -290,6 +291,44 @@ static void dr_clear(struct thread *t)
 	t->dr_armed = false;
 }
 
+/*
+ * Our interrupt stopped t, but its breakpoint may have fired just before: the
+ * SIGTRAP then waits in its queue and would kill the target at detach. Let
+ * the thread dequeue it (it stops again before running any user code) and
+ * swallow it.
+ */
+static void drain_bp_trap(struct proc *p, struct thread *t)
+{
+	uint64_t dr6 = 0;
+	int st;
+
+	if (!t->dr_armed || pt_peekuser(t->tid, arch_debugreg_offset(6), &dr6) ||
+	    !arch_dr6_hit_slot0(dr6) || pt_cont(t->tid, 0))
+		return;
+	t->stopped = false;
+	uint64_t dl = hp_now_ns() + 2000000000ull;
+	while (!t->stopped && pt_wait(t->tid, &st, dl) > 0) {
+		if (!WIFSTOPPED(st)) {
+			t->gone = true;
+			t->attached = false;
+			return;
+		}
+		t->stopped = true;
+		int sig = WSTOPSIG(st);
+		if ((st >> 16) == 0 && sig != SIGTRAP)
+			t->pending_sig = sig;
+		if ((st >> 16) != 0 || sig != SIGTRAP) {
+			/* Not the trap yet: keep going until it is dequeued. */
+			if (pt_cont(t->tid, 0))
+				return;
+			t->stopped = false;
+			continue;
+		}
+		/* The breakpoint's SIGTRAP, dequeued and suppressed. */
+		hp_debug("pid %d: thread %d: swallowed a late breakpoint trap", p->pid, t->tid);
+	}
+}
+
 int proc_run_until(struct proc *p, struct thread **ts, const uint64_t *addrs, size_t n, bool alone,
 		   uint64_t deadline_ns, size_t *hit)
 {
@@ -328,6 +367,7 @@ int proc_run_until(struct proc *p, struct thread **ts, const uint64_t *addrs, si
 			 (unsigned long long)addrs[i], sig, alone, cr);
 		if (cr == 0) {
 			t->stopped = false;
+			t->interrupted = false;
 			t->regs_valid = false;
 			running++;
 		}
@@ -404,6 +444,8 @@ int proc_run_until(struct proc *p, struct thread **ts, const uint64_t *addrs, si
 						t->stopped = true;
 						if ((st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP)
 							t->pending_sig = WSTOPSIG(st);
+						if ((st >> 16) != 0)
+							drain_bp_trap(p, t);
 					} else {
 						t->gone = true;
 						t->attached = false;
