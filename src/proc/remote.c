@@ -157,6 +157,7 @@ int proc_remote_call(struct proc *p, struct thread *t, uint64_t fn, const uint64
 	uint64_t a[6] = { 0 }, data_addr = 0, fake_ret = 0;
 	int err;
 
+	bool was_interrupted = t->interrupted;
 	if (nargs > 6)
 		BUG("remote call with %d args", nargs);
 	err = thread_save(p, t, &saved);
@@ -185,6 +186,8 @@ int proc_remote_call(struct proc *p, struct thread *t, uint64_t fn, const uint64
 		*ret = arch_call_result(&t->regs);
 	int r = thread_restore(p, t, &saved);
 	saved_release(&saved);
+	/* Back in the stop we found it in, EINTR fix-up included (see proc.c). */
+	t->interrupted = was_interrupted;
 	return err ? err : r;
 }
 
@@ -243,6 +246,7 @@ int proc_remote_syscall(struct proc *p, struct thread *t, long nr, const uint64_
 	struct user_regs_struct call;
 	uint64_t insn = 0, a[6] = { 0 };
 
+	bool was_interrupted = t->interrupted;
 	int err = find_syscall_insn(p, t, &insn);
 	if (err)
 		return err;
@@ -268,6 +272,8 @@ int proc_remote_syscall(struct proc *p, struct thread *t, long nr, const uint64_
 		*ret = arch_syscall_result(&t->regs);
 	int r = thread_restore(p, t, &saved);
 	saved_release(&saved);
+	/* Back in the stop we found it in, EINTR fix-up included (see proc.c). */
+	t->interrupted = was_interrupted;
 	return err ? err : r;
 }
 
