@@ -6,79 +6,21 @@
 # while wrk runs. wrk must report no socket error and no non-2xx response;
 # every nginx process stays the same pid, alive and untraced; no worker died.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../svc_nginx_lib.sh"
 
-[ -x /usr/sbin/nginx ] || skip "no /usr/sbin/nginx (Debian nginx-core)"
-for tool in wrk curl python3; do
-	command -v $tool >/dev/null || die "no $tool (make deps)"
-done
 [ -x "$HOTPATCH" ] || die "no $HOTPATCH"
 PATCH=$P/svc_nginx.so
 [ -f "$PATCH" ] || die "no $PATCH (make tests-build)"
 ROUNDS=3
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-D=$WORK/nginx
-mkdir -p "$D/html" "$D/logs" "$D/sbin"
-# Debian's binary, byte for byte, under a path of our own: --all-of then names
-# our processes only, never an nginx of the machine or of another test run.
-NGINX=$D/sbin/nginx
-cp /usr/sbin/nginx "$NGINX"
-echo "hello from nginx" >"$D/html/index.html"
-touch -d '2001-01-01 00:00:00 UTC' "$D/html/index.html"
-# workers run as nobody: they must reach the document root (mktemp made WORK 0700)
-chmod 711 "$WORK"
-chmod -R a+rX "$D/html"
-cat >"$D/nginx.conf" <<CONF
-worker_processes 2;
-daemon off;
-master_process on;
-pid $D/nginx.pid;
-error_log $D/logs/error.log notice;
-events { worker_connections 512; }
-http {
-	log_format hp '\$status \$pid "\$sent_http_last_modified"';
-	access_log $D/logs/access.log hp;
-	client_body_temp_path $D/body;
-	proxy_temp_path $D/proxy;
-	fastcgi_temp_path $D/fastcgi;
-	uwsgi_temp_path $D/uwsgi;
-	scgi_temp_path $D/scgi;
-	server {
-		listen 127.0.0.1:$PORT;
-		root $D/html;
-	}
-}
-CONF
-start nginx "$NGINX" -p "$D" -c "$D/nginx.conf" -e "$D/logs/error.log"
-MASTER=$PID
-URL=http://127.0.0.1:$PORT/index.html
-
-# ready: the master's pid file, two workers, a response
-end=$((SECONDS + 10))
-WORKERS=""
-while [ $SECONDS -le $end ]; do
-	WORKERS=$(pgrep -P "$MASTER" | sort -n | tr '\n' ' ')
-	if [ "$(echo $WORKERS | wc -w)" -eq 2 ] && curl -sf -o /dev/null "$URL"; then
-		break
-	fi
-	alive "$MASTER"
-	sleep 0.05
-done
-[ "$(echo $WORKERS | wc -w)" -eq 2 ] || { cat "$WORK/nginx.out" "$D/logs/error.log" >&2; die "nginx did not start 2 workers"; }
-ALL="$MASTER $WORKERS"
-for w in $WORKERS; do PIDS+=("$w"); done
-note "nginx master $MASTER, workers $WORKERS, port $PORT"
-for p in $ALL; do [ "$(readlink /proc/$p/exe)" = "$NGINX" ] || die "pid $p is not $NGINX"; done
+nginx_start
 
 ORIG='Mon, 01 Jan 2001 00:00:00 GMT'
 NEW='Tue, 02 Jan 2001 00:00:00 GMT'
 last_modified() { curl -sf -D - -o /dev/null "$URL" | tr -d '\r' | sed -n 's/^Last-Modified: //p'; }
 [ "$(last_modified)" = "$ORIG" ] || die "unexpected Last-Modified before the patch: $(last_modified)"
 
-# wrk runs until we interrupt it (it then prints its summary), 40 s at most
-wrk -t2 -c8 -d40s --latency "$URL" >"$WORK/wrk.out" 2>&1 &
-WRK=$!
-PIDS+=("$WRK")
+wrk_start 40
 LOG=$D/logs/access.log
 end=$((SECONDS + 10))
 while [ "$(lines "$LOG" 2>/dev/null || echo 0)" -lt 2000 ] && [ $SECONDS -le $end ]; do sleep 0.02; done
@@ -128,22 +70,12 @@ for round in $(seq 1 $ROUNDS); do
 	for p in $ALL; do alive "$p"; no_wx "$p"; done
 done
 
-kill -INT "$WRK"
-end=$((SECONDS + 10))
-while kill -0 "$WRK" 2>/dev/null && [ $SECONDS -le $end ]; do sleep 0.05; done
-kill -0 "$WRK" 2>/dev/null && die "wrk did not stop"
-cat "$WORK/wrk.out"
-total=$(sed -n 's/^ *\([0-9]*\) requests in .*/\1/p' "$WORK/wrk.out")
-[ -n "$total" ] && [ "$total" -gt 0 ] || die "wrk served no request"
-grep -q 'Socket errors' "$WORK/wrk.out" && die "wrk saw socket errors"
-grep -q 'Non-2xx' "$WORK/wrk.out" && die "wrk saw non-2xx responses"
+wrk_stop
 bad=$(awk '$1 != 200' "$LOG" | wc -l)
 [ "$bad" -eq 0 ] || { awk '$1 != 200' "$LOG" | sort | uniq -c | head >&2; die "$bad non-200 responses in the access log"; }
 
 note "the same nginx processes, alive, untraced; no worker died"
-[ "$(pgrep -P "$MASTER" | sort -n | tr '\n' ' ')" = "$WORKERS" ] || die "workers changed: $(pgrep -P "$MASTER" | tr '\n' ' ') (was $WORKERS)"
-for p in $ALL; do alive "$p"; done
-grep -E 'exited on signal|\[alert\]|\[emerg\]|\[crit\]' "$D/logs/error.log" && die "nginx logged a crash or an alert"
+nginx_healthy
 hp list --all-of "$NGINX"
 expect_rc 0
 [ "$(echo "$OUT" | grep -c 'no patches')" -eq 3 ] || die "patches left after revert"
@@ -181,4 +113,4 @@ for i in 1 2 3 4 5 6; do
 done
 for p in $MASTER $NEWW; do alive "$p"; no_wx "$p"; done
 grep -E 'exited on signal|\[alert\]|\[emerg\]|\[crit\]' "$D/logs/error.log" && die "nginx logged a crash or an alert"
-echo "PASS: wrk $total requests, $during served during $ROUNDS patch windows, 0 errors, max pause_us=$max_pause"
+echo "PASS: wrk $WRK_TOTAL requests, $during served during $ROUNDS patch windows, 0 errors, max pause_us=$max_pause"
