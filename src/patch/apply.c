@@ -724,7 +724,8 @@ static int do_apply(struct proc *p, struct plan *pl, const struct hotpatch_opts 
 		err = -ENOMEM;
 	for (size_t i = 0; !err && i < pl->nf; i++) {
 		struct plan_func *f = &pl->f[i];
-		ranges[nr++] = (struct range){ f->r.addr, f->r.addr + f->r.sym.size + f->avail, f->d->symbol };
+		/* The function and the padding a short one lends to the jump: avail counts from off. */
+		ranges[nr++] = (struct range){ f->r.addr, f->r.addr + f->off + f->avail, f->d->symbol };
 		for (int c = 0; c < f->ncold; c++)
 			ranges[nr++] = (struct range){ f->cold[c][0], f->cold[c][1], f->d->symbol };
 	}
