@@ -679,6 +679,12 @@ static int do_apply(struct proc *p, struct plan *pl, const struct hotpatch_opts 
 	if (err)
 		goto out;
 	objects_prefetch(&objs);
+	/*
+	 * --timeout bounds what we wait for in the target (safe points, busy
+	 * threads, remote calls), not the reading of symbols before it: a patch
+	 * of 2000 functions of libc takes ~2 s to plan, untouched.
+	 */
+	deadline = deadline_of(opts, hp_now_ns());
 
 	err = proc_hold_all(p);
 	if (err)
