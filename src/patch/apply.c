@@ -260,6 +260,20 @@ static void fill_funcs(const struct plan *pl, struct hotpatch_patch *out)
 	hp_strlcpy(out->pin, pl->pf.pin, sizeof(out->pin));
 }
 
+/*
+ * Give back the unused tail of the island space last taken at 'slot' (a
+ * trampoline reserves the most it could need; it needs ~30 bytes): without
+ * this a patch wrapping ~1000 functions ran out of island pages.
+ */
+static void island_trim(struct plan *pl, uint64_t slot, size_t reserved, size_t used)
+{
+	reserved = (reserved + ISLAND_SLOT - 1) & ~(size_t)(ISLAND_SLOT - 1);
+	used = (used + ISLAND_SLOT - 1) & ~(size_t)(ISLAND_SLOT - 1);
+	for (size_t i = 0; i < pl->nislands; i++)
+		if (used < reserved && pl->islands[i] + pl->island_used[i] == slot + reserved)
+			pl->island_used[i] -= reserved - used;
+}
+
 /* 'size' bytes of island code within rel32 reach of 'from', mapping a page near it if needed. */
 static int island_alloc(struct proc *p, struct thread *t, struct plan *pl, uint64_t from,
 			size_t size, uint64_t *slot)
@@ -420,8 +434,10 @@ static int plan_trampoline(struct proc *p, struct thread *t, struct plan *pl, st
 	}
 	if (!err)
 		err = proc_write(p, tramp, out, out_len);
-	if (!err)
+	if (!err) {
+		island_trim(pl, tramp, sizeof(out) + ARCH_ENDBR_LEN, out_len);
 		err = proc_write(p, l_addr + f->d->aux_vaddr, &tramp, sizeof(tramp));
+	}
 	free(code);
 	if (err == -HOTPATCH_E_NORELOC) {
 		/* Formatting from the message buffer into itself garbles it: copy first. */
