@@ -845,6 +845,27 @@ int elf_file_symbolize(struct elf_file *ef, uint64_t addr, struct elf_sym *out)
 	return 0;
 }
 
+int elf_file_fde_range(struct elf_file *ef, uint64_t addr, uint64_t *start, uint64_t *end)
+{
+	Dwarf_CFI *cfi = dwarf_getcfi_elf(ef->main.elf);
+	Dwarf_Frame *fr = NULL;
+	Dwarf_Addr s, e;
+	bool sig;
+	int rc = -ENOENT;
+
+	if (!cfi)
+		return -ENOENT;
+	if (!dwarf_cfi_addrframe(cfi, addr, &fr) && dwarf_frame_info(fr, &s, &e, &sig) >= 0 &&
+	    s <= addr && addr < e) {
+		*start = s;
+		*end = e;
+		rc = 0;
+	}
+	free(fr);
+	dwarf_cfi_end(cfi);
+	return rc;
+}
+
 int elf_file_read(struct elf_file *ef, uint64_t vaddr, void *buf, size_t len)
 {
 	size_t nph, fsize;

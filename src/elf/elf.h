@@ -90,6 +90,13 @@ int elf_file_clones(struct elf_file *ef, const char *name, char (*names)[HOTPATC
 int elf_file_symbolize(struct elf_file *ef, uint64_t addr, struct elf_sym *out);
 
 /*
+ * Bounds [*start, *end) of the call-frame description (.eh_frame/.debug_frame
+ * FDE) covering addr: the extent of a function that has no symbol (stripped
+ * objects). -ENOENT if none covers it (no message).
+ */
+int elf_file_fde_range(struct elf_file *ef, uint64_t addr, uint64_t *start, uint64_t *end);
+
+/*
  * Copy len bytes of file content at link-time address vaddr (must lie in one
  * PT_LOAD with file bytes), else -EFAULT (no message).
  */

@@ -35,7 +35,8 @@ struct plan_func {
 	uint8_t orig[ARCH_JUMP_MAX];
 	uint32_t preserved;	/* caller-saved registers kept for IPA-RA callers */
 	bool written;
-	char note[256];		/* inlined copies, clones: code the jump does not reach */
+	uint64_t resolver;	/* STT_GNU_IFUNC: its resolver (r then becomes the implementation) */
+	char note[256];		/* inlined copies, clones, ifunc: what the jump does not reach */
 };
 
 struct plan_import {
@@ -202,6 +203,45 @@ out:
 	free(left);
 }
 
+/* Check the entry of f (size, endbr64, padding after it) and find its .cold parts. */
+static int plan_entry(struct proc *p, struct plan_func *f)
+{
+	const struct patch_desc *d = f->d;
+	uint8_t head[ARCH_ENDBR_LEN] = { 0 }, pad[ARCH_JUMP_MAX] = { 0 };
+	size_t hlen = f->r.sym.size < sizeof(head) ? f->r.sym.size : sizeof(head);
+	int err;
+
+	if (!f->r.sym.size)
+		return hp_err(HOTPATCH_E_SMALL, "pid %d: '%s' in %s has no size: cannot tell what a jump would overwrite",
+			      p->pid, d->symbol, f->r.obj->path);
+	err = proc_read(p, f->r.addr, head, hlen);
+	if (err)
+		return err;
+	f->off = arch_is_endbr(head, hlen) ? ARCH_ENDBR_LEN : 0;
+	size_t gap = f->r.sym.gap_after < sizeof(pad) ? f->r.sym.gap_after : sizeof(pad);
+	size_t padlen = 0;
+	if (gap && !proc_read(p, f->r.addr + f->r.sym.size, pad, gap))
+		padlen = padding_prefix(pad, gap);
+	hp_err_clear();
+	f->avail = f->r.sym.size - f->off + padlen;
+	if (f->avail < ARCH_JMP_REL32_LEN)
+		return hp_err(HOTPATCH_E_SMALL,
+			      "pid %d: '%s' in %s is %llu bytes with %zu bytes of padding after it: too small for a %d-byte jump",
+			      p->pid, d->symbol, f->r.obj->path,
+			      (unsigned long long)f->r.sym.size, padlen, ARCH_JMP_REL32_LEN);
+	struct elf_file *ef;
+	if (!object_elf(f->r.obj, &ef)) {
+		f->ncold = elf_file_cold_parts(ef, f->r.sym.name, f->cold, 4);
+		if (f->ncold < 0)
+			f->ncold = 0;
+		for (int c = 0; c < f->ncold; c++) {
+			f->cold[c][0] += f->r.obj->bias;
+			f->cold[c][1] += f->r.obj->bias;
+		}
+	}
+	return 0;
+}
+
 /* Resolve and check everything; touches nothing. */
 static int plan_build(struct proc *p, struct objects *objs, struct state *st, struct plan *pl,
 		      const struct hotpatch_opts *opts)
@@ -252,40 +292,17 @@ static int plan_build(struct proc *p, struct objects *objs, struct state *st, st
 			if (pl->f[j].r.addr == f->r.addr)
 				return hp_err(HOTPATCH_E_BADDESC, "%s: '%s' and '%s' are the same function",
 					      pl->path, pl->f[j].d->symbol, d->symbol);
-		if (!f->r.sym.size)
-			return hp_err(HOTPATCH_E_SMALL, "pid %d: '%s' in %s has no size: cannot tell what a jump would overwrite",
-				      p->pid, d->symbol, f->r.obj->path);
-		uint8_t head[ARCH_ENDBR_LEN] = { 0 }, pad[ARCH_JUMP_MAX] = { 0 };
-		err = proc_read(p, f->r.addr, head, f->r.sym.size < sizeof(head) ? f->r.sym.size : sizeof(head));
-		if (err)
-			return err;
-		f->off = arch_is_endbr(head, f->r.sym.size < sizeof(head) ? f->r.sym.size : sizeof(head))
-				 ? ARCH_ENDBR_LEN : 0;
-		size_t gap = f->r.sym.gap_after < sizeof(pad) ? f->r.sym.gap_after : sizeof(pad);
-		size_t padlen = 0;
-		if (gap && !proc_read(p, f->r.addr + f->r.sym.size, pad, gap))
-			padlen = padding_prefix(pad, gap);
-		hp_err_clear();
-		f->avail = f->r.sym.size - f->off + padlen;
-		if (f->avail < ARCH_JMP_REL32_LEN)
-			return hp_err(HOTPATCH_E_SMALL,
-				      "pid %d: '%s' in %s is %llu bytes with %zu bytes of padding after it: too small for a %d-byte jump",
-				      p->pid, d->symbol, f->r.obj->path,
-				      (unsigned long long)f->r.sym.size, padlen, ARCH_JMP_REL32_LEN);
-		if (d->kind == HOTPATCH_KIND_WRAP) {
-			err = plan_wrap_check(p, f);
+		if (f->r.sym.type == STT_GNU_IFUNC) {
+			/* The code to patch is chosen by the resolver, in the target: see plan_ifuncs. */
+			f->resolver = f->r.addr;
+			snprintf(f->note, sizeof(f->note),
+				 "ifunc: the implementation is chosen by its resolver at apply time");
+		} else {
+			err = plan_entry(p, f);
+			if (!err && d->kind == HOTPATCH_KIND_WRAP)
+				err = plan_wrap_check(p, f);
 			if (err)
 				return err;
-		}
-		struct elf_file *ef;
-		if (!object_elf(f->r.obj, &ef)) {
-			f->ncold = elf_file_cold_parts(ef, f->r.sym.name, f->cold, 4);
-			if (f->ncold < 0)
-				f->ncold = 0;
-			for (int c = 0; c < f->ncold; c++) {
-				f->cold[c][0] += f->r.obj->bias;
-				f->cold[c][1] += f->r.obj->bias;
-			}
 		}
 		pl->nf++;
 	}
@@ -304,7 +321,7 @@ static void fill_funcs(const struct plan *pl, struct hotpatch_patch *out)
 	for (size_t i = 0; i < pl->nf; i++) {
 		const struct plan_func *f = &pl->f[i];
 		struct hotpatch_func *o = &out->funcs[i];
-		hp_strlcpy(o->name, f->r.sym.name, sizeof(o->name));
+		hp_strlcpy(o->name, f->resolver ? f->d->symbol : f->r.sym.name, sizeof(o->name));
 		hp_strlcpy(o->object, f->r.obj->path, sizeof(o->object));
 		hp_strlcpy(o->new_name, f->d->addr_name, sizeof(o->new_name));
 		o->addr = f->r.addr;
@@ -323,6 +340,20 @@ static void fill_funcs(const struct plan *pl, struct hotpatch_patch *out)
 	hp_strlcpy(out->path, pl->path, sizeof(out->path));
 	hp_strlcpy(out->build_id, pl->pf.build_id, sizeof(out->build_id));
 	hp_strlcpy(out->pin, pl->pf.pin, sizeof(out->pin));
+}
+
+/*
+ * Give back the unused tail of the island space last taken at 'slot' (a
+ * trampoline reserves the most it could need; it needs ~30 bytes): without
+ * this a patch wrapping ~1000 functions ran out of island pages.
+ */
+static void island_trim(struct plan *pl, uint64_t slot, size_t reserved, size_t used)
+{
+	reserved = (reserved + ISLAND_SLOT - 1) & ~(size_t)(ISLAND_SLOT - 1);
+	used = (used + ISLAND_SLOT - 1) & ~(size_t)(ISLAND_SLOT - 1);
+	for (size_t i = 0; i < pl->nislands; i++)
+		if (used < reserved && pl->islands[i] + pl->island_used[i] == slot + reserved)
+			pl->island_used[i] -= reserved - used;
 }
 
 /* 'size' bytes of island code within rel32 reach of 'from', mapping a page near it if needed. */
@@ -437,6 +468,9 @@ static int plan_registers(struct proc *p, struct plan *pl, const struct hotpatch
 		 */
 		if (!f->r.obj->main && f->r.sym.bind != STB_LOCAL)
 			continue;
+		/* Every call to an ifunc goes through a GOT slot: nobody can assume its registers. */
+		if (f->resolver)
+			continue;
 		clobber_analysis(f, &written, &stack_args);
 		/*
 		 * Return registers included: a function that never writes rax
@@ -533,9 +567,73 @@ static int plan_trampoline(struct proc *p, struct thread *t, struct plan *pl, st
 		err = wrap_relocate(p, f, f->jump_len, tramp, out, sizeof(out), &out_len);
 	if (!err)
 		err = proc_write(p, tramp, out, out_len);
-	if (!err)
+	if (!err) {
+		island_trim(pl, tramp, sizeof(out) + ARCH_ENDBR_LEN, out_len);
 		err = proc_write(p, l_addr + f->d->aux_vaddr, &tramp, sizeof(tramp));
+	}
 	return err;
+}
+
+/*
+ * STT_GNU_IFUNC: the symbol is a resolver, and every caller reaches the
+ * implementation it returned (through a GOT slot filled by the dynamic
+ * linker). Patching the resolver would change nothing, silently. Ask the
+ * resolver itself, in the target (its choice depends on the CPU and on the
+ * target's tunables), on the borrowed thread at its safe point: x86_64 glibc
+ * calls resolvers with no arguments, and they only read CPU features.
+ */
+static int plan_ifuncs(struct proc *p, struct thread *t, struct plan *pl, uint64_t deadline)
+{
+	for (size_t i = 0; i < pl->nf; i++) {
+		struct plan_func *f = &pl->f[i];
+		struct object *o = f->r.obj;
+		struct elf_file *ef;
+		struct elf_sym sym;
+		uint64_t impl = 0, s, e;
+		if (!f->resolver)
+			continue;
+		int err = proc_remote_call(p, t, f->resolver, NULL, 0, NULL, 0, &impl, deadline);
+		if (err)
+			return err;
+		const struct map *m = proc_map_find(p, impl);
+		if (!m || !(m->prot & PROT_EXEC) || impl < o->lo || impl >= o->hi)
+			return hp_err(HOTPATCH_E_NOTSUP,
+				      "pid %d: ifunc '%s' of %s resolves to 0x%llx, outside its object's code",
+				      p->pid, f->d->symbol, o->path, (unsigned long long)impl);
+		err = object_elf(o, &ef);
+		if (err)
+			return err;
+		if (!elf_file_symbolize(ef, impl - o->bias, &sym) && sym.value == impl - o->bias) {
+			f->r.sym = sym;
+		} else if (!elf_file_fde_range(ef, impl - o->bias, &s, &e) && s == impl - o->bias) {
+			/* Stripped and no debuginfo: the call-frame entry bounds the function. */
+			memset(&f->r.sym, 0, sizeof(f->r.sym));
+			snprintf(f->r.sym.name, sizeof(f->r.sym.name), "%.200s+0x%llx", o->path[0] ?
+				 strrchr(o->path, '/') ? strrchr(o->path, '/') + 1 : o->path : "?",
+				 (unsigned long long)s);
+			f->r.sym.value = s;
+			f->r.sym.size = e - s;
+			f->r.sym.type = STT_FUNC;
+		} else {
+			return hp_err(HOTPATCH_E_SMALL,
+				      "pid %d: ifunc '%s' of %s resolves to 0x%llx, whose extent is unknown (no symbol, no call-frame entry)",
+				      p->pid, f->d->symbol, o->path, (unsigned long long)impl);
+		}
+		hp_err_clear();
+		f->r.addr = impl;
+		snprintf(f->note, sizeof(f->note), "ifunc: resolved to '%.180s' at 0x%llx",
+			 f->r.sym.name, (unsigned long long)impl);
+		hp_info("pid %d: ifunc '%s' resolves to '%s' at 0x%llx", p->pid, f->d->symbol,
+			f->r.sym.name, (unsigned long long)impl);
+		for (size_t j = 0; j < pl->nf; j++)
+			if (j != i && pl->f[j].r.addr == impl)
+				return hp_err(HOTPATCH_E_BADDESC, "%s: '%s' and '%s' are the same function",
+					      pl->path, pl->f[j].d->symbol, f->d->symbol);
+		err = plan_entry(p, f);
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 /* With the patch loaded: where each replacement lives, and the bytes to write. */
@@ -571,9 +669,10 @@ static int plan_jumps(struct proc *p, struct thread *t, struct plan *pl, uint64_
 		}
 		f->jump_len = (unsigned)arch_encode_jmp_rel32(from, target, f->jump);
 		/*
-		 * A WRAP relocates what the jump displaces: the 5-byte form (via an
-		 * island) displaces fewer instructions, and is the form plan_build
-		 * checked, so check and apply agree.
+		 * A WRAP keeps running the old body after the displaced bytes, so
+		 * displace as few as possible: 14 bytes of ff25 reach into loops
+		 * that branch back near the entry (nginx's ngx_writev), 5 do not;
+		 * and the 5-byte form is the one plan_build checked.
 		 */
 		if (!f->jump_len && f->avail >= ARCH_JMP_ABS_LEN && f->d->kind != HOTPATCH_KIND_WRAP) {
 			f->jump_len = (unsigned)arch_encode_jmp_abs(target, f->jump);
@@ -638,8 +737,8 @@ static int write_jumps(struct proc *p, struct plan *pl)
 }
 
 /* Undo a dlopen: pick a safe thread again (the world is held), dlclose, unmap islands. */
-static void undo_load(struct proc *p, struct objects *objs, struct plan *pl, uint64_t handle,
-		      const struct hotpatch_opts *opts)
+static void undo_load_steps(struct proc *p, struct objects *objs, struct plan *pl, uint64_t handle,
+			    const struct hotpatch_opts *opts)
 {
 	struct thread *t;
 	uint64_t deadline = deadline_of(opts, hp_now_ns());
@@ -654,6 +753,23 @@ static void undo_load(struct proc *p, struct objects *objs, struct plan *pl, uin
 		hp_warn("pid %d: dlclose of the patch failed; it stays loaded but unused", p->pid);
 	for (size_t i = 0; pl && i < pl->nislands; i++)
 		remote_munmap(p, t, pl->islands[i], ISLAND_PAGE);
+}
+
+/*
+ * The steps of the undo clear recorded errors as they go (safe-point and
+ * unwinding code treat some failures as answers): keep the message of the
+ * failure that made us undo, or the user gets only the generic text.
+ */
+static void undo_load(struct proc *p, struct objects *objs, struct plan *pl, uint64_t handle,
+		      const struct hotpatch_opts *opts)
+{
+	char msg[1024];
+	bool had = hp_err_set();
+
+	hp_strlcpy(msg, hotpatch_errmsg(), sizeof(msg));
+	undo_load_steps(p, objs, pl, handle, opts);
+	if (had)
+		hp_err_force(HOTPATCH_E_BASE, "%s", msg);
 }
 
 static void timing_fill(struct hotpatch_timing *tm, struct proc *p, uint64_t start)
@@ -705,6 +821,12 @@ static int do_apply(struct proc *p, struct plan *pl, const struct hotpatch_opts 
 	if (err)
 		goto out;
 	objects_prefetch(&objs);
+	/*
+	 * --timeout bounds what we wait for in the target (safe points, busy
+	 * threads, remote calls), not the reading of symbols before it: a patch
+	 * of 2000 functions of libc takes ~2 s to plan, untouched.
+	 */
+	deadline = deadline_of(opts, hp_now_ns());
 
 	err = proc_hold_all(p);
 	if (err)
@@ -734,6 +856,8 @@ static int do_apply(struct proc *p, struct plan *pl, const struct hotpatch_opts 
 	if (!err)
 		err = write_imports(p, pl, l_addr);
 	if (!err)
+		err = plan_ifuncs(p, t, pl, deadline);
+	if (!err)
 		err = plan_jumps(p, t, pl, l_addr);
 	res->timing.dlopen_ns = hp_now_ns() - t_dl;
 	if (err)
@@ -748,6 +872,7 @@ static int do_apply(struct proc *p, struct plan *pl, const struct hotpatch_opts 
 		err = -ENOMEM;
 	for (size_t i = 0; !err && i < pl->nf; i++) {
 		struct plan_func *f = &pl->f[i];
+		/* The function and the padding a short one lends to the jump: avail counts from off. */
 		ranges[nr++] = (struct range){ f->r.addr, f->r.addr + f->off + f->avail, f->d->symbol };
 		for (int c = 0; c < f->ncold; c++)
 			ranges[nr++] = (struct range){ f->cold[c][0], f->cold[c][1], f->d->symbol };

@@ -190,6 +190,9 @@ int safepoint_choose(struct proc *p, struct objects *objs, uint64_t deadline, st
 				best = t;
 				best_v = v;
 			}
+			/* Nothing beats an idle thread: unwinding the rest would only lengthen the pause. */
+			if (v == SAFE_IDLE)
+				break;
 			if (v == UNSAFE && bp) {
 				cand[nc] = t;
 				addrs[nc++] = bp;

@@ -466,6 +466,30 @@ static void test_inlined_callers(void **state)
 	elf_file_free(ef);
 }
 
+/* Stripped, no debuginfo: a function's extent from its call-frame entry (ifunc implementations). */
+static void test_fde_range(void **state)
+{
+	struct elf_sym s;
+	uint64_t start = 0, end = 0;
+	(void)state;
+
+	struct elf_file *full = open_ok(fx("fx_syms"));
+	assert_int_equal(find(full, "static_fn", NULL, ELF_SYM_FUNC, &s), 0);
+	elf_file_free(full);
+
+	struct elf_file *ef = open_ok(fx("fx_syms_bare"));
+	assert_int_equal(elf_file_symbolize(ef, s.value, &(struct elf_sym){ 0 }), -ENOENT);
+	assert_int_equal(elf_file_fde_range(ef, s.value, &start, &end), 0);
+	assert_int_equal(start, s.value);
+	assert_int_equal(end, s.value + s.size);
+	/* from inside the function too */
+	assert_int_equal(elf_file_fde_range(ef, s.value + s.size - 1, &start, &end), 0);
+	assert_int_equal(start, s.value);
+	/* no code there */
+	assert_int_equal(elf_file_fde_range(ef, 0x10, &start, &end), -ENOENT);
+	elf_file_free(ef);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -474,6 +498,7 @@ int main(void)
 	    cmocka_unit_test(test_clones_and_cold), cmocka_unit_test(test_ambiguous_and_srcfile),
 	    cmocka_unit_test(test_debuglink),	    cmocka_unit_test(test_build_id_path),
 	    cmocka_unit_test(test_inlined_callers), cmocka_unit_test(test_symbol_versions),
+	    cmocka_unit_test(test_fde_range),
 	};
 	/* a developer's own debuginfo root must not change the results */
 	unsetenv("HOTPATCH_DEBUG_ROOT");
