@@ -13,7 +13,7 @@ PIDS=()
 cleanup() {
 	local p
 	for p in "${PIDS[@]:-}"; do
-		[ -n "$p" ] && kill -9 "$p" 2>/dev/null
+		[ -n "$p" ] && kill -9 "$p" 2>/dev/null || true
 	done
 	wait 2>/dev/null
 	rm -rf "$WORK"
