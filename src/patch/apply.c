@@ -74,7 +74,7 @@ static uint64_t deadline_of(const struct hotpatch_opts *o, uint64_t start)
  * root or by us, writable by nobody else (issue: a patch file is code that
  * will run inside a production process).
  */
-static int check_file(const char *arg, char *canon, struct stat *st)
+int patch_file_check(const char *arg, char *canon, struct stat *st)
 {
 	if (!realpath(arg, canon))
 		return hp_err(errno, "%s: %s", arg, errno == ENOENT ? "no such file" : strerror(errno));
@@ -96,7 +96,7 @@ static int check_file(const char *arg, char *canon, struct stat *st)
 static int load_patch(const char *arg, struct plan *pl)
 {
 	memset(pl, 0, sizeof(*pl));
-	int err = check_file(arg, pl->path, &pl->st);
+	int err = patch_file_check(arg, pl->path, &pl->st);
 	if (!err)
 		err = patch_file_read(pl->path, &pl->pf);
 	return err;
@@ -500,18 +500,24 @@ static int write_jumps(struct proc *p, struct plan *pl)
 
 /* Undo a dlopen: pick a safe thread again (the world is held), dlclose, unmap islands. */
 static void undo_load(struct proc *p, struct objects *objs, struct plan *pl, uint64_t handle,
-		      const struct hotpatch_opts *opts)
+		      const struct hotpatch_opts *opts, int cause)
 {
 	struct thread *t;
 	uint64_t deadline = deadline_of(opts, hp_now_ns());
-	if (!p->held && proc_hold_all(p))
+	/* Nothing to undo in a process that is gone or runs a new image. */
+	if (proc_wait_vanished(p, cause, 200) || (!p->held && proc_hold_all(p)))
 		return;
-	if (safepoint_choose(p, objs, deadline, &t)) {
-		hp_warn("pid %d: patch left loaded (inert, no jump to it): no safe point for dlclose", p->pid);
+	int err = safepoint_choose(p, objs, deadline, &t);
+	if (err) {
+		/* A process on its way out (exit_group running) is no reason to warn. */
+		if (!patch_target_gone(p, err))
+			hp_warn("pid %d: patch left loaded (inert, no jump to it): no safe point for dlclose",
+				p->pid);
 		return;
 	}
 	proc_release_all(p, t);
-	if (handle && remote_dlclose(p, objs, t, handle, deadline))
+	err = handle ? remote_dlclose(p, objs, t, handle, deadline) : 0;
+	if (err && !patch_target_gone(p, err))
 		hp_warn("pid %d: dlclose of the patch failed; it stays loaded but unused", p->pid);
 	for (size_t i = 0; pl && i < pl->nislands; i++)
 		remote_munmap(p, t, pl->islands[i], ISLAND_PAGE);
@@ -527,24 +533,24 @@ static void timing_fill(struct hotpatch_timing *tm, struct proc *p, uint64_t sta
 }
 
 /* Check the loaded file is the one we checked: same device and inode in the target's maps. */
-static int verify_mapping(struct proc *p, const struct plan *pl, uint64_t l_addr)
+int patch_verify_mapping(struct proc *p, const char *path, const struct stat *st, uint64_t l_addr)
 {
 	int err = proc_maps_refresh(p);
 	if (err)
 		return err;
 	const struct map *m = NULL;
 	for (size_t i = 0; i < p->nmaps; i++)
-		if (!strcmp(p->maps[i].path, pl->path) && p->maps[i].start >= l_addr) {
+		if (!strcmp(p->maps[i].path, path) && p->maps[i].start >= l_addr) {
 			m = &p->maps[i];
 			break;
 		}
 	if (!m)
-		return hp_err(HOTPATCH_E_MISMATCH, "pid %d: %s is not mapped after dlopen", p->pid, pl->path);
-	if (m->inode != (unsigned long long)pl->st.st_ino ||
-	    makedev(m->dev_major, m->dev_minor) != pl->st.st_dev)
+		return hp_err(HOTPATCH_E_MISMATCH, "pid %d: %s is not mapped after dlopen", p->pid, path);
+	if (m->inode != (unsigned long long)st->st_ino ||
+	    makedev(m->dev_major, m->dev_minor) != st->st_dev)
 		return hp_err(HOTPATCH_E_MISMATCH,
 			      "pid %d: %s was replaced between check and load (inode %llu, expected %llu)",
-			      p->pid, pl->path, m->inode, (unsigned long long)pl->st.st_ino);
+			      p->pid, path, m->inode, (unsigned long long)st->st_ino);
 	return 0;
 }
 
@@ -591,7 +597,7 @@ static int do_apply(struct proc *p, struct plan *pl, const struct hotpatch_opts 
 	if (!err)
 		err = proc_read(p, handle, &l_addr, sizeof(l_addr));	/* link_map.l_addr */
 	if (!err)
-		err = verify_mapping(p, pl, l_addr);
+		err = patch_verify_mapping(p, pl->path, &pl->st, l_addr);
 	if (!err)
 		err = write_imports(p, pl, l_addr);
 	if (!err)
@@ -656,7 +662,7 @@ static int do_apply(struct proc *p, struct plan *pl, const struct hotpatch_opts 
 	if (!err)
 		goto release;
 undo:
-	undo_load(p, &objs, pl, handle, opts);
+	undo_load(p, &objs, pl, handle, opts, err);
 release:
 	proc_release_all(p, NULL);
 out:
@@ -685,7 +691,7 @@ int hotpatch_apply(pid_t pid, const char *patch_path, const struct hotpatch_opts
 	if (!err)
 		err = proc_open(pid, &p);
 	if (!err)
-		err = do_apply(p, &pl, opts, res, start);
+		err = patch_op_result(p, do_apply(p, &pl, opts, res, start), "apply");
 	if (!err && pl.ni) {
 		res->patch.imports = calloc(pl.ni, sizeof(*res->patch.imports));
 		for (size_t i = 0; res->patch.imports && i < pl.ni; i++)
@@ -723,6 +729,7 @@ int hotpatch_check(pid_t pid, const char *patch_path, const struct hotpatch_opts
 		err = plan_build(p, &objs, &st, &pl, opts);
 	if (!err)
 		fill_funcs(&pl, &res->patch);
+	err = patch_op_result(p, err, "check");
 	timing_fill(&res->timing, p, start);
 	state_release(&st);
 	objects_release(&objs);

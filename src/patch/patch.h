@@ -74,6 +74,25 @@ void state_release(struct state *st);
 struct hotpatch_patch *state_find(struct state *st, const char *what);
 struct hotpatch_patch *state_find_id(struct state *st, unsigned id);
 
+/* End of an operation on p: a failure of a target that has gone away becomes HOTPATCH_E_EXITED. */
+int patch_op_result(struct proc *p, int err, const char *op);
+
+/* err (from an undo step) only says the target is exiting: not worth a warning. */
+static inline bool patch_target_gone(struct proc *p, int err)
+{
+	return err == -ESRCH || err == -HOTPATCH_E_EXITED || proc_vanished(p);
+}
+
+/* ---- the file we inject ---- */
+struct stat;
+/*
+ * Resolve arg into canon (PATH_MAX) and check it may be loaded: a regular
+ * file owned by root or by us, writable by nobody else. *st identifies it.
+ */
+int patch_file_check(const char *arg, char *canon, struct stat *st);
+/* After dlopen: the object mapped at l_addr is the very file checked (same device and inode). */
+int patch_verify_mapping(struct proc *p, const char *path, const struct stat *st, uint64_t l_addr);
+
 /* ---- safe points and consistency ---- */
 struct range {
 	uint64_t start, end;

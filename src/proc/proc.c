@@ -8,6 +8,7 @@
 #include <sys/ptrace.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "proc/proc.h"
@@ -46,6 +47,40 @@ static void comm_of(pid_t pid, char *buf, size_t len)
 	if (read_small(path, buf, len) <= 0)
 		hp_strlcpy(buf, "?", len);
 	buf[strcspn(buf, "\n")] = 0;
+}
+
+/*
+ * State letter of /proc/PID[/task/TID]/stat and the address of the stack's
+ * start (field 28): it changes when the process execs (a new, randomized stack).
+ */
+static char task_state(pid_t pid, pid_t tid, uint64_t *startstack)
+{
+	char path[80], buf[1024];
+	if (tid)
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (read_small(path, buf, sizeof(buf)) <= 0)
+		return 0;
+	/* The state follows the last ')': comm may hold one. */
+	const char *rp = strrchr(buf, ')');
+	if (!rp || rp[1] != ' ')
+		return 0;
+	if (startstack) {
+		unsigned long long ss = 0;
+		/* fields 3 (state) .. 28 (startstack) */
+		if (sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %*u %*u %*d %*u %*u %*u %llu",
+			   &ss) == 1)
+			*startstack = ss;
+	}
+	return rp[2];
+}
+
+/* An exited thread stays listed (state Z/X) until reaped; seizing it fails with EPERM. */
+static bool thread_dead(pid_t pid, pid_t tid)
+{
+	char st = task_state(pid, tid, NULL);
+	return !st || st == 'Z' || st == 'X';
 }
 
 /* Explain why ptrace is refused, naming the reason (issue: clear EPERM messages). */
@@ -119,6 +154,7 @@ int proc_open(pid_t pid, struct proc **out)
 			return hp_err(HOTPATCH_E_NOPROC, "pid %d: no such process", pid);
 		return perm_error(pid, err);
 	}
+	task_state(pid, 0, &p->startstack);
 	pt_wait_init(&p->old_sigmask);
 	*out = p;
 	return 0;
@@ -291,7 +327,7 @@ int proc_hold_all(struct proc *p)
 			}
 			t->gone = false;
 			int r = pt_seize(t->tid, 0);
-			if (r == -ESRCH) {
+			if (r == -ESRCH || (r == -EPERM && thread_dead(p->pid, t->tid))) {
 				t->gone = true;	/* exited between readdir and seize */
 				continue;
 			}
@@ -329,6 +365,15 @@ int proc_hold_all(struct proc *p)
 		/* Stable: every thread we know is stopped and a rescan found nobody new. */
 		if (!added)
 			break;
+	}
+	if (!err) {
+		/* Everything is stopped: if the image changed meanwhile, all we know is stale. */
+		uint64_t ss = 0;
+		task_state(p->pid, 0, &ss);
+		if (ss && p->startstack && ss != p->startstack) {
+			p->execed = true;
+			err = hp_err(HOTPATCH_E_EXITED, "pid %d: process called exec", p->pid);
+		}
 	}
 	if (err) {
 		proc_release_all(p, NULL);
@@ -379,8 +424,52 @@ int proc_release_all(struct proc *p, struct thread *keep)
 		p->first_stop_ns = 0;
 	}
 	p->held = false;
-	threads_compact(p);
+	/* Compacting moves entries: the caller's pointer to 'keep' must stay valid. */
+	if (!keep)
+		threads_compact(p);
 	return err;
+}
+
+bool proc_vanished(struct proc *p)
+{
+	char path[64], buf[4096];
+	uint64_t ss = 0;
+
+	if (p->execed)
+		return true;
+	char st = task_state(p->pid, 0, &ss);
+	if (st == 'Z') {
+		/* A leader that ended with pthread_exit() is a zombie while its threads run on. */
+		snprintf(path, sizeof(path), "/proc/%d/status", p->pid);
+		if (read_small(path, buf, sizeof(buf)) > 0 && status_field(buf, "Threads:") > 1)
+			return p->exited;
+	}
+	if (!st || st == 'Z' || st == 'X') {
+		p->exited = true;
+		return true;
+	}
+	/* Alive, but the image we worked on is gone: a thread called execve(). */
+	if ((ss && p->startstack && ss != p->startstack) || p->exited) {
+		p->execed = true;
+		return true;
+	}
+	return false;
+}
+
+bool proc_wait_vanished(struct proc *p, int err, unsigned ms)
+{
+	if (proc_vanished(p))
+		return true;
+	if (err != -ESRCH && err != -HOTPATCH_E_EXITED)
+		return false;
+	/* A thread vanished under us: an exit or exec is in progress; it completes quickly. */
+	for (uint64_t end = hp_now_ns() + ms * 1000000ull; hp_now_ns() < end;) {
+		struct timespec ts = { 0, 2000000 };
+		nanosleep(&ts, NULL);
+		if (proc_vanished(p))
+			return true;
+	}
+	return false;
 }
 
 void proc_abandon(struct proc *p)

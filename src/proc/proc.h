@@ -55,6 +55,8 @@ struct proc {
 	bool held;		/* all threads stopped */
 	bool exited;
 	bool was_group_stopped;	/* process was SIGSTOPped when we came */
+	bool execed;		/* a thread called execve(): the image we worked on is gone */
+	uint64_t startstack;	/* /proc/PID/stat field 28 at open: changes on exec */
 	uint64_t first_stop_ns, pause_ns;	/* accounting for timing.pause_ns */
 	uint64_t syscall_insn;	/* address of a 'syscall' instruction in the target, 0 = not found yet */
 	struct map *maps;
@@ -71,6 +73,14 @@ void proc_close(struct proc *p);
 int proc_hold_all(struct proc *p);
 /* Resume (detach) every thread except 'keep' (may be NULL): pending signals re-injected. */
 int proc_release_all(struct proc *p, struct thread *keep);
+/*
+ * The process exited (or is a zombie) or exec'd (p->execed), so whatever
+ * failed, failed because of that: callers report HOTPATCH_E_EXITED instead of
+ * the symptom (ESRCH, ENOENT, EPERM from seizing a dying thread).
+ */
+bool proc_vanished(struct proc *p);
+/* proc_vanished, waiting up to ms for an exit or exec in progress when err is -ESRCH/EXITED. */
+bool proc_wait_vanished(struct proc *p, int err, unsigned ms);
 /* Detach everything; used on error paths, never fails silently: logs. */
 void proc_abandon(struct proc *p);
 

@@ -19,6 +19,8 @@ struct saved_thread {
 
 static int thread_save(struct proc *p, struct thread *t, struct saved_thread *s)
 {
+	/* Callers release *s on failure too: nothing in it may be stack garbage. */
+	memset(s, 0, sizeof(*s));
 	int err = thread_get_regs(p, t);
 	if (err)
 		return err;
@@ -117,9 +119,17 @@ static int run_injected(struct proc *p, struct thread *t, bool step, uint64_t en
 				t->was_stopped = true;
 		} else if (event == 0) {
 			struct user_regs_struct regs;
-			if (pt_getregs(t->tid, &regs) == 0) {
+			int gr = pt_getregs(t->tid, &regs);
+			if (gr == 0) {
 				t->regs = regs;
 				t->regs_valid = true;
+			} else if (gr == -ESRCH) {
+				/* SIGKILLed in its stop (exit_group of another thread): it is gone. */
+				t->gone = true;
+				t->attached = false;
+				t->stopped = false;
+				return hp_err(HOTPATCH_E_EXITED, "pid %d: thread %d exited during %s",
+					      p->pid, t->tid, what);
 			}
 			if (step && sig == SIGTRAP)
 				return 0;
