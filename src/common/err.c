@@ -36,6 +36,18 @@ void hp_err_clear(void)
 	hp_msg[0] = 0;
 }
 
+void hp_err_save(struct hp_err_saved *s)
+{
+	s->set = hp_msg_set;
+	memcpy(s->msg, hp_msg, sizeof(s->msg));
+}
+
+void hp_err_restore(const struct hp_err_saved *s)
+{
+	hp_msg_set = s->set;
+	memcpy(hp_msg, s->msg, sizeof(hp_msg));
+}
+
 bool hp_err_set(void)
 {
 	return hp_msg_set;

@@ -499,8 +499,20 @@ static int write_jumps(struct proc *p, struct plan *pl)
 }
 
 /* Undo a dlopen: pick a safe thread again (the world is held), dlclose, unmap islands. */
+static void undo_load_steps(struct proc *p, struct objects *objs, struct plan *pl,
+			    uint64_t handle, const struct hotpatch_opts *opts, int cause);
+
 static void undo_load(struct proc *p, struct objects *objs, struct plan *pl, uint64_t handle,
 		      const struct hotpatch_opts *opts, int cause)
+{
+	struct hp_err_saved saved;
+	hp_err_save(&saved);
+	undo_load_steps(p, objs, pl, handle, opts, cause);
+	hp_err_restore(&saved);
+}
+
+static void undo_load_steps(struct proc *p, struct objects *objs, struct plan *pl,
+			    uint64_t handle, const struct hotpatch_opts *opts, int cause)
 {
 	struct thread *t;
 	uint64_t deadline = deadline_of(opts, hp_now_ns());

@@ -183,9 +183,12 @@ int hotpatch_load(pid_t pid, const char *so_path, const struct hotpatch_opts *op
 			err = patch_verify_mapping(p, canon, &fst, l_addr);
 		if (err && *handle && !t->gone) {
 			/* Loaded, but not the file we checked: unload it at once (its constructor ran). */
+			struct hp_err_saved saved;
+			hp_err_save(&saved);
 			int r = remote_dlclose(p, &objs, t, *handle, deadline + 5000000000ull);
 			if (r && !patch_target_gone(p, r))
 				hp_warn("pid %d: could not unload %s again", p->pid, canon);
+			hp_err_restore(&saved);
 			*handle = 0;
 		}
 		if (timing)

@@ -97,7 +97,12 @@ static enum verdict classify(struct proc *p, struct objects *objs, struct thread
 	size_t n = s->n;
 
 	*bp = 0;
-	if (!s->complete || t->was_stopped)
+	/*
+	 * A thread in group-stop (SIGSTOP) may host dlopen like any other: its
+	 * stack tells whether it holds a lock. It only must not be run to a safe
+	 * point: that would run its own code while its user wants it stopped.
+	 */
+	if (!s->complete)
 		return UNSAFE;
 	for (size_t i = 0; i < n; i++)
 		obj[i] = objects_find_addr(objs, frame_addr(s, i));
@@ -190,7 +195,7 @@ int safepoint_choose(struct proc *p, struct objects *objs, uint64_t deadline, st
 				best = t;
 				best_v = v;
 			}
-			if (v == UNSAFE && bp) {
+			if (v == UNSAFE && bp && !t->was_stopped) {
 				cand[nc] = t;
 				addrs[nc++] = bp;
 			}
@@ -320,6 +325,13 @@ int consistency_wait(struct proc *p, const struct range *ranges, size_t nr, uint
 				hit = stack_scan(p, t, ranges, nr);
 			if (!hit)
 				continue;
+			if (t->was_stopped) {
+				/* Running it out would run its code while its user keeps it stopped. */
+				err = hp_err(HOTPATCH_E_BUSY,
+					     "pid %d: thread %d is stopped (SIGSTOP) inside '%s': send SIGCONT and retry",
+					     p->pid, t->tid, hit->what);
+				break;
+			}
 			nb++;
 			if (!first_tid) {
 				first_tid = t->tid;
