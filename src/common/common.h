@@ -37,6 +37,8 @@ int hp_err(int code, const char *fmt, ...) HP_PRINTF(2, 3);
 int hp_err_force(int code, const char *fmt, ...) HP_PRINTF(2, 3);
 void hp_err_clear(void);
 bool hp_err_set(void);
+/* hotpatch_interrupt() was called: waits for the target's progress end early. */
+bool hp_interrupt_pending(void);
 /* Undo steps run code that clears errors it recovers from: keep the real failure's message. */
 struct hp_err_saved {
 	char msg[1024];

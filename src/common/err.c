@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <signal.h>
 #include <string.h>
 #include <time.h>
 
@@ -20,6 +21,18 @@ const char *hotpatch_strerror(int err)
 	if (err >= HOTPATCH_E_BASE && err < HOTPATCH_E_END)
 		return hp_messages[err - HOTPATCH_E_BASE];
 	return strerror(err);
+}
+
+static volatile sig_atomic_t hp_interrupted;
+
+void hotpatch_interrupt(void)
+{
+	hp_interrupted = 1;
+}
+
+bool hp_interrupt_pending(void)
+{
+	return hp_interrupted;
 }
 
 static __thread char hp_msg[1024];

@@ -206,6 +206,11 @@ int safepoint_choose(struct proc *p, struct objects *objs, uint64_t deadline, st
 			*out = best;
 			break;
 		}
+		if (hp_interrupt_pending()) {
+			err = hp_err(HOTPATCH_E_INTR, "pid %d: interrupted while waiting for a safe point",
+				     p->pid);
+			break;
+		}
 		if (hp_now_ns() >= deadline) {
 			err = hp_err(HOTPATCH_E_UNSAFE,
 				     "pid %d: no thread reached a safe point (outside libc and ld.so) in time",
@@ -222,6 +227,10 @@ int safepoint_choose(struct proc *p, struct objects *objs, uint64_t deadline, st
 				hp_err_clear();
 				err = 0;
 			}
+			if (err == -HOTPATCH_E_INTR)
+				err = hp_err_force(HOTPATCH_E_INTR,
+						   "pid %d: interrupted while waiting for a safe point",
+						   p->pid);
 			if (err)
 				break;
 		} else {
@@ -345,6 +354,12 @@ int consistency_wait(struct proc *p, const struct range *ranges, size_t nr, uint
 		}
 		if (err || !nb)
 			break;
+		if (hp_interrupt_pending()) {
+			err = hp_err(HOTPATCH_E_INTR,
+				     "pid %d: interrupted while waiting for thread %d to leave '%s'",
+				     p->pid, first_tid, first_what);
+			break;
+		}
 		uint64_t now = hp_now_ns();
 		if (now >= deadline) {
 			err = hp_err(HOTPATCH_E_BUSY,
@@ -365,7 +380,8 @@ int consistency_wait(struct proc *p, const struct range *ranges, size_t nr, uint
 		bool alone = now < alone_until;
 		size_t hit;
 		err = proc_run_until(p, ts, addrs, nt, alone, alone ? alone_until : deadline, &hit);
-		if (err == -HOTPATCH_E_TIMEOUT) {
+		if (err == -HOTPATCH_E_TIMEOUT || err == -HOTPATCH_E_INTR) {
+			/* An interrupt is reported by the next round, with the thread's name. */
 			hp_err_clear();
 			err = 0;
 		}

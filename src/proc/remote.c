@@ -346,7 +346,15 @@ int proc_run_until(struct proc *p, struct thread **ts, const uint64_t *addrs, si
 	}
 	while (!err && running && !found) {
 		int status;
-		pid_t r = pt_wait(-1, &status, deadline_ns);
+		if (hp_interrupt_pending()) {
+			err = hp_err(HOTPATCH_E_INTR, "pid %d: interrupted", p->pid);
+			break;
+		}
+		/* Slices, so an interrupt is noticed within 20 ms. */
+		uint64_t slice = hp_now_ns() + 20000000ull;
+		pid_t r = pt_wait(-1, &status, slice < deadline_ns ? slice : deadline_ns);
+		if (r == 0 && hp_now_ns() < deadline_ns)
+			continue;
 		if (r == 0) {
 			err = hp_err(HOTPATCH_E_TIMEOUT, "pid %d: timed out", p->pid);
 			break;

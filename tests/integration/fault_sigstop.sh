@@ -68,7 +68,7 @@ kill -CONT "$PID"
 wait_line "$WORK/tgt.out" '^tick .* a=1 b=1' 5 "$n"
 alive "$PID"
 
-note "SIGSTOP as the only thread stops: single-threaded target too"
+note "a single-threaded stopped target: patched, still stopped"
 start one "$T/fault_target" tick
 wait_line "$WORK/one.out" '^tick' 10
 stop_wait "$PID"
