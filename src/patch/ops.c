@@ -161,9 +161,11 @@ int hotpatch_load(pid_t pid, const char *so_path, const struct hotpatch_opts *op
 	if (err)
 		return err;
 	elf_file_free(ef);
-	err = proc_open(pid, &p);
+	err = proc_open_locked(pid, opts && opts->timeout_ms ? opts->timeout_ms : DEFAULT_TIMEOUT_MS, &p);
 	if (err)
 		return err;
+	start = hp_now_ns();
+	deadline = deadline_after(opts, start);
 	err = objects_load(p, &objs);
 	if (!err) {
 		objects_prefetch(&objs);
@@ -364,9 +366,10 @@ int hotpatch_revert(pid_t pid, const char *what, const struct hotpatch_opts *opt
 
 	hp_err_clear();
 	memset(res, 0, sizeof(*res));
-	int err = proc_open(pid, &p);
+	int err = proc_open_locked(pid, opts && opts->timeout_ms ? opts->timeout_ms : DEFAULT_TIMEOUT_MS, &p);
 	if (err)
 		return err;
+	start = hp_now_ns();
 	err = patch_op_result(p, do_revert(p, what, opts, res, start), "revert");
 	res->timing.total_ns = hp_now_ns() - start;
 	res->timing.pause_ns = p->pause_ns;

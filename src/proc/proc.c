@@ -6,6 +6,8 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -145,6 +147,7 @@ int proc_open(pid_t pid, struct proc **out)
 	if (!p)
 		return -ENOMEM;
 	p->pid = pid;
+	p->lockfd = -1;
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
 	p->memfd = open(path, O_RDWR | O_CLOEXEC);
 	if (p->memfd < 0) {
@@ -160,10 +163,115 @@ int proc_open(pid_t pid, struct proc **out)
 	return 0;
 }
 
+static int list_tasks(struct proc *p, pid_t **tids, size_t *n);
+
+/* pid of whoever traces a thread of pid (0: nobody). */
+static long tracer_of(pid_t pid)
+{
+	char path[80], buf[4096];
+	pid_t *tids = NULL;
+	size_t n = 0;
+	long tracer = 0;
+	struct proc tmp = { .pid = pid };
+
+	if (list_tasks(&tmp, &tids, &n)) {
+		hp_err_clear();
+		return 0;
+	}
+	for (size_t i = 0; i < n && !tracer; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tids[i]);
+		if (read_small(path, buf, sizeof(buf)) > 0)
+			tracer = status_field(buf, "TracerPid:");
+	}
+	free(tids);
+	return tracer > 0 ? tracer : 0;
+}
+
+/*
+ * One hotpatch at a time per target. Between its phases an operation lets
+ * the target's threads run untraced, so ptrace alone does not keep a second
+ * invocation out, and two interleaved transactions would corrupt each
+ * other's state. The lock is an abstract unix socket named after the target
+ * (pid and start time): bind() is exclusive, and the kernel drops it when we
+ * exit, however we exit. Scope: our network namespace.
+ */
+static int proc_lock(pid_t pid, unsigned wait_ms, int *lockfd)
+{
+	char path[64], sbuf[1024];
+	unsigned long long start = 0;
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+
+	*lockfd = -1;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (read_small(path, sbuf, sizeof(sbuf)) > 0) {
+		const char *rp = strrchr(sbuf, ')');
+		/* field 22, starttime: the pid may be reused, the pair is not */
+		if (rp)
+			sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+			       &start);
+	}
+	int n = snprintf(a.sun_path + 1, sizeof(a.sun_path) - 1, "hotpatch/%d/%llu", (int)pid, start);
+	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		hp_debug("pid %d: no lock (socket: %s)", pid, strerror(errno));
+		return 0;
+	}
+	uint64_t deadline = hp_now_ns() + (uint64_t)wait_ms * 1000000ull;
+	bool told = false;
+	while (bind(fd, (struct sockaddr *)&a, len)) {
+		int err = errno;
+		if (err != EADDRINUSE) {
+			hp_debug("pid %d: no lock (bind: %s)", pid, strerror(err));
+			close(fd);
+			return 0;
+		}
+		if (hp_now_ns() >= deadline || hp_interrupt_pending()) {
+			long holder = tracer_of(pid);
+			close(fd);
+			if (holder)
+				return hp_err(HOTPATCH_E_TRACED,
+					      "pid %d: already being patched by pid %ld (hotpatch)", pid,
+					      holder);
+			return hp_err(HOTPATCH_E_TRACED,
+				      "pid %d: another hotpatch is working on it", pid);
+		}
+		if (!told) {
+			hp_info("pid %d: waiting for another hotpatch to finish", pid);
+			told = true;
+		}
+		struct timespec ts = { 0, 5000000 };
+		nanosleep(&ts, NULL);
+	}
+	*lockfd = fd;
+	return 0;
+}
+
+int proc_open_locked(pid_t pid, unsigned wait_ms, struct proc **out)
+{
+	int lockfd;
+	*out = NULL;
+	if (pid <= 0)
+		return hp_err(HOTPATCH_E_NOPROC, "pid %d: no such process", pid);
+	int err = proc_lock(pid, wait_ms, &lockfd);
+	if (err)
+		return err;
+	err = proc_open(pid, out);
+	if (err) {
+		if (lockfd >= 0)
+			close(lockfd);
+		return err;
+	}
+	(*out)->lockfd = lockfd;
+	return 0;
+}
+
 void proc_close(struct proc *p)
 {
 	if (!p)
 		return;
+	if (p->lockfd >= 0)
+		close(p->lockfd);
 	for (size_t i = 0; i < p->nthreads; i++)
 		if (p->threads[i].attached)
 			BUG("proc_close with thread %d attached", p->threads[i].tid);

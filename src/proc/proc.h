@@ -57,6 +57,7 @@ struct proc {
 	bool was_group_stopped;	/* process was SIGSTOPped when we came */
 	bool execed;		/* a thread called execve(): the image we worked on is gone */
 	uint64_t startstack;	/* /proc/PID/stat field 28 at open: changes on exec */
+	int lockfd;		/* proc_open_locked: held while p is open, -1 if none */
 	uint64_t first_stop_ns, pause_ns;	/* accounting for timing.pause_ns */
 	uint64_t syscall_insn;	/* address of a 'syscall' instruction in the target, 0 = not found yet */
 	struct map *maps;
@@ -66,6 +67,12 @@ struct proc {
 
 /* Check pid (exists, not a kernel thread, not traced by someone else, ptrace allowed) and open it. */
 int proc_open(pid_t pid, struct proc **out);
+/*
+ * proc_open for operations that change the target: first take the per-target
+ * lock, waiting up to wait_ms for another hotpatch to finish (then
+ * HOTPATCH_E_TRACED naming it). Held until proc_close.
+ */
+int proc_open_locked(pid_t pid, unsigned wait_ms, struct proc **out);
 /* Release everything; the process must already be released (proc_release_all). */
 void proc_close(struct proc *p);
 
