@@ -53,6 +53,8 @@ struct plan {
 	uint64_t islands[64];	/* pages mapped by this apply */
 	size_t nislands;
 	size_t island_used[64];
+	uint64_t new_region;	/* state region created by this apply, 0 if it existed */
+	bool was_mapped;	/* the file was mapped in the target before our dlopen */
 };
 
 static void plan_release(struct plan *pl)
@@ -531,8 +533,52 @@ static void undo_load_steps(struct proc *p, struct objects *objs, struct plan *p
 	err = handle ? remote_dlclose(p, objs, t, handle, deadline) : 0;
 	if (err && !patch_target_gone(p, err))
 		hp_warn("pid %d: dlclose of the patch failed; it stays loaded but unused", p->pid);
-	for (size_t i = 0; pl && i < pl->nislands; i++)
+	if (!pl || t->gone)
+		return;
+	/*
+	 * A failed dlopen (a seccomp filter refusing PROT_EXEC, say) can leave
+	 * the file's first mapping behind, forgotten by the loader: unmap what
+	 * maps our file now when nothing did before.
+	 */
+	if (!handle && !pl->was_mapped)
+		patch_unmap_file(p, t, &pl->st);
+	for (size_t i = 0; i < pl->nislands; i++)
 		remote_munmap(p, t, pl->islands[i], ISLAND_PAGE);
+	/* An empty state region we created: nothing records anything in it. */
+	if (pl->new_region)
+		remote_munmap(p, t, pl->new_region, STATE_REGION_LEN);
+}
+
+void patch_unmap_file(struct proc *p, struct thread *t, const struct stat *st)
+{
+	if (proc_maps_refresh(p)) {
+		hp_err_clear();
+		return;
+	}
+	uint64_t (*leftover)[2] = calloc(p->nmaps + 1, sizeof(*leftover));
+	size_t nl = 0;
+	for (size_t i = 0; leftover && i < p->nmaps; i++)
+		if (p->maps[i].inode == (unsigned long long)st->st_ino &&
+		    makedev(p->maps[i].dev_major, p->maps[i].dev_minor) == st->st_dev) {
+			leftover[nl][0] = p->maps[i].start;
+			leftover[nl++][1] = p->maps[i].end - p->maps[i].start;
+		}
+	for (size_t i = 0; i < nl; i++)
+		remote_munmap(p, t, leftover[i][0], leftover[i][1]);
+	free(leftover);
+}
+
+bool patch_file_mapped(struct proc *p, const struct stat *st)
+{
+	if (proc_maps_refresh(p)) {
+		hp_err_clear();
+		return true;	/* unknown: leave any mapping alone */
+	}
+	for (size_t i = 0; i < p->nmaps; i++)
+		if (p->maps[i].inode == (unsigned long long)st->st_ino &&
+		    makedev(p->maps[i].dev_major, p->maps[i].dev_minor) == st->st_dev)
+			return true;
+	return false;
 }
 
 static void timing_fill(struct hotpatch_timing *tm, struct proc *p, uint64_t start)
@@ -602,8 +648,13 @@ static int do_apply(struct proc *p, struct plan *pl, const struct hotpatch_opts 
 	err = proc_release_all(p, t);
 	uint64_t t_dl = hp_now_ns();
 	/* Create the state region now, while we have a thread to run syscalls in. */
+	bool had_region = st.region != 0;
 	if (!err)
 		err = state_prepare(p, t, &st);
+	if (!err && !had_region)
+		pl->new_region = st.region;
+	if (!err)
+		pl->was_mapped = patch_file_mapped(p, &pl->st);
 	if (!err)
 		err = remote_dlopen(p, &objs, t, pl->path, &handle, deadline + 5000000000ull);
 	if (!err)

@@ -19,6 +19,14 @@ static uint64_t deadline_after(const struct hotpatch_opts *o, uint64_t start)
 
 int patch_op_result(struct proc *p, int err, const char *op)
 {
+	/* A refused syscall or a failed dlopen in a sandboxed target: say what refused it. */
+	if ((err == -EPERM || err == -EACCES || err == -HOTPATCH_E_DLOPEN) && p &&
+	    proc_seccomp_filtered(p) && !strstr(hotpatch_errmsg(), "seccomp")) {
+		char msg[1024];
+		hp_strlcpy(msg, hotpatch_errmsg(), sizeof(msg));
+		return hp_err_force(-err, "%s (the target runs under a seccomp filter, which may forbid it)",
+				    msg);
+	}
 	/* ESRCH, ENOENT, a lost register write: all just mean the target is gone. */
 	if (err && p && proc_wait_vanished(p, err, 200))
 		return p->execed ? hp_err_force(HOTPATCH_E_EXITED,
@@ -176,8 +184,15 @@ int hotpatch_load(pid_t pid, const char *so_path, const struct hotpatch_opts *op
 		if (!err)
 			err = proc_release_all(p, t);
 		uint64_t t_dl = hp_now_ns();
+		bool was_mapped = err || patch_file_mapped(p, &fst);
 		if (!err)
 			err = remote_dlopen(p, &objs, t, canon, handle, deadline + 5000000000ull);
+		if (err == -HOTPATCH_E_DLOPEN && !was_mapped) {
+			struct hp_err_saved saved;
+			hp_err_save(&saved);
+			patch_unmap_file(p, t, &fst);
+			hp_err_restore(&saved);
+		}
 		uint64_t l_addr = 0;
 		if (!err)
 			err = proc_read(p, *handle, &l_addr, sizeof(l_addr));	/* link_map.l_addr */

@@ -93,6 +93,14 @@ int patch_file_check(const char *arg, char *canon, struct stat *st);
 /* After dlopen: the object mapped at l_addr is the very file checked (same device and inode). */
 int patch_verify_mapping(struct proc *p, const char *path, const struct stat *st, uint64_t l_addr);
 
+/* Some mapping of the target shows the file identified by st (true when unknown). */
+bool patch_file_mapped(struct proc *p, const struct stat *st);
+/*
+ * After a failed dlopen of a file that was not mapped before: unmap what the
+ * loader left of it (its first mapping, which it forgets on some errors).
+ */
+void patch_unmap_file(struct proc *p, struct thread *t, const struct stat *st);
+
 /* ---- safe points and consistency ---- */
 struct range {
 	uint64_t start, end;

@@ -564,6 +564,13 @@ bool proc_vanished(struct proc *p)
 	return false;
 }
 
+bool proc_seccomp_filtered(struct proc *p)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof(path), "/proc/%d/status", p->pid);
+	return read_small(path, buf, sizeof(buf)) > 0 && status_field(buf, "Seccomp:") == 2;
+}
+
 bool proc_wait_vanished(struct proc *p, int err, unsigned ms)
 {
 	if (proc_vanished(p))

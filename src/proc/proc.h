@@ -86,6 +86,8 @@ int proc_release_all(struct proc *p, struct thread *keep);
  * the symptom (ESRCH, ENOENT, EPERM from seizing a dying thread).
  */
 bool proc_vanished(struct proc *p);
+/* The process runs under a seccomp filter (mode 2): our remote syscalls may be refused. */
+bool proc_seccomp_filtered(struct proc *p);
 /* proc_vanished, waiting up to ms for an exit or exec in progress when err is -ESRCH/EXITED. */
 bool proc_wait_vanished(struct proc *p, int err, unsigned ms);
 /* Detach everything; used on error paths, never fails silently: logs. */
