@@ -752,7 +752,7 @@ int hotpatch_apply(pid_t pid, const char *patch_path, const struct hotpatch_opts
 	memset(res, 0, sizeof(*res));
 	err = load_patch(patch_path, &pl);
 	if (!err)
-		err = proc_open_locked(pid, opts && opts->timeout_ms ? opts->timeout_ms : DEFAULT_TIMEOUT_MS, &p);
+		err = proc_open_locked(pid, patch_timeout_ms(opts), &p);
 	/* --timeout bounds our own work: waiting for another hotpatch does not count. */
 	start = hp_now_ns();
 	if (!err)

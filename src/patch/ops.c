@@ -169,7 +169,7 @@ int hotpatch_load(pid_t pid, const char *so_path, const struct hotpatch_opts *op
 	if (err)
 		return err;
 	elf_file_free(ef);
-	err = proc_open_locked(pid, opts && opts->timeout_ms ? opts->timeout_ms : DEFAULT_TIMEOUT_MS, &p);
+	err = proc_open_locked(pid, patch_timeout_ms(opts), &p);
 	if (err)
 		return err;
 	start = hp_now_ns();
@@ -381,7 +381,7 @@ int hotpatch_revert(pid_t pid, const char *what, const struct hotpatch_opts *opt
 
 	hp_err_clear();
 	memset(res, 0, sizeof(*res));
-	int err = proc_open_locked(pid, opts && opts->timeout_ms ? opts->timeout_ms : DEFAULT_TIMEOUT_MS, &p);
+	int err = proc_open_locked(pid, patch_timeout_ms(opts), &p);
 	if (err)
 		return err;
 	start = hp_now_ns();

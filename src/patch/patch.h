@@ -74,6 +74,12 @@ void state_release(struct state *st);
 struct hotpatch_patch *state_find(struct state *st, const char *what);
 struct hotpatch_patch *state_find_id(struct state *st, unsigned id);
 
+/* --timeout of opts in ms (default 5000). */
+static inline unsigned patch_timeout_ms(const struct hotpatch_opts *o)
+{
+	return o && o->timeout_ms ? o->timeout_ms : 5000;
+}
+
 /* End of an operation on p: a failure of a target that has gone away becomes HOTPATCH_E_EXITED. */
 int patch_op_result(struct proc *p, int err, const char *op);
 

@@ -71,8 +71,8 @@ static char task_state(pid_t pid, pid_t tid, uint64_t *startstack)
 	if (startstack) {
 		unsigned long long ss = 0;
 		/* fields 3 (state) .. 28 (startstack) */
-		if (sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %*u %*u %*d %*u %*u %*u %llu",
-			   &ss) == 1)
+		if (sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u "
+			   "%*d %*d %*d %*d %*d %*d %*u %*u %*d %*u %*u %*u %llu", &ss) == 1)
 			*startstack = ss;
 	}
 	return rp[2];
@@ -207,8 +207,8 @@ static int proc_lock(pid_t pid, unsigned wait_ms, int *lockfd)
 		const char *rp = strrchr(sbuf, ')');
 		/* field 22, starttime: the pid may be reused, the pair is not */
 		if (rp)
-			sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-			       &start);
+			sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u "
+			       "%*d %*d %*d %*d %*d %*d %llu", &start);
 	}
 	int n = snprintf(a.sun_path + 1, sizeof(a.sun_path) - 1, "hotpatch/%d/%llu", (int)pid, start);
 	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);

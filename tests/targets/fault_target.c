@@ -106,7 +106,8 @@ static void seccomp_deny(int nr, int exec_arg)
 	struct sock_fprog prog = { ARRAY_LEN(always), always };
 	if (exec_arg >= 0)
 		prog = (struct sock_fprog){ ARRAY_LEN(exec_only), exec_only };
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog)) {
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog)) {
 		perror("seccomp");
 		exit(2);
 	}
