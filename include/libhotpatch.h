@@ -76,6 +76,15 @@ enum hotpatch_error {
 const char *hotpatch_strerror(int err);
 const char *hotpatch_errmsg(void);
 
+/*
+ * Async-signal-safe: make the operation in progress stop waiting (for a safe
+ * point, or for threads to leave a function), undo what it did and fail with
+ * HOTPATCH_E_INTR. Steps that must finish to leave the target intact (a remote
+ * call under way, the undo itself) still finish; their waits are bounded.
+ * Sticky: later operations are interrupted at their first wait too.
+ */
+void hotpatch_interrupt(void);
+
 enum hotpatch_log_level { HOTPATCH_LOG_ERROR, HOTPATCH_LOG_WARN, HOTPATCH_LOG_INFO, HOTPATCH_LOG_DEBUG };
 typedef void (*hotpatch_log_fn)(enum hotpatch_log_level level, const char *msg, void *ctx);
 void hotpatch_set_log(hotpatch_log_fn fn, void *ctx, enum hotpatch_log_level max_level);

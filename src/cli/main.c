@@ -20,16 +20,19 @@
 /*
  * Dying while the library holds a target stopped, or one of its threads
  * hijacked, would leave the target broken. So SIGINT, SIGTERM, SIGHUP and
- * SIGQUIT only interrupt the library's blocking waits (no SA_RESTART): it
- * undoes its work and fails with HOTPATCH_E_INTR, or finishes, since every
- * wait is bounded. Then no further process is started. The one piece of
- * global state: a signal handler can set nothing else.
+ * SIGQUIT only tell the library to stop waiting for the target
+ * (hotpatch_interrupt): it undoes its work and fails with HOTPATCH_E_INTR,
+ * or finishes what cannot be cut short (every wait is bounded). Then no
+ * further process is started. The one piece of global state: a signal
+ * handler can set nothing else.
  */
 static volatile sig_atomic_t interrupted;
 
 static void on_signal(int sig)
 {
 	interrupted = sig;
+	/* The library stops waiting for the target, undoes its work and fails with HOTPATCH_E_INTR. */
+	hotpatch_interrupt();
 }
 
 static void catch_signals(void)

@@ -37,6 +37,15 @@ int hp_err(int code, const char *fmt, ...) HP_PRINTF(2, 3);
 int hp_err_force(int code, const char *fmt, ...) HP_PRINTF(2, 3);
 void hp_err_clear(void);
 bool hp_err_set(void);
+/* hotpatch_interrupt() was called: waits for the target's progress end early. */
+bool hp_interrupt_pending(void);
+/* Undo steps run code that clears errors it recovers from: keep the real failure's message. */
+struct hp_err_saved {
+	char msg[1024];
+	bool set;
+};
+void hp_err_save(struct hp_err_saved *s);
+void hp_err_restore(const struct hp_err_saved *s);
 
 void hp_log(enum hotpatch_log_level lvl, const char *fmt, ...) HP_PRINTF(2, 3);
 #define hp_warn(...)  hp_log(HOTPATCH_LOG_WARN, __VA_ARGS__)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <signal.h>
 #include <string.h>
 #include <time.h>
 
@@ -22,6 +23,18 @@ const char *hotpatch_strerror(int err)
 	return strerror(err);
 }
 
+static volatile sig_atomic_t hp_interrupted;
+
+void hotpatch_interrupt(void)
+{
+	hp_interrupted = 1;
+}
+
+bool hp_interrupt_pending(void)
+{
+	return hp_interrupted;
+}
+
 static __thread char hp_msg[1024];
 static __thread bool hp_msg_set;
 
@@ -34,6 +47,18 @@ void hp_err_clear(void)
 {
 	hp_msg_set = false;
 	hp_msg[0] = 0;
+}
+
+void hp_err_save(struct hp_err_saved *s)
+{
+	s->set = hp_msg_set;
+	memcpy(s->msg, hp_msg, sizeof(s->msg));
+}
+
+void hp_err_restore(const struct hp_err_saved *s)
+{
+	hp_msg_set = s->set;
+	memcpy(hp_msg, s->msg, sizeof(hp_msg));
 }
 
 bool hp_err_set(void)

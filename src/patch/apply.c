@@ -55,6 +55,8 @@ struct plan {
 	uint64_t islands[64];	/* pages mapped by this apply */
 	size_t nislands;
 	size_t island_used[64];
+	uint64_t new_region;	/* state region created by this apply, 0 if it existed */
+	bool was_mapped;	/* the file was mapped in the target before our dlopen */
 };
 
 static void plan_release(struct plan *pl)
@@ -76,7 +78,7 @@ static uint64_t deadline_of(const struct hotpatch_opts *o, uint64_t start)
  * root or by us, writable by nobody else (issue: a patch file is code that
  * will run inside a production process).
  */
-static int check_file(const char *arg, char *canon, struct stat *st)
+int patch_file_check(const char *arg, char *canon, struct stat *st)
 {
 	if (!realpath(arg, canon))
 		return hp_err(errno, "%s: %s", arg, errno == ENOENT ? "no such file" : strerror(errno));
@@ -98,7 +100,7 @@ static int check_file(const char *arg, char *canon, struct stat *st)
 static int load_patch(const char *arg, struct plan *pl)
 {
 	memset(pl, 0, sizeof(*pl));
-	int err = check_file(arg, pl->path, &pl->st);
+	int err = patch_file_check(arg, pl->path, &pl->st);
 	if (!err)
 		err = patch_file_read(pl->path, &pl->pf);
 	return err;
@@ -737,39 +739,84 @@ static int write_jumps(struct proc *p, struct plan *pl)
 }
 
 /* Undo a dlopen: pick a safe thread again (the world is held), dlclose, unmap islands. */
-static void undo_load_steps(struct proc *p, struct objects *objs, struct plan *pl, uint64_t handle,
-			    const struct hotpatch_opts *opts)
+static void undo_load_steps(struct proc *p, struct objects *objs, struct plan *pl,
+			    uint64_t handle, const struct hotpatch_opts *opts, int cause);
+
+static void undo_load(struct proc *p, struct objects *objs, struct plan *pl, uint64_t handle,
+		      const struct hotpatch_opts *opts, int cause)
+{
+	struct hp_err_saved saved;
+	hp_err_save(&saved);
+	undo_load_steps(p, objs, pl, handle, opts, cause);
+	hp_err_restore(&saved);
+}
+
+static void undo_load_steps(struct proc *p, struct objects *objs, struct plan *pl,
+			    uint64_t handle, const struct hotpatch_opts *opts, int cause)
 {
 	struct thread *t;
 	uint64_t deadline = deadline_of(opts, hp_now_ns());
-	if (!p->held && proc_hold_all(p))
+	/* Nothing to undo in a process that is gone or runs a new image. */
+	if (proc_wait_vanished(p, cause, 200) || (!p->held && proc_hold_all(p)))
 		return;
-	if (safepoint_choose(p, objs, deadline, &t)) {
-		hp_warn("pid %d: patch left loaded (inert, no jump to it): no safe point for dlclose", p->pid);
+	int err = safepoint_choose(p, objs, deadline, &t);
+	if (err) {
+		/* A process on its way out (exit_group running) is no reason to warn. */
+		if (!patch_target_gone(p, err))
+			hp_warn("pid %d: patch left loaded (inert, no jump to it): no safe point for dlclose",
+				p->pid);
 		return;
 	}
 	proc_release_all(p, t);
-	if (handle && remote_dlclose(p, objs, t, handle, deadline))
+	err = handle ? remote_dlclose(p, objs, t, handle, deadline) : 0;
+	if (err && !patch_target_gone(p, err))
 		hp_warn("pid %d: dlclose of the patch failed; it stays loaded but unused", p->pid);
-	for (size_t i = 0; pl && i < pl->nislands; i++)
+	if (!pl || t->gone)
+		return;
+	/*
+	 * A failed dlopen (a seccomp filter refusing PROT_EXEC, say) can leave
+	 * the file's first mapping behind, forgotten by the loader: unmap what
+	 * maps our file now when nothing did before.
+	 */
+	if (!handle && !pl->was_mapped)
+		patch_unmap_file(p, t, &pl->st);
+	for (size_t i = 0; i < pl->nislands; i++)
 		remote_munmap(p, t, pl->islands[i], ISLAND_PAGE);
+	/* An empty state region we created: nothing records anything in it. */
+	if (pl->new_region)
+		remote_munmap(p, t, pl->new_region, STATE_REGION_LEN);
 }
 
-/*
- * The steps of the undo clear recorded errors as they go (safe-point and
- * unwinding code treat some failures as answers): keep the message of the
- * failure that made us undo, or the user gets only the generic text.
- */
-static void undo_load(struct proc *p, struct objects *objs, struct plan *pl, uint64_t handle,
-		      const struct hotpatch_opts *opts)
+void patch_unmap_file(struct proc *p, struct thread *t, const struct stat *st)
 {
-	char msg[1024];
-	bool had = hp_err_set();
+	if (proc_maps_refresh(p)) {
+		hp_err_clear();
+		return;
+	}
+	uint64_t (*leftover)[2] = calloc(p->nmaps + 1, sizeof(*leftover));
+	size_t nl = 0;
+	for (size_t i = 0; leftover && i < p->nmaps; i++)
+		if (p->maps[i].inode == (unsigned long long)st->st_ino &&
+		    makedev(p->maps[i].dev_major, p->maps[i].dev_minor) == st->st_dev) {
+			leftover[nl][0] = p->maps[i].start;
+			leftover[nl++][1] = p->maps[i].end - p->maps[i].start;
+		}
+	for (size_t i = 0; i < nl; i++)
+		remote_munmap(p, t, leftover[i][0], leftover[i][1]);
+	free(leftover);
+}
 
-	hp_strlcpy(msg, hotpatch_errmsg(), sizeof(msg));
-	undo_load_steps(p, objs, pl, handle, opts);
-	if (had)
-		hp_err_force(HOTPATCH_E_BASE, "%s", msg);
+bool patch_file_mapped(struct proc *p, const struct stat *st)
+{
+	if (proc_maps_refresh(p)) {
+		hp_err_clear();
+		return true;	/* unknown: leave any mapping alone */
+	}
+	for (size_t i = 0; i < p->nmaps; i++)
+		if (p->maps[i].inode == (unsigned long long)st->st_ino &&
+		    makedev(p->maps[i].dev_major, p->maps[i].dev_minor) == st->st_dev)
+			return true;
+	return false;
 }
 
 static void timing_fill(struct hotpatch_timing *tm, struct proc *p, uint64_t start)
@@ -782,24 +829,24 @@ static void timing_fill(struct hotpatch_timing *tm, struct proc *p, uint64_t sta
 }
 
 /* Check the loaded file is the one we checked: same device and inode in the target's maps. */
-static int verify_mapping(struct proc *p, const struct plan *pl, uint64_t l_addr)
+int patch_verify_mapping(struct proc *p, const char *path, const struct stat *st, uint64_t l_addr)
 {
 	int err = proc_maps_refresh(p);
 	if (err)
 		return err;
 	const struct map *m = NULL;
 	for (size_t i = 0; i < p->nmaps; i++)
-		if (!strcmp(p->maps[i].path, pl->path) && p->maps[i].start >= l_addr) {
+		if (!strcmp(p->maps[i].path, path) && p->maps[i].start >= l_addr) {
 			m = &p->maps[i];
 			break;
 		}
 	if (!m)
-		return hp_err(HOTPATCH_E_MISMATCH, "pid %d: %s is not mapped after dlopen", p->pid, pl->path);
-	if (m->inode != (unsigned long long)pl->st.st_ino ||
-	    makedev(m->dev_major, m->dev_minor) != pl->st.st_dev)
+		return hp_err(HOTPATCH_E_MISMATCH, "pid %d: %s is not mapped after dlopen", p->pid, path);
+	if (m->inode != (unsigned long long)st->st_ino ||
+	    makedev(m->dev_major, m->dev_minor) != st->st_dev)
 		return hp_err(HOTPATCH_E_MISMATCH,
 			      "pid %d: %s was replaced between check and load (inode %llu, expected %llu)",
-			      p->pid, pl->path, m->inode, (unsigned long long)pl->st.st_ino);
+			      p->pid, path, m->inode, (unsigned long long)st->st_ino);
 	return 0;
 }
 
@@ -845,14 +892,19 @@ static int do_apply(struct proc *p, struct plan *pl, const struct hotpatch_opts 
 	err = proc_release_all(p, t);
 	uint64_t t_dl = hp_now_ns();
 	/* Create the state region now, while we have a thread to run syscalls in. */
+	bool had_region = st.region != 0;
 	if (!err)
 		err = state_prepare(p, t, &st);
+	if (!err && !had_region)
+		pl->new_region = st.region;
+	if (!err)
+		pl->was_mapped = patch_file_mapped(p, &pl->st);
 	if (!err)
 		err = remote_dlopen(p, &objs, t, pl->path, &handle, deadline + 5000000000ull);
 	if (!err)
 		err = proc_read(p, handle, &l_addr, sizeof(l_addr));	/* link_map.l_addr */
 	if (!err)
-		err = verify_mapping(p, pl, l_addr);
+		err = patch_verify_mapping(p, pl->path, &pl->st, l_addr);
 	if (!err)
 		err = write_imports(p, pl, l_addr);
 	if (!err)
@@ -919,14 +971,8 @@ static int do_apply(struct proc *p, struct plan *pl, const struct hotpatch_opts 
 	res->timing.stw_ns = hp_now_ns() - t_stw;
 	if (!err)
 		goto release;
-undo: {
-	/* The undo steps log and may clear the message; the user needs the cause. */
-	char msg[1024];
-	hp_strlcpy(msg, hotpatch_errmsg(), sizeof(msg));
-	undo_load(p, &objs, pl, handle, opts);
-	if (*msg)
-		hp_err_force(-err, "%s", msg);
-}
+undo:
+	undo_load(p, &objs, pl, handle, opts, err);
 release:
 	proc_release_all(p, NULL);
 out:
@@ -953,9 +999,11 @@ int hotpatch_apply(pid_t pid, const char *patch_path, const struct hotpatch_opts
 	memset(res, 0, sizeof(*res));
 	err = load_patch(patch_path, &pl);
 	if (!err)
-		err = proc_open(pid, &p);
+		err = proc_open_locked(pid, patch_timeout_ms(opts), &p);
+	/* --timeout bounds our own work: waiting for another hotpatch does not count. */
+	start = hp_now_ns();
 	if (!err)
-		err = do_apply(p, &pl, opts, res, start);
+		err = patch_op_result(p, do_apply(p, &pl, opts, res, start), "apply");
 	if (!err && pl.ni) {
 		res->patch.imports = calloc(pl.ni, sizeof(*res->patch.imports));
 		for (size_t i = 0; res->patch.imports && i < pl.ni; i++)
@@ -993,6 +1041,7 @@ int hotpatch_check(pid_t pid, const char *patch_path, const struct hotpatch_opts
 		err = plan_build(p, &objs, &st, &pl, opts);
 	if (!err)
 		fill_funcs(&pl, &res->patch);
+	err = patch_op_result(p, err, "check");
 	timing_fill(&res->timing, p, start);
 	state_release(&st);
 	objects_release(&objs);

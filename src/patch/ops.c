@@ -2,6 +2,7 @@
 /* load, revert, list, info and the result helpers of the public API. */
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <limits.h>
 #include <unistd.h>
@@ -14,6 +15,26 @@ static uint64_t deadline_after(const struct hotpatch_opts *o, uint64_t start)
 {
 	unsigned ms = o && o->timeout_ms ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
 	return start + (uint64_t)ms * 1000000ull;
+}
+
+int patch_op_result(struct proc *p, int err, const char *op)
+{
+	/* A refused syscall or a failed dlopen in a sandboxed target: say what refused it. */
+	if ((err == -EPERM || err == -EACCES || err == -HOTPATCH_E_DLOPEN) && p &&
+	    proc_seccomp_filtered(p) && !strstr(hotpatch_errmsg(), "seccomp")) {
+		char msg[1024];
+		hp_strlcpy(msg, hotpatch_errmsg(), sizeof(msg));
+		return hp_err_force(-err, "%s (the target runs under a seccomp filter, which may forbid it)",
+				    msg);
+	}
+	/* ESRCH, ENOENT, a lost register write: all just mean the target is gone. */
+	if (err && p && proc_wait_vanished(p, err, 200))
+		return p->execed ? hp_err_force(HOTPATCH_E_EXITED,
+						"pid %d: process called exec during %s: it runs a new program image, untouched",
+						p->pid, op)
+				 : hp_err_force(HOTPATCH_E_EXITED, "pid %d: process exited during %s",
+						p->pid, op);
+	return err;
 }
 
 void hotpatch_patch_release(struct hotpatch_patch *p)
@@ -137,17 +158,22 @@ int hotpatch_load(pid_t pid, const char *so_path, const struct hotpatch_opts *op
 	*handle = 0;
 	if (timing)
 		memset(timing, 0, sizeof(*timing));
-	if (!realpath(so_path, canon))
-		return hp_err(errno, "%s: %s", so_path, errno == ENOENT ? "no such file" : strerror(errno));
+	/* Any object we inject is code run inside the target: the same file rules as a patch. */
+	struct stat fst;
+	int err = patch_file_check(so_path, canon, &fst);
+	if (err)
+		return err;
 	/* The ELF checks of a patch apply to any object we inject: fail here, not in dlerror. */
 	struct elf_file *ef;
-	int err = elf_file_open(canon, canon, &ef);
+	err = elf_file_open(canon, canon, &ef);
 	if (err)
 		return err;
 	elf_file_free(ef);
-	err = proc_open(pid, &p);
+	err = proc_open_locked(pid, patch_timeout_ms(opts), &p);
 	if (err)
 		return err;
+	start = hp_now_ns();
+	deadline = deadline_after(opts, start);
 	err = objects_load(p, &objs);
 	if (!err) {
 		objects_prefetch(&objs);
@@ -158,12 +184,35 @@ int hotpatch_load(pid_t pid, const char *so_path, const struct hotpatch_opts *op
 		if (!err)
 			err = proc_release_all(p, t);
 		uint64_t t_dl = hp_now_ns();
+		bool was_mapped = err || patch_file_mapped(p, &fst);
 		if (!err)
 			err = remote_dlopen(p, &objs, t, canon, handle, deadline + 5000000000ull);
+		if (err == -HOTPATCH_E_DLOPEN && !was_mapped) {
+			struct hp_err_saved saved;
+			hp_err_save(&saved);
+			patch_unmap_file(p, t, &fst);
+			hp_err_restore(&saved);
+		}
+		uint64_t l_addr = 0;
+		if (!err)
+			err = proc_read(p, *handle, &l_addr, sizeof(l_addr));	/* link_map.l_addr */
+		if (!err)
+			err = patch_verify_mapping(p, canon, &fst, l_addr);
+		if (err && *handle && !t->gone) {
+			/* Loaded, but not the file we checked: unload it at once (its constructor ran). */
+			struct hp_err_saved saved;
+			hp_err_save(&saved);
+			int r = remote_dlclose(p, &objs, t, *handle, deadline + 5000000000ull);
+			if (r && !patch_target_gone(p, r))
+				hp_warn("pid %d: could not unload %s again", p->pid, canon);
+			hp_err_restore(&saved);
+			*handle = 0;
+		}
 		if (timing)
 			timing->dlopen_ns = hp_now_ns() - t_dl;
 		proc_release_all(p, NULL);
 	}
+	err = patch_op_result(p, err, "load");
 	if (timing) {
 		timing->total_ns = hp_now_ns() - start;
 		timing->pause_ns = p->pause_ns;
@@ -302,19 +351,20 @@ static int do_revert(struct proc *p, const char *what, const struct hotpatch_opt
 		goto out;
 	}
 	/* The code is unreachable now; unload it from a safe point. */
-	if (safepoint_choose(p, &objs, deadline_after(opts, hp_now_ns()), &t) == 0) {
+	int r = safepoint_choose(p, &objs, deadline_after(opts, hp_now_ns()), &t);
+	if (r == 0) {
 		proc_release_all(p, t);
-		if (remote_dlclose(p, &objs, t, res->patch.handle, deadline_after(opts, hp_now_ns())))
+		r = remote_dlclose(p, &objs, t, res->patch.handle, deadline_after(opts, hp_now_ns()));
+		if (r && !patch_target_gone(p, r))
 			hp_warn("pid %d: patch %u reverted but dlclose failed: %s", p->pid,
 				res->patch.id, hotpatch_errmsg());
-		for (size_t j = 0; j < nisl; j++)
+		for (size_t j = 0; j < nisl && !t->gone; j++)
 			remote_munmap(p, t, isl[j], 4096);
-		hp_err_clear();
-	} else {
+	} else if (!patch_target_gone(p, r)) {
 		hp_warn("pid %d: patch %u reverted but left loaded (no safe point for dlclose)", p->pid,
 			res->patch.id);
-		hp_err_clear();
 	}
+	hp_err_clear();
 out:
 	free(ranges);
 	proc_release_all(p, NULL);
@@ -331,10 +381,11 @@ int hotpatch_revert(pid_t pid, const char *what, const struct hotpatch_opts *opt
 
 	hp_err_clear();
 	memset(res, 0, sizeof(*res));
-	int err = proc_open(pid, &p);
+	int err = proc_open_locked(pid, patch_timeout_ms(opts), &p);
 	if (err)
 		return err;
-	err = do_revert(p, what, opts, res, start);
+	start = hp_now_ns();
+	err = patch_op_result(p, do_revert(p, what, opts, res, start), "revert");
 	res->timing.total_ns = hp_now_ns() - start;
 	res->timing.pause_ns = p->pause_ns;
 	res->timing.threads = (unsigned)proc_nlive(p);

@@ -74,6 +74,39 @@ void state_release(struct state *st);
 struct hotpatch_patch *state_find(struct state *st, const char *what);
 struct hotpatch_patch *state_find_id(struct state *st, unsigned id);
 
+/* --timeout of opts in ms (default 5000). */
+static inline unsigned patch_timeout_ms(const struct hotpatch_opts *o)
+{
+	return o && o->timeout_ms ? o->timeout_ms : 5000;
+}
+
+/* End of an operation on p: a failure of a target that has gone away becomes HOTPATCH_E_EXITED. */
+int patch_op_result(struct proc *p, int err, const char *op);
+
+/* err (from an undo step) only says the target is exiting: not worth a warning. */
+static inline bool patch_target_gone(struct proc *p, int err)
+{
+	return err == -ESRCH || err == -HOTPATCH_E_EXITED || proc_vanished(p);
+}
+
+/* ---- the file we inject ---- */
+struct stat;
+/*
+ * Resolve arg into canon (PATH_MAX) and check it may be loaded: a regular
+ * file owned by root or by us, writable by nobody else. *st identifies it.
+ */
+int patch_file_check(const char *arg, char *canon, struct stat *st);
+/* After dlopen: the object mapped at l_addr is the very file checked (same device and inode). */
+int patch_verify_mapping(struct proc *p, const char *path, const struct stat *st, uint64_t l_addr);
+
+/* Some mapping of the target shows the file identified by st (true when unknown). */
+bool patch_file_mapped(struct proc *p, const struct stat *st);
+/*
+ * After a failed dlopen of a file that was not mapped before: unmap what the
+ * loader left of it (its first mapping, which it forgets on some errors).
+ */
+void patch_unmap_file(struct proc *p, struct thread *t, const struct stat *st);
+
 /* ---- safe points and consistency ---- */
 struct range {
 	uint64_t start, end;

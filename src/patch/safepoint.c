@@ -97,7 +97,12 @@ static enum verdict classify(struct proc *p, struct objects *objs, struct thread
 	size_t n = s->n;
 
 	*bp = 0;
-	if (!s->complete || t->was_stopped)
+	/*
+	 * A thread in group-stop (SIGSTOP) may host dlopen like any other: its
+	 * stack tells whether it holds a lock. It only must not be run to a safe
+	 * point: that would run its own code while its user wants it stopped.
+	 */
+	if (!s->complete)
 		return UNSAFE;
 	for (size_t i = 0; i < n; i++)
 		obj[i] = objects_find_addr(objs, frame_addr(s, i));
@@ -193,7 +198,7 @@ int safepoint_choose(struct proc *p, struct objects *objs, uint64_t deadline, st
 			/* Nothing beats an idle thread: unwinding the rest would only lengthen the pause. */
 			if (v == SAFE_IDLE)
 				break;
-			if (v == UNSAFE && bp) {
+			if (v == UNSAFE && bp && !t->was_stopped) {
 				cand[nc] = t;
 				addrs[nc++] = bp;
 			}
@@ -202,6 +207,11 @@ int safepoint_choose(struct proc *p, struct objects *objs, uint64_t deadline, st
 			break;
 		if (best) {
 			*out = best;
+			break;
+		}
+		if (hp_interrupt_pending()) {
+			err = hp_err(HOTPATCH_E_INTR, "pid %d: interrupted while waiting for a safe point",
+				     p->pid);
 			break;
 		}
 		if (hp_now_ns() >= deadline) {
@@ -220,6 +230,10 @@ int safepoint_choose(struct proc *p, struct objects *objs, uint64_t deadline, st
 				hp_err_clear();
 				err = 0;
 			}
+			if (err == -HOTPATCH_E_INTR)
+				err = hp_err_force(HOTPATCH_E_INTR,
+						   "pid %d: interrupted while waiting for a safe point",
+						   p->pid);
 			if (err)
 				break;
 		} else {
@@ -330,6 +344,13 @@ int consistency_wait(struct proc *p, const struct range *ranges, size_t nr, uint
 				hit = stack_scan(p, t, ranges, nr);
 			if (!hit)
 				continue;
+			if (t->was_stopped) {
+				/* Running it out would run its code while its user keeps it stopped. */
+				err = hp_err(HOTPATCH_E_BUSY,
+					     "pid %d: thread %d is stopped (SIGSTOP) inside '%s': send SIGCONT and retry",
+					     p->pid, t->tid, hit->what);
+				break;
+			}
 			nb++;
 			if (!first_tid) {
 				first_tid = t->tid;
@@ -343,6 +364,12 @@ int consistency_wait(struct proc *p, const struct range *ranges, size_t nr, uint
 		}
 		if (err || !nb)
 			break;
+		if (hp_interrupt_pending()) {
+			err = hp_err(HOTPATCH_E_INTR,
+				     "pid %d: interrupted while waiting for thread %d to leave '%s'",
+				     p->pid, first_tid, first_what);
+			break;
+		}
 		uint64_t now = hp_now_ns();
 		if (now >= deadline) {
 			err = hp_err(HOTPATCH_E_BUSY,
@@ -370,7 +397,8 @@ int consistency_wait(struct proc *p, const struct range *ranges, size_t nr, uint
 			 * the others.
 			 */
 			ts[hit]->parked = true;
-		} else if (err == -HOTPATCH_E_TIMEOUT) {
+		} else if (err == -HOTPATCH_E_TIMEOUT || err == -HOTPATCH_E_INTR) {
+			/* An interrupt is reported by the next round, with the thread's name. */
 			hp_err_clear();
 			err = 0;
 		}

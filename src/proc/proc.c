@@ -7,8 +7,11 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "proc/proc.h"
@@ -47,6 +50,40 @@ static void comm_of(pid_t pid, char *buf, size_t len)
 	if (read_small(path, buf, len) <= 0)
 		hp_strlcpy(buf, "?", len);
 	buf[strcspn(buf, "\n")] = 0;
+}
+
+/*
+ * State letter of /proc/PID[/task/TID]/stat and the address of the stack's
+ * start (field 28): it changes when the process execs (a new, randomized stack).
+ */
+static char task_state(pid_t pid, pid_t tid, uint64_t *startstack)
+{
+	char path[80], buf[1024];
+	if (tid)
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (read_small(path, buf, sizeof(buf)) <= 0)
+		return 0;
+	/* The state follows the last ')': comm may hold one. */
+	const char *rp = strrchr(buf, ')');
+	if (!rp || rp[1] != ' ')
+		return 0;
+	if (startstack) {
+		unsigned long long ss = 0;
+		/* fields 3 (state) .. 28 (startstack) */
+		if (sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u "
+			   "%*d %*d %*d %*d %*d %*d %*u %*u %*d %*u %*u %*u %llu", &ss) == 1)
+			*startstack = ss;
+	}
+	return rp[2];
+}
+
+/* An exited thread stays listed (state Z/X) until reaped; seizing it fails with EPERM. */
+static bool thread_dead(pid_t pid, pid_t tid)
+{
+	char st = task_state(pid, tid, NULL);
+	return !st || st == 'Z' || st == 'X';
 }
 
 /* Explain why ptrace is refused, naming the reason (issue: clear EPERM messages). */
@@ -111,6 +148,7 @@ int proc_open(pid_t pid, struct proc **out)
 	if (!p)
 		return -ENOMEM;
 	p->pid = pid;
+	p->lockfd = -1;
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
 	p->memfd = open(path, O_RDWR | O_CLOEXEC);
 	if (p->memfd < 0) {
@@ -120,8 +158,112 @@ int proc_open(pid_t pid, struct proc **out)
 			return hp_err(HOTPATCH_E_NOPROC, "pid %d: no such process", pid);
 		return perm_error(pid, err);
 	}
+	task_state(pid, 0, &p->startstack);
 	pt_wait_init(&p->old_sigmask);
 	*out = p;
+	return 0;
+}
+
+static int list_tasks(struct proc *p, pid_t **tids, size_t *n);
+
+/* pid of whoever traces a thread of pid (0: nobody). */
+static long tracer_of(pid_t pid)
+{
+	char path[80], buf[4096];
+	pid_t *tids = NULL;
+	size_t n = 0;
+	long tracer = 0;
+	struct proc tmp = { .pid = pid };
+
+	if (list_tasks(&tmp, &tids, &n)) {
+		hp_err_clear();
+		return 0;
+	}
+	for (size_t i = 0; i < n && !tracer; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tids[i]);
+		if (read_small(path, buf, sizeof(buf)) > 0)
+			tracer = status_field(buf, "TracerPid:");
+	}
+	free(tids);
+	return tracer > 0 ? tracer : 0;
+}
+
+/*
+ * One hotpatch at a time per target. Between its phases an operation lets
+ * the target's threads run untraced, so ptrace alone does not keep a second
+ * invocation out, and two interleaved transactions would corrupt each
+ * other's state. The lock is an abstract unix socket named after the target
+ * (pid and start time): bind() is exclusive, and the kernel drops it when we
+ * exit, however we exit. Scope: our network namespace.
+ */
+static int proc_lock(pid_t pid, unsigned wait_ms, int *lockfd)
+{
+	char path[64], sbuf[1024];
+	unsigned long long start = 0;
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+
+	*lockfd = -1;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (read_small(path, sbuf, sizeof(sbuf)) > 0) {
+		const char *rp = strrchr(sbuf, ')');
+		/* field 22, starttime: the pid may be reused, the pair is not */
+		if (rp)
+			sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u "
+			       "%*d %*d %*d %*d %*d %*d %llu", &start);
+	}
+	int n = snprintf(a.sun_path + 1, sizeof(a.sun_path) - 1, "hotpatch/%d/%llu", (int)pid, start);
+	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		hp_debug("pid %d: no lock (socket: %s)", pid, strerror(errno));
+		return 0;
+	}
+	uint64_t deadline = hp_now_ns() + (uint64_t)wait_ms * 1000000ull;
+	bool told = false;
+	while (bind(fd, (struct sockaddr *)&a, len)) {
+		int err = errno;
+		if (err != EADDRINUSE) {
+			hp_debug("pid %d: no lock (bind: %s)", pid, strerror(err));
+			close(fd);
+			return 0;
+		}
+		if (hp_now_ns() >= deadline || hp_interrupt_pending()) {
+			long holder = tracer_of(pid);
+			close(fd);
+			if (holder)
+				return hp_err(HOTPATCH_E_TRACED,
+					      "pid %d: already being patched by pid %ld (hotpatch)", pid,
+					      holder);
+			return hp_err(HOTPATCH_E_TRACED,
+				      "pid %d: another hotpatch is working on it", pid);
+		}
+		if (!told) {
+			hp_info("pid %d: waiting for another hotpatch to finish", pid);
+			told = true;
+		}
+		struct timespec ts = { 0, 5000000 };
+		nanosleep(&ts, NULL);
+	}
+	*lockfd = fd;
+	return 0;
+}
+
+int proc_open_locked(pid_t pid, unsigned wait_ms, struct proc **out)
+{
+	int lockfd;
+	*out = NULL;
+	if (pid <= 0)
+		return hp_err(HOTPATCH_E_NOPROC, "pid %d: no such process", pid);
+	int err = proc_lock(pid, wait_ms, &lockfd);
+	if (err)
+		return err;
+	err = proc_open(pid, out);
+	if (err) {
+		if (lockfd >= 0)
+			close(lockfd);
+		return err;
+	}
+	(*out)->lockfd = lockfd;
 	return 0;
 }
 
@@ -129,6 +271,8 @@ void proc_close(struct proc *p)
 {
 	if (!p)
 		return;
+	if (p->lockfd >= 0)
+		close(p->lockfd);
 	for (size_t i = 0; i < p->nthreads; i++) {
 		if (p->threads[i]->attached)
 			BUG("proc_close with thread %d attached", p->threads[i]->tid);
@@ -281,20 +425,6 @@ static int list_tasks(struct proc *p, pid_t **tids, size_t *n)
 	return 0;
 }
 
-/* A thread of an attached process that ptrace refuses may just be exiting (exit_state set). */
-static bool thread_exiting(struct proc *p, pid_t tid)
-{
-	char path[64], st[512];
-	struct thread *leader = proc_thread(p, p->pid);
-	if (tid == p->pid || !leader || !leader->attached)
-		return false;
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", p->pid, tid);
-	if (read_small(path, st, sizeof(st)) <= 0)
-		return true;
-	const char *rp = strrchr(st, ')');
-	return !rp || rp[2] == 'Z' || rp[2] == 'X';
-}
-
 int proc_hold_all(struct proc *p)
 {
 	uint64_t deadline = hp_now_ns() + STOP_TIMEOUT_NS;
@@ -324,7 +454,7 @@ int proc_hold_all(struct proc *p)
 				t->tid = tid;
 			}
 			int r = pt_seize(t->tid, 0);
-			if (r == -ESRCH || (r == -EPERM && thread_exiting(p, t->tid))) {
+			if (r == -ESRCH || (r == -EPERM && thread_dead(p->pid, t->tid))) {
 				/* Exited between readdir and seize, or exiting: the kernel refuses those. */
 				t->gone = true;
 				continue;
@@ -364,6 +494,15 @@ int proc_hold_all(struct proc *p)
 		/* Stable: every thread we know is stopped and a rescan found nobody new. */
 		if (!added)
 			break;
+	}
+	if (!err) {
+		/* Everything is stopped: if the image changed meanwhile, all we know is stale. */
+		uint64_t ss = 0;
+		task_state(p->pid, 0, &ss);
+		if (ss && p->startstack && ss != p->startstack) {
+			p->execed = true;
+			err = hp_err(HOTPATCH_E_EXITED, "pid %d: process called exec", p->pid);
+		}
 	}
 	if (err) {
 		proc_release_all(p, NULL);
@@ -478,6 +617,55 @@ int proc_release_all(struct proc *p, struct thread *keep)
 	}
 	p->held = false;
 	return err;
+}
+
+bool proc_vanished(struct proc *p)
+{
+	char path[64], buf[4096];
+	uint64_t ss = 0;
+
+	if (p->execed)
+		return true;
+	char st = task_state(p->pid, 0, &ss);
+	if (st == 'Z') {
+		/* A leader that ended with pthread_exit() is a zombie while its threads run on. */
+		snprintf(path, sizeof(path), "/proc/%d/status", p->pid);
+		if (read_small(path, buf, sizeof(buf)) > 0 && status_field(buf, "Threads:") > 1)
+			return p->exited;
+	}
+	if (!st || st == 'Z' || st == 'X') {
+		p->exited = true;
+		return true;
+	}
+	/* Alive, but the image we worked on is gone: a thread called execve(). */
+	if ((ss && p->startstack && ss != p->startstack) || p->exited) {
+		p->execed = true;
+		return true;
+	}
+	return false;
+}
+
+bool proc_seccomp_filtered(struct proc *p)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof(path), "/proc/%d/status", p->pid);
+	return read_small(path, buf, sizeof(buf)) > 0 && status_field(buf, "Seccomp:") == 2;
+}
+
+bool proc_wait_vanished(struct proc *p, int err, unsigned ms)
+{
+	if (proc_vanished(p))
+		return true;
+	if (err != -ESRCH && err != -HOTPATCH_E_EXITED)
+		return false;
+	/* A thread vanished under us: an exit or exec is in progress; it completes quickly. */
+	for (uint64_t end = hp_now_ns() + ms * 1000000ull; hp_now_ns() < end;) {
+		struct timespec ts = { 0, 2000000 };
+		nanosleep(&ts, NULL);
+		if (proc_vanished(p))
+			return true;
+	}
+	return false;
 }
 
 void proc_abandon(struct proc *p)

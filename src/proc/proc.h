@@ -62,6 +62,9 @@ struct proc {
 	bool held;		/* all threads stopped */
 	bool exited;
 	bool was_group_stopped;	/* process was SIGSTOPped when we came */
+	bool execed;		/* a thread called execve(): the image we worked on is gone */
+	uint64_t startstack;	/* /proc/PID/stat field 28 at open: changes on exec */
+	int lockfd;		/* proc_open_locked: held while p is open, -1 if none */
 	uint64_t first_stop_ns, pause_ns;	/* accounting for timing.pause_ns */
 	uint64_t syscall_insn;	/* address of a 'syscall' instruction in the target, 0 = not found yet */
 	struct map *maps;
@@ -71,6 +74,12 @@ struct proc {
 
 /* Check pid (exists, not a kernel thread, not traced by someone else, ptrace allowed) and open it. */
 int proc_open(pid_t pid, struct proc **out);
+/*
+ * proc_open for operations that change the target: first take the per-target
+ * lock, waiting up to wait_ms for another hotpatch to finish (then
+ * HOTPATCH_E_TRACED naming it). Held until proc_close.
+ */
+int proc_open_locked(pid_t pid, unsigned wait_ms, struct proc **out);
 /* Release everything; the process must already be released (proc_release_all). */
 void proc_close(struct proc *p);
 
@@ -80,6 +89,16 @@ int proc_hold_all(struct proc *p);
 int proc_release_all(struct proc *p, struct thread *keep);
 /* Resume (detach) one thread, re-injecting its pending signal. */
 int proc_release_thread(struct proc *p, struct thread *t);
+/*
+ * The process exited (or is a zombie) or exec'd (p->execed), so whatever
+ * failed, failed because of that: callers report HOTPATCH_E_EXITED instead of
+ * the symptom (ESRCH, ENOENT, EPERM from seizing a dying thread).
+ */
+bool proc_vanished(struct proc *p);
+/* The process runs under a seccomp filter (mode 2): our remote syscalls may be refused. */
+bool proc_seccomp_filtered(struct proc *p);
+/* proc_vanished, waiting up to ms for an exit or exec in progress when err is -ESRCH/EXITED. */
+bool proc_wait_vanished(struct proc *p, int err, unsigned ms);
 /* Detach everything; used on error paths, never fails silently: logs. */
 void proc_abandon(struct proc *p);
 

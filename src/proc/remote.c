@@ -19,6 +19,8 @@ struct saved_thread {
 
 static int thread_save(struct proc *p, struct thread *t, struct saved_thread *s)
 {
+	/* Callers release *s on failure too: nothing in it may be stack garbage. */
+	memset(s, 0, sizeof(*s));
 	int err = thread_get_regs(p, t);
 	if (err)
 		return err;
@@ -118,9 +120,17 @@ static int run_injected(struct proc *p, struct thread *t, bool step, uint64_t en
 				t->was_stopped = true;
 		} else if (event == 0) {
 			struct user_regs_struct regs;
-			if (pt_getregs(t->tid, &regs) == 0) {
+			int gr = pt_getregs(t->tid, &regs);
+			if (gr == 0) {
 				t->regs = regs;
 				t->regs_valid = true;
+			} else if (gr == -ESRCH) {
+				/* SIGKILLed in its stop (exit_group of another thread): it is gone. */
+				t->gone = true;
+				t->attached = false;
+				t->stopped = false;
+				return hp_err(HOTPATCH_E_EXITED, "pid %d: thread %d exited during %s",
+					      p->pid, t->tid, what);
 			}
 			if (step && sig == SIGTRAP)
 				return 0;
@@ -380,7 +390,15 @@ int proc_run_until(struct proc *p, struct thread **ts, const uint64_t *addrs, si
 	}
 	while (!err && running && !found) {
 		int status;
-		pid_t r = pt_wait(-1, &status, deadline_ns);
+		if (hp_interrupt_pending()) {
+			err = hp_err(HOTPATCH_E_INTR, "pid %d: interrupted", p->pid);
+			break;
+		}
+		/* Slices, so an interrupt is noticed within 20 ms. */
+		uint64_t slice = hp_now_ns() + 20000000ull;
+		pid_t r = pt_wait(-1, &status, slice < deadline_ns ? slice : deadline_ns);
+		if (r == 0 && hp_now_ns() < deadline_ns)
+			continue;
 		if (r == 0) {
 			err = hp_err(HOTPATCH_E_TIMEOUT, "pid %d: timed out", p->pid);
 			break;
