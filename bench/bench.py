@@ -1,0 +1,456 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""hotpatch benchmarks: pause, apply time, per-call cost, gdb comparison, many processes.
+
+Run by bench/run.sh (which builds everything first). Prints Markdown on stdout and writes
+it to build/bench/results.md. Every target process is killed on exit, whatever happens.
+"""
+import argparse
+import json
+import os
+import platform
+import re
+import select
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+B = os.path.join(ROOT, "build", "bench")
+HOTPATCH = os.environ.get("HOTPATCH", os.path.join(ROOT, "build", "hotpatch"))
+TARGET = os.path.join(B, "bench_target")
+MULTI = os.path.join(B, "bench_multi")  # a copy: --all-of must match only the 100 processes
+
+PROCS = []
+START = time.monotonic()
+BUDGET_S = 540  # the whole run stays under 10 minutes; later parts are cut short past this
+
+
+def log(msg):
+    print(f"[{time.monotonic() - START:6.1f}s] {msg}", file=sys.stderr, flush=True)
+
+
+def over_budget():
+    return time.monotonic() - START > BUDGET_S
+
+
+def cleanup():
+    for p in PROCS:
+        if p.poll() is None:
+            p.kill()
+    for p in PROCS:
+        try:
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+    PROCS.clear()
+
+
+def on_signal(sig, frame):
+    cleanup()
+    sys.exit(128 + sig)
+
+
+def med(v):
+    v = [x for x in v if x is not None]
+    return statistics.median(v) if v else None
+
+
+class Target:
+    """A bench_target process talking line by line on stdin/stdout."""
+
+    def __init__(self, args, exe=TARGET, control=True, cpu=None):
+        self.p = subprocess.Popen(
+            [exe] + [str(a) for a in args],
+            stdin=subprocess.PIPE if control else subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+            preexec_fn=(lambda: os.sched_setaffinity(0, {cpu})) if cpu is not None else None)
+        PROCS.append(self.p)
+        line = self.readline(10)
+        m = re.match(r"ready pid=(\d+)", line or "")
+        if not m:
+            raise RuntimeError(f"target did not start: {line!r}")
+        self.pid = self.p.pid
+
+    def readline(self, timeout):
+        r, _, _ = select.select([self.p.stdout], [], [], timeout)
+        if not r:
+            raise RuntimeError(f"target {self.p.pid}: no answer in {timeout}s")
+        return self.p.stdout.readline().strip()
+
+    def cmd(self, c, timeout=30):
+        self.p.stdin.write(c + "\n")
+        self.p.stdin.flush()
+        return self.readline(timeout)
+
+    def kv(self, c, timeout=30):
+        line = self.cmd(c, timeout)
+        return {k: float(v) for k, v in re.findall(r"(\w+)=([-\d.]+)", line)}
+
+    def gap(self):
+        d = self.kv("g")
+        return d["spin_us"], d["tick_us"]
+
+    def errors(self):
+        d = self.kv("e")
+        return int(d["nanosleep"]), int(d["last"]), int(d["epoll"]), int(d["errno"])
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+
+
+def hp(*args, timeout=120):
+    t0 = time.perf_counter_ns()
+    r = subprocess.run([HOTPATCH] + [str(a) for a in args], capture_output=True, text=True,
+                       timeout=timeout)
+    wall_us = (time.perf_counter_ns() - t0) / 1e3
+    return r, wall_us
+
+
+def hp_json(*args, timeout=120):
+    r, wall = hp(*args, "--json", timeout=timeout)
+    try:
+        d = json.loads(r.stdout)
+    except ValueError:
+        d = {"ok": False, "error": {"message": r.stderr.strip() or r.stdout.strip()}}
+    if r.returncode != 0 or not d.get("ok"):
+        raise RuntimeError(f"hotpatch {' '.join(map(str, args))}: exit {r.returncode}: "
+                           f"{r.stderr.strip()}")
+    return d, wall
+
+
+# ---- pause vs threads and functions ----
+
+def pause_run(workers, nfuncs, patch, reps):
+    """reps x (apply, measure the gaps the target saw, revert); a same-length idle window each."""
+    t = Target(["threads", workers, nfuncs])
+    time.sleep(0.3)
+    t.gap()
+    rows = []
+    try:
+        for _ in range(reps):
+            time.sleep(0.05)
+            t.gap()
+            w0 = time.perf_counter()
+            d, wall = hp_json("apply", t.pid, patch)
+            spin, tick = t.gap()
+            window = time.perf_counter() - w0
+            hp("revert", t.pid, "--all")
+            time.sleep(0.05)
+            t.gap()
+            time.sleep(window)
+            bspin, btick = t.gap()
+            tm = d["timing"]
+            fn = d["patch"]["functions"]
+            rows.append(dict(total=tm["total_us"], pause=tm["pause_us"], stw=tm["stw_us"],
+                             dlopen=tm["dlopen_us"], threads=tm["threads"], wall=wall,
+                             spin=spin, tick=tick, bspin=bspin, btick=btick, nfun=len(fn)))
+        errs = t.errors()
+    finally:
+        t.stop()
+    res = {k: med([r[k] for r in rows]) for k in rows[0]}
+    res["gap"] = med([max(r["spin"], r["tick"]) for r in rows])
+    res["bgap"] = med([max(r["bspin"], r["btick"]) for r in rows])
+    res["errors"] = errs
+    return res
+
+
+def gdb_run(workers, patch, reps):
+    """gdb's remote dlopen of the same patch, pause seen by the target, errors left behind."""
+    gdb = shutil.which("gdb")
+    if not gdb:
+        return None
+    t = Target(["threads", workers, 1])
+    time.sleep(0.3)
+    t.gap()
+    rows, fails = [], []
+    try:
+        e0 = t.errors()
+        for _ in range(reps):
+            time.sleep(0.05)
+            t.gap()
+            t0 = time.perf_counter_ns()
+            r = subprocess.run([gdb, "-nx", "-p", str(t.pid), "-batch", "-ex",
+                                f'call (void*)dlopen("{patch}", 2)'],
+                               capture_output=True, text=True, timeout=120)
+            wall = (time.perf_counter_ns() - t0) / 1e3
+            spin, tick = t.gap()
+            out = r.stdout + r.stderr
+            if not re.search(r"\$1 = \(void \*\) 0x[0-9a-f]+", out):
+                fails.append(out.strip().splitlines()[-1] if out.strip() else f"exit {r.returncode}")
+            rows.append(dict(wall=wall, spin=spin, tick=tick))
+        time.sleep(0.3)
+        e1 = t.errors()
+    finally:
+        t.stop()
+    return dict(wall=med([r["wall"] for r in rows]), gap=med([max(r["spin"], r["tick"]) for r in rows]),
+                spin=med([r["spin"] for r in rows]), reps=reps,
+                nanosleep=e1[0] - e0[0], nanosleep_last=e1[1], epoll=e1[2] - e0[2],
+                epoll_errno=e1[3], fails=fails)
+
+
+# ---- apply wall time, small patch, small target ----
+
+def apply_wall(patch, reps):
+    t = Target(["threads", 0, 1])
+    walls, totals, rwalls = [], [], []
+    try:
+        for _ in range(reps):
+            d, wall = hp_json("apply", t.pid, patch)
+            walls.append(wall)
+            totals.append(d["timing"]["total_us"])
+            _, rw = hp("revert", t.pid, "--all")
+            rwalls.append(rw)
+        errs = t.errors()
+    finally:
+        t.stop()
+    return dict(wall=med(walls), total=med(totals), revert=med(rwalls), errors=errs)
+
+
+# ---- per-call cost ----
+
+def calls_run(patch, reps, iters):
+    t = Target(["calls"], cpu=1 if os.cpu_count() and os.cpu_count() > 1 else None)
+    try:
+        t.kv(f"c {iters // 10}", timeout=60)  # warm up
+        before = [t.kv(f"c {iters}", timeout=120) for _ in range(3)]
+        d, _ = hp_json("apply", t.pid, patch)
+        kinds = {}
+        for f in d["patch"]["functions"]:
+            j = f["jump"]
+            if f["preserved_regs"]:
+                k = f"e9 to a register-preserving island ({len(f['preserved_regs'])} regs)"
+            elif f["island"] != "0x0":
+                k = "e9 to an island, ff25 abs64 there"
+            elif j.startswith("e9"):
+                k = "e9 rel32 direct"
+            elif j.startswith("ff25"):
+                k = "ff25 abs64 at the entry"
+            else:
+                k = j
+            kinds[f["name"]] = k
+        after = [t.kv(f"c {iters}", timeout=120) for _ in range(reps)]
+    finally:
+        t.stop()
+    m = {k: med([a[k] for a in after]) for k in after[0]}
+    mb = {k: med([a[k] for a in before]) for k in before[0]}
+    return m, mb, kinds
+
+
+# ---- many processes ----
+
+def multi_run(nproc, patch, reps):
+    shutil.copy2(TARGET, MULTI)
+    ts = []
+    try:
+        for _ in range(nproc):
+            ts.append(Target(["threads", 0, 1], exe=MULTI, control=False))
+        time.sleep(0.2)
+        walls, rwalls = [], []
+        for _ in range(reps):
+            d, wall = hp_json("apply", "--all-of", MULTI, patch, timeout=300)
+            if d.get("succeeded") != nproc:
+                raise RuntimeError(f"--all-of: {d.get('succeeded')} of {nproc} succeeded")
+            walls.append(wall)
+            _, rw = hp("revert", "--all-of", MULTI, "--all", timeout=300)
+            rwalls.append(rw)
+    finally:
+        for t in ts:
+            t.p.kill()
+        for t in ts:
+            t.p.wait()
+        PROCS[:] = [p for p in PROCS if p.poll() is None]
+    return dict(wall=med(walls), revert=med(rwalls), n=nproc)
+
+
+# ---- report ----
+
+def machine():
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    glibc = platform.libc_ver()[1] or "?"
+    try:
+        gdbv = subprocess.run(["gdb", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+    except (OSError, IndexError):
+        gdbv = "not installed"
+    return (f"CPU {cpu}, {os.cpu_count()} cores; kernel {platform.release()}; glibc {glibc}; "
+            f"{gdbv}")
+
+
+def us(x):
+    if x is None:
+        return "-"
+    return f"{x / 1000:.1f} ms" if x >= 10000 else f"{x:.0f} µs"
+
+
+def goal(ok):
+    return "**met**" if ok else "**missed**"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reps", type=int, default=11)
+    ap.add_argument("--quick", action="store_true", help="fewer reps and configurations")
+    ap.add_argument("--only", default="", help="comma list: threads,funcs,gdb,apply,calls,multi")
+    a = ap.parse_args()
+    reps = 3 if a.quick else a.reps
+    only = set(a.only.split(",")) if a.only else {"threads", "funcs", "gdb", "apply", "calls", "multi"}
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    out = []
+    res = {}
+    try:
+        out.append(f"Machine: {machine()}.  ")
+        out.append(f"Medians of {reps} runs; `hotpatch` = build/hotpatch (-O2).\n")
+        p1 = os.path.join(B, "patch_1.so")
+        if "threads" in only:
+            out.append("### Pause vs threads (one function)\n")
+            out.append("Worker threads: one spins calling the function, the others tick (sleep to a "
+                       "deadline, then 64 calls); the target has 3 more threads (main in "
+                       "clock_nanosleep, epoll_wait, stdin reader). *seen* = largest gap a worker "
+                       "observed between two loop iterations during the apply; *idle* = the same "
+                       "over an equal window without hotpatch.\n")
+            out.append("| workers | threads | stop-the-world (stw_us) | pause_us (all phases) | "
+                       "dlopen_us | total_us | seen by target | idle baseline | errors left |")
+            out.append("|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+            for n in ([1, 8] if a.quick else [1, 8, 64, 256]):
+                if over_budget():
+                    break
+                log(f"pause: {n} workers")
+                r = pause_run(n, 1, p1, reps)
+                res[("threads", n)] = r
+                e = r["errors"]
+                out.append(f"| {n} | {r['threads']:.0f} | {us(r['stw'])} | {us(r['pause'])} | "
+                           f"{us(r['dlopen'])} | {us(r['total'])} | {us(r['gap'])} | "
+                           f"{us(r['bgap'])} | nanosleep {e[0]}, epoll_wait {e[2]} |")
+            out.append("")
+        if "funcs" in only:
+            out.append("### Pause vs functions in one patch (8 workers)\n")
+            out.append("| functions | stop-the-world | pause_us | dlopen_us | total_us | wall | "
+                       "seen by target | idle baseline |")
+            out.append("|---:|---:|---:|---:|---:|---:|---:|---:|")
+            for k in ([1, 100] if a.quick else [1, 10, 100, 1000]):
+                if over_budget():
+                    break
+                log(f"pause: {k} functions")
+                r = pause_run(8, k, os.path.join(B, f"patch_{k}.so"), reps)
+                res[("funcs", k)] = r
+                out.append(f"| {k} | {us(r['stw'])} | {us(r['pause'])} | {us(r['dlopen'])} | "
+                           f"{us(r['total'])} | {us(r['wall'])} | {us(r['gap'])} | {us(r['bgap'])} |")
+            out.append("")
+        if "gdb" in only and not over_budget():
+            log("gdb")
+            g = gdb_run(8, p1, 3 if a.quick else 5)
+            res["gdb"] = g
+            h = res.get(("threads", 8)) or pause_run(8, 1, p1, reps)
+            res[("threads", 8)] = h
+            out.append("### gdb vs hotpatch (8 workers, same target, same patch)\n")
+            if g is None:
+                out.append("gdb is not installed: skipped.\n")
+            else:
+                out.append("`gdb -p PID -batch -ex 'call (void*)dlopen(\"/abs/patch_1.so\", 2)'` "
+                           f"({g['reps']} runs) against `hotpatch apply` ({reps} runs, which also "
+                           "writes the jump). Errors: calls that returned an error in the target "
+                           "(nanosleep: the main thread's clock_nanosleep, which a correct restart "
+                           "never shows; epoll_wait: EINTR, see below).\n")
+                out.append("| tool | pause seen by target | wall | clock_nanosleep errors | "
+                           "epoll_wait errors |")
+                out.append("|---|---:|---:|---|---|")
+                he = h["errors"]
+                out.append(f"| hotpatch apply | {us(h['gap'])} (stw {us(h['stw'])}) | {us(h['wall'])} | "
+                           f"{he[0]} | {he[2]} (after {reps} apply + {reps} revert) |")
+                out.append(f"| gdb call dlopen | {us(g['gap'])} | {us(g['wall'])} | {g['nanosleep']}"
+                           f"{' (returned %d)' % g['nanosleep_last'] if g['nanosleep'] else ''} | "
+                           f"{g['epoll']}{' (errno %d)' % g['epoll_errno'] if g['epoll'] else ''} |")
+                if g["fails"]:
+                    out.append(f"\ngdb failed {len(g['fails'])} of {g['reps']} times: "
+                               f"`{g['fails'][0]}`")
+                out.append("")
+        if "apply" in only and not over_budget():
+            log("apply wall")
+            r = apply_wall(p1, reps)
+            res["apply"] = r
+            out.append("### `hotpatch apply` wall time (1 function, idle 3-thread target)\n")
+            out.append("| apply wall (exec to exit) | apply total_us (library) | revert wall |")
+            out.append("|---:|---:|---:|")
+            out.append(f"| {us(r['wall'])} | {us(r['total'])} | {us(r['revert'])} |\n")
+        if "calls" in only and not over_budget():
+            log("calls")
+            iters = 2000000 if a.quick else 20000000
+            m, mb, kinds = calls_run(os.path.join(B, "callpatch.so"), reps, iters)
+            res["calls"] = (m, kinds)
+            out.append(f"### Per-call cost (ns/call, tight loop of {iters // 1000000}M calls, "
+                       f"median of {reps})\n")
+            out.append("Each patched function and its never-patched twin have identical code; the "
+                       "replacement in the patch too. x = patched / native twin.\n")
+            out.append("| function | redirection | native | patched | x |")
+            out.append("|---|---|---:|---:|---:|")
+            rows = [("pc_clob (indirect call inside: clobbers all)", "pc_clob", "clob", "clob_ref"),
+                    ("lib_clob in a shared library", "lib_clob", "lib", "lib_ref"),
+                    ("pc_tiny (6 bytes, `jmp *ptr`)", "pc_tiny", "tiny", "tiny_ref"),
+                    ("pc_small (`lea 1(%rdi),%rax; ret`)", "pc_small", "small", "small_ref")]
+            for label, fn, k, ref in rows:
+                out.append(f"| {label} | hotpatch: {kinds.get(fn, '?')} | {m[ref]:.2f} | "
+                           f"{m[k]:.2f} | {m[k] / m[ref]:.2f} |")
+            out.append(f"| copy of pc_clob | seed: `movabs $new,%rax; jmp *%rax` at the entry | "
+                       f"{m['clob_ref']:.2f} | {m['seed']:.2f} | {m['seed'] / m['clob_ref']:.2f} |")
+            out.append("")
+        if "multi" in only and not over_budget():
+            log("100 processes")
+            r = multi_run(100, p1, 3 if a.quick else 5)
+            res["multi"] = r
+            out.append(f"### Many processes: `hotpatch apply --all-of PATH` ({r['n']} idle "
+                       f"3-thread processes, 1 function)\n")
+            out.append("| apply wall | per process | revert --all wall |")
+            out.append("|---:|---:|---:|")
+            out.append(f"| {us(r['wall'])} | {us(r['wall'] / r['n'])} | {us(r['revert'])} |\n")
+
+        # ---- goals ----
+        out.append("### Goals\n")
+        out.append("| goal | measured | |")
+        out.append("|---|---:|---|")
+        for n, lim in ((8, 200), (256, 2000)):
+            r = res.get(("threads", n))
+            if r:
+                out.append(f"| stop-the-world ≤ {us(lim)} at {n} workers | {us(r['stw'])} "
+                           f"(pause_us {us(r['pause'])}) | {goal(r['stw'] <= lim)} |")
+        g, h = res.get("gdb"), res.get(("threads", 8))
+        if g and h and g["gap"] and h["gap"]:
+            ratio = g["gap"] / h["gap"]
+            out.append(f"| pause ≥ 100x below gdb's (seen by the target) | {ratio:.0f}x "
+                       f"({us(g['gap'])} / {us(h['gap'])}) | {goal(ratio >= 100)} |")
+        if "apply" in res:
+            w = res["apply"]["wall"]
+            out.append(f"| apply ≤ 10 ms wall, small patch | {us(w)} | {goal(w <= 10000)} |")
+        if "calls" in res:
+            m, kinds = res["calls"]
+            for label, k, ref in (("plain jump (pc_clob)", "clob", "clob_ref"),
+                                  ("e9 direct (lib_clob)", "lib", "lib_ref"),
+                                  ("island (pc_tiny)", "tiny", "tiny_ref"),
+                                  ("IPA-RA preserving (pc_small)", "small", "small_ref")):
+                x = m[k] / m[ref]
+                out.append(f"| patched call ≤ 1.05x native: {label} | {x:.2f}x | {goal(x <= 1.05)} |")
+        if "multi" in res:
+            w = res["multi"]["wall"]
+            out.append(f"| 100 processes ≤ 0.5 s | {us(w)} | {goal(w <= 500000)} |")
+        out.append("")
+    finally:
+        cleanup()
+    text = "\n".join(out)
+    print(text)
+    with open(os.path.join(B, "results.md"), "w") as f:
+        f.write(text + "\n")
+    log("done")
+
+
+if __name__ == "__main__":
+    main()
