@@ -596,6 +596,9 @@ static int do_apply(struct proc *p, struct plan *pl, const struct hotpatch_opts 
 		err = write_imports(p, pl, l_addr);
 	if (!err)
 		err = plan_jumps(p, t, pl, l_addr);
+	/* The patch is a new module: the unwinder learns of it now, not with everything stopped. */
+	if (!err)
+		objects_unwinder_refresh(&objs);
 	res->timing.dlopen_ns = hp_now_ns() - t_dl;
 	if (err)
 		goto undo;
@@ -614,7 +617,7 @@ static int do_apply(struct proc *p, struct plan *pl, const struct hotpatch_opts 
 			ranges[nr++] = (struct range){ f->cold[c][0], f->cold[c][1], f->d->symbol };
 	}
 	if (!err)
-		err = consistency_wait(p, ranges, nr, deadline);
+		err = consistency_wait(p, &objs, ranges, nr, deadline);
 	free(ranges);
 	if (!err)
 		err = write_jumps(p, pl);

@@ -265,7 +265,7 @@ static int do_revert(struct proc *p, const char *what, const struct hotpatch_opt
 			break;
 	}
 	if (!err) {
-		err = consistency_wait(p, ranges, nr, deadline);
+		err = consistency_wait(p, &objs, ranges, nr, deadline);
 		i = UINT_MAX;
 		if (err && !p->held && proc_hold_all(p))
 			hp_warn("pid %d: cannot stop the threads again to roll back", p->pid);

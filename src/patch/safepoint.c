@@ -150,18 +150,16 @@ static void sleep_ms(unsigned ms)
 int safepoint_choose(struct proc *p, struct objects *objs, uint64_t deadline, struct thread **out)
 {
 	struct unwinder *uw;
-	int err = unwind_begin(p->pid, &uw);
+	int err = objects_unwinder(objs, &uw);
 	if (err)
-		return hp_err(err, "pid %d: cannot start the unwinder", p->pid);
+		return err;
 	struct stack *s = malloc(sizeof(*s));
 	struct thread **cand = NULL;
 	uint64_t *addrs = NULL;
 	unsigned rounds = 0;
 
-	if (!s) {
-		unwind_end(uw);
+	if (!s)
 		return -ENOMEM;
-	}
 	for (;; rounds++) {
 		struct thread *best = NULL;
 		enum verdict best_v = UNSAFE;
@@ -233,7 +231,6 @@ int safepoint_choose(struct proc *p, struct objects *objs, uint64_t deadline, st
 	free(cand);
 	free(addrs);
 	free(s);
-	unwind_end(uw);
 	return err;
 }
 
@@ -247,9 +244,12 @@ static const struct range *in_ranges(const struct range *r, size_t n, uint64_t a
 
 /* Without a complete unwind, look at every word of the stack: a false alarm only costs a retry. */
 static const struct range *stack_scan(struct proc *p, struct thread *t, const struct range *r,
-				      size_t n)
+				      size_t n, bool *maps_fresh)
 {
 	uint64_t sp = arch_sp(&t->regs), buf[512];
+	/* Thread stacks mapped since the last read: refresh once per check, and only if needed. */
+	if (!*maps_fresh && !proc_maps_refresh(p))
+		*maps_fresh = true;
 	const struct map *m = proc_map_find(p, sp);
 	uint64_t end = m ? m->end : sp;
 	if (end - sp > (256u << 10))
@@ -268,12 +268,14 @@ static const struct range *stack_scan(struct proc *p, struct thread *t, const st
 	return NULL;
 }
 
-int consistency_wait(struct proc *p, const struct range *ranges, size_t nr, uint64_t deadline)
+int consistency_wait(struct proc *p, struct objects *objs, const struct range *ranges, size_t nr,
+		     uint64_t deadline)
 {
 	struct unwinder *uw;
-	int err = unwind_begin(p->pid, &uw);
+	bool maps_fresh = false;
+	int err = objects_unwinder(objs, &uw);
 	if (err)
-		return hp_err(err, "pid %d: cannot start the unwinder", p->pid);
+		return err;
 	struct stack *s = malloc(sizeof(*s));
 	struct thread **ts = NULL;
 	uint64_t *addrs = NULL;
@@ -288,11 +290,8 @@ int consistency_wait(struct proc *p, const struct range *ranges, size_t nr, uint
 	if (alone_ns > 20000000ull)
 		alone_ns = 20000000ull;
 	uint64_t alone_until = start + alone_ns;
-	if (!s) {
-		unwind_end(uw);
+	if (!s)
 		return -ENOMEM;
-	}
-	err = proc_maps_refresh(p);
 	for (unsigned round = 0; !err; round++) {
 		size_t nb = 0, nt = 0;
 		free(ts);
@@ -324,7 +323,7 @@ int consistency_wait(struct proc *p, const struct range *ranges, size_t nr, uint
 				}
 			}
 			if (!hit && !s->complete)
-				hit = stack_scan(p, t, ranges, nr);
+				hit = stack_scan(p, t, ranges, nr, &maps_fresh);
 			if (!hit)
 				continue;
 			nb++;
@@ -370,7 +369,6 @@ int consistency_wait(struct proc *p, const struct range *ranges, size_t nr, uint
 	free(addrs);
 	free(what);
 	free(s);
-	unwind_end(uw);
 	return err;
 }
 
