@@ -624,21 +624,21 @@ static int do_apply(struct proc *p, struct plan *pl, const struct hotpatch_opts 
 		goto out;
 	objects_prefetch(&objs);
 
-	err = proc_hold_all(p);
+	err = safepoint_borrow(p, &objs, deadline, &t);
 	if (err)
 		goto out;
-	/* Another invocation may have committed between our read and the stop. */
+	/*
+	 * Another invocation may have committed since our read. Not from now
+	 * on: it would have to stop the thread we hold.
+	 */
 	state_release(&st);
 	err = state_read(p, &st);
 	if (!err && state_by_identity(&st, pl))
 		err = hp_err(HOTPATCH_E_APPLIED, "pid %d: %s already applied", p->pid, pl->path);
-	if (!err)
-		err = safepoint_choose(p, &objs, deadline, &t);
 	if (err)
 		goto release;
 
 	/* dlopen phase: one thread busy, the others running. */
-	err = proc_release_all(p, t);
 	uint64_t t_dl = hp_now_ns();
 	/* Create the state region now, while we have a thread to run syscalls in. */
 	if (!err)

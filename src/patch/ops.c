@@ -151,23 +151,24 @@ int hotpatch_load(pid_t pid, const char *so_path, const struct hotpatch_opts *op
 	err = objects_load(p, &objs);
 	if (!err) {
 		objects_prefetch(&objs);
-		err = proc_hold_all(p);
+		err = safepoint_borrow(p, &objs, deadline, &t);
 	}
 	if (!err) {
-		err = safepoint_choose(p, &objs, deadline, &t);
-		if (!err)
-			err = proc_release_all(p, t);
 		uint64_t t_dl = hp_now_ns();
-		if (!err)
-			err = remote_dlopen(p, &objs, t, canon, handle, deadline + 5000000000ull);
+		err = remote_dlopen(p, &objs, t, canon, handle, deadline + 5000000000ull);
 		if (timing)
 			timing->dlopen_ns = hp_now_ns() - t_dl;
 		proc_release_all(p, NULL);
 	}
 	if (timing) {
+		pid_t *tids;
+		size_t n = p->nthreads;
+		/* Only the borrowed thread was stopped: count them all for the report. */
+		if (!err && !proc_tasks(p, &tids, &n))
+			free(tids);
 		timing->total_ns = hp_now_ns() - start;
 		timing->pause_ns = p->pause_ns;
-		timing->threads = (unsigned)p->nthreads;
+		timing->threads = (unsigned)n;
 	}
 	objects_release(&objs);
 	proc_close(p);

@@ -100,6 +100,13 @@ struct range {
  */
 int safepoint_choose(struct proc *p, struct objects *objs, uint64_t deadline, struct thread **out);
 /*
+ * Nothing is held. Borrow a thread at a safe point and leave the others
+ * running: first a thread blocked in a system call (stopped alone: no
+ * stop-the-world at all), else stop the world and safepoint_choose().
+ * Returns the borrowed thread, the only one held.
+ */
+int safepoint_borrow(struct proc *p, struct objects *objs, uint64_t deadline, struct thread **out);
+/*
  * Stop-the-world is held. Make sure no thread's pc or return address lies in
  * any of ranges[], running blockers out (alone first, then with the others).
  */

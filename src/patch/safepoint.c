@@ -234,6 +234,95 @@ int safepoint_choose(struct proc *p, struct objects *objs, uint64_t deadline, st
 	return err;
 }
 
+/*
+ * System calls that restart transparently after a ptrace stop (the kernel
+ * rewinds them, or resumes them through restart_syscall), so a thread
+ * blocked in one can be borrowed for dlopen without the program noticing.
+ * Not epoll_wait, sigtimedwait, semop...: a stop makes those return EINTR
+ * (man 7 signal, "interrupted by a stop signal"); such threads come second.
+ */
+static const long quiet_syscalls[] = {
+	SYS_read, SYS_poll, SYS_select, SYS_nanosleep, SYS_pause, SYS_accept, SYS_recvfrom,
+	SYS_recvmsg, SYS_wait4, SYS_rt_sigsuspend, SYS_futex, SYS_clock_nanosleep, SYS_waitid,
+	SYS_pselect6, SYS_ppoll, SYS_accept4, SYS_recvmmsg,
+};
+
+#define BORROW_TRIES 8
+
+static bool quiet_syscall(long nr)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(quiet_syscalls); i++)
+		if (nr == quiet_syscalls[i])
+			return true;
+	return false;
+}
+
+/* Borrow tid if it is at a safe point; 1 = borrowed, 0 = not safe (released again). */
+static int try_borrow(struct proc *p, struct objects *objs, struct unwinder *uw, pid_t tid,
+		      struct stack *s, struct thread **out)
+{
+	struct thread *t;
+	uint64_t bp;
+	int err = proc_hold_one(p, tid, &t);
+	if (err)
+		return err;
+	err = thread_stack(p, uw, t, s);
+	enum verdict v = err ? UNSAFE : classify(p, objs, t, s, &bp);
+	hp_debug("pid %d: thread %d: %s (%zu frames%s), alone", p->pid, t->tid,
+		 v == SAFE_IDLE ? "safe, idle" : v == SAFE ? "safe" : "unsafe", s->n,
+		 s->complete ? "" : ", incomplete");
+	if (v != UNSAFE) {
+		*out = t;
+		return 1;
+	}
+	proc_release_all(p, NULL);
+	return err;
+}
+
+int safepoint_borrow(struct proc *p, struct objects *objs, uint64_t deadline, struct thread **out)
+{
+	struct unwinder *uw;
+	pid_t *tids = NULL, quiet[BORROW_TRIES], other[BORROW_TRIES];
+	size_t n = 0, nq = 0, no = 0;
+	int err = objects_unwinder(objs, &uw);
+	if (err)
+		return err;
+	struct stack *s = malloc(sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	/* Candidates: threads blocked in a system call, which need not run to get to a safe point. */
+	err = proc_tasks(p, &tids, &n);
+	for (size_t i = 0; !err && i < n && nq < BORROW_TRIES; i++) {
+		long nr = proc_blocked_syscall(p, tids[i]);
+		if (nr >= 0 && quiet_syscall(nr))
+			quiet[nq++] = tids[i];
+		else if (nr >= 0 && no < BORROW_TRIES)
+			other[no++] = tids[i];
+	}
+	free(tids);
+	int r = 0;
+	for (size_t i = 0; !err && r != 1 && i < nq + no; i++) {
+		r = try_borrow(p, objs, uw, i < nq ? quiet[i] : other[i - nq], s, out);
+		if (r < 0 && r != -ESRCH && r != -HOTPATCH_E_TIMEOUT)
+			err = r;	/* not permitted, traced by someone else: stopping all fails too */
+		else if (r < 0)
+			hp_err_clear();
+	}
+	free(s);
+	if (err || r == 1)
+		return err;
+	/* Nobody idles at a safe point: stop the world, and run threads to one if need be. */
+	err = proc_hold_all(p);
+	if (err)
+		return err;
+	err = safepoint_choose(p, objs, deadline, out);
+	if (!err)
+		err = proc_release_all(p, *out);
+	if (err)
+		proc_release_all(p, NULL);
+	return err;
+}
+
 static const struct range *in_ranges(const struct range *r, size_t n, uint64_t a)
 {
 	for (size_t i = 0; i < n; i++)

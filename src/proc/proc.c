@@ -351,6 +351,52 @@ int proc_hold_all(struct proc *p)
 	return 0;
 }
 
+static int thread_release(struct proc *p, struct thread *t);
+
+int proc_tasks(struct proc *p, pid_t **tids, size_t *n)
+{
+	return list_tasks(p, tids, n);
+}
+
+long proc_blocked_syscall(struct proc *p, pid_t tid)
+{
+	char path[64], buf[256];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", p->pid, tid);
+	/* "NR args... sp pc" while blocked in a syscall, "-1 sp pc" outside one, "running". */
+	if (read_small(path, buf, sizeof(buf)) <= 0 || buf[0] < '0' || buf[0] > '9')
+		return -1;
+	return strtol(buf, NULL, 10);
+}
+
+int proc_hold_one(struct proc *p, pid_t tid, struct thread **out)
+{
+	struct thread *t = proc_thread(p, tid);
+	*out = NULL;
+	if (p->held || (t && t->attached))
+		BUG("proc_hold_one(%d) with threads held", tid);
+	if (!t && !(t = thread_add(p, tid)))
+		return -ENOMEM;
+	t->gone = false;
+	int err = pt_seize(tid, 0);
+	if (!err) {
+		t->attached = true;
+		t->stopped = false;
+		err = pt_interrupt(tid);
+		if (!err)
+			err = thread_wait_stop(p, t, hp_now_ns() + STOP_TIMEOUT_NS);
+		if (!err && !t->attached)
+			err = -ESRCH;	/* exited meanwhile */
+	}
+	if (err) {
+		thread_release(p, t);
+		t->gone = true;
+		threads_compact(p);
+		return err == -EPERM ? perm_error(p->pid, EPERM) : err;
+	}
+	*out = t;
+	return 0;
+}
+
 static int thread_release(struct proc *p, struct thread *t)
 {
 	int err = 0;

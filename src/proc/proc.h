@@ -71,6 +71,16 @@ void proc_close(struct proc *p);
 int proc_hold_all(struct proc *p);
 /* Resume (detach) every thread except 'keep' (may be NULL): pending signals re-injected. */
 int proc_release_all(struct proc *p, struct thread *keep);
+/*
+ * Borrow one thread (seize and stop it), leaving the others alone: nothing
+ * needs the world stopped to run dlopen in a thread found at a safe point.
+ * Release it with proc_release_all. *out points into p->threads.
+ */
+int proc_hold_one(struct proc *p, pid_t tid, struct thread **out);
+/* Thread ids of p now (/proc/PID/task), malloc'd. */
+int proc_tasks(struct proc *p, pid_t **tids, size_t *n);
+/* The system call thread tid is blocked in, -1 if running or not in one (no stop needed). */
+long proc_blocked_syscall(struct proc *p, pid_t tid);
 /* Detach everything; used on error paths, never fails silently: logs. */
 void proc_abandon(struct proc *p);
 
