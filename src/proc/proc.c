@@ -313,18 +313,29 @@ int proc_hold_all(struct proc *p)
 			}
 			t->attached = true;
 			t->stopped = false;
+			t->interrupted = false;
+			added++;
+		}
+		free(tids);
+		/*
+		 * Seizing does not stop a thread: seize them all first, then
+		 * interrupt them all, so the threads stopped first do not wait
+		 * for the seize of the others (one syscall less per thread in
+		 * the pause).
+		 */
+		for (size_t i = 0; !err && i < p->nthreads; i++) {
+			struct thread *t = &p->threads[i];
+			if (!t->attached || t->stopped || t->interrupted)
+				continue;
 			if (first && !p->first_stop_ns) {
 				p->first_stop_ns = hp_now_ns();
 				first = false;
 			}
-			r = pt_interrupt(t->tid);
-			if (r && r != -ESRCH) {
+			int r = pt_interrupt(t->tid);
+			if (r && r != -ESRCH)
 				err = hp_err(r, "pid %d: cannot interrupt thread %d", p->pid, t->tid);
-				break;
-			}
-			added++;
+			t->interrupted = true;
 		}
-		free(tids);
 		if (err)
 			break;
 		for (size_t i = 0; i < p->nthreads && !err; i++)

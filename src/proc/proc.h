@@ -30,6 +30,7 @@ struct thread {
 	bool attached;		/* seized by us */
 	bool stopped;		/* in a ptrace-stop we caused or observed */
 	bool gone;		/* exited while we looked at it */
+	bool interrupted;	/* PTRACE_INTERRUPT sent by the current proc_hold_all */
 	bool was_stopped;	/* was in group-stop (T state) when we found it: keep it so */
 	int pending_sig;	/* signal taken from a signal-delivery-stop, re-inject on resume */
 	struct user_regs_struct regs;	/* valid while stopped (read at stop time) */
