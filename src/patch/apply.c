@@ -271,19 +271,18 @@ static int island_alloc(struct proc *p, struct thread *t, struct plan *pl, uint6
  * Anything we cannot see through (PLT, pointer calls, undecodable bytes)
  * means "clobbers everything", which needs no preservation.
  */
-static int clobber_analysis(struct plan_func *f, uint32_t *written, bool *stack_args)
+static int clobber_analysis(struct elf_file *ef, uint64_t value, uint32_t *written,
+			    bool *stack_args)
 {
-	struct elf_file *ef;
-	struct object *o = f->r.obj;
 	uint64_t todo[64], seen[64];
 	size_t ntodo = 0, nseen = 0;
 	struct arch_func_info info;
 
 	*written = 0;
 	*stack_args = false;
-	if (object_elf(o, &ef))
+	if (!ef)
 		goto all;
-	todo[ntodo++] = f->r.sym.value;
+	todo[ntodo++] = value;
 	while (ntodo) {
 		uint64_t a = todo[--ntodo];
 		struct elf_sym sym;
@@ -300,7 +299,7 @@ static int clobber_analysis(struct plan_func *f, uint32_t *written, bool *stack_
 		free(code);
 		if (info.indirect_call || info.undecodable || info.callees_overflow)
 			goto all;
-		if (a == f->r.sym.value)
+		if (a == value)
 			*stack_args = info.stack_args;
 		*written |= info.written;
 		for (int i = 0; i < info.ncallees; i++) {
@@ -327,17 +326,20 @@ all:
 
 static int plan_registers(struct proc *p, struct plan *pl, const struct hotpatch_opts *opts)
 {
+	struct elf_file *patch_ef = NULL;
 	for (size_t i = 0; i < pl->nf; i++) {
 		struct plan_func *f = &pl->f[i];
-		uint32_t written;
-		bool stack_args;
+		struct elf_file *ef;
+		uint32_t written, new_written;
+		bool stack_args, unused;
 		/*
 		 * A global function of a shared library can be interposed, so
 		 * callers may not assume anything about its registers.
 		 */
 		if (!f->r.obj->main && f->r.sym.bind != STB_LOCAL)
 			continue;
-		clobber_analysis(f, &written, &stack_args);
+		clobber_analysis(object_elf(f->r.obj, &ef) ? NULL : ef, f->r.sym.value, &written,
+				 &stack_args);
 		/*
 		 * Return registers included: a function that never writes rax
 		 * returns nothing in it, and its callers may keep a value there.
@@ -345,12 +347,29 @@ static int plan_registers(struct proc *p, struct plan *pl, const struct hotpatch
 		uint32_t keep = ARCH_REGS_CALLER_SAVED & ~written;
 		if (!keep)
 			continue;
+		/*
+		 * Of those, only the registers the replacement (or anything it
+		 * calls) may write need saving: the same analysis, on the patch
+		 * file. A replacement that writes none of them gets a plain jump
+		 * (an island saving all 24 cost 10 ns per call here).
+		 */
+		if (!patch_ef && elf_file_open(pl->path, pl->path, &patch_ef))
+			patch_ef = NULL;
+		clobber_analysis(patch_ef, f->d->addr_vaddr, &new_written, &unused);
+		keep &= new_written;
+		if (!keep) {
+			hp_debug("pid %d: '%s': the replacement writes no register its callers may keep",
+				 p->pid, f->d->symbol);
+			continue;
+		}
 		char regs[256];
 		arch_regs_str(keep, regs, sizeof(regs));
-		if (stack_args && !(opts && opts->force_clobber))
+		if (stack_args && !(opts && opts->force_clobber)) {
+			elf_file_free(patch_ef);
 			return hp_err(HOTPATCH_E_CLOBBER,
 				      "pid %d: '%s' never writes %s, so optimized callers (gcc -fipa-ra) may keep values there; it takes stack arguments, so no preserving island can be built: rebuild the target with -fno-ipa-ra, or --force-regs if the replacement preserves them",
 				      p->pid, f->d->symbol, regs);
+		}
 		if (stack_args) {
 			hp_warn("pid %d: '%s': --force-regs: callers relying on %s are not protected",
 				p->pid, f->d->symbol, regs);
@@ -359,6 +378,7 @@ static int plan_registers(struct proc *p, struct plan *pl, const struct hotpatch
 		f->preserved = keep;
 		hp_info("pid %d: '%s': preserving %s for its callers", p->pid, f->d->symbol, regs);
 	}
+	elf_file_free(patch_ef);
 	return 0;
 }
 
