@@ -385,11 +385,11 @@ def main():
             out.append(f"| {us(r['wall'])} | {us(r['total'])} | {us(r['revert'])} |\n")
         if "calls" in only and not over_budget():
             log("calls")
-            iters = 2000000 if a.quick else 20000000
+            iters = 2000000 if a.quick else 10000000
             m, mb, kinds = calls_run(os.path.join(B, "callpatch.so"), reps, iters)
             res["calls"] = (m, kinds)
-            out.append(f"### Per-call cost (ns/call, tight loop of {iters // 1000000}M calls, "
-                       f"median of {reps})\n")
+            out.append(f"### Per-call cost (ns/call: best of 3 loops of {iters // 1000000}M calls, "
+                       f"median of {reps} such)\n")
             out.append("Each patched function and its never-patched twin have identical code; the "
                        "replacement in the patch too. x = patched / native twin.\n")
             out.append("| function | redirection | native | patched | x |")
@@ -397,12 +397,23 @@ def main():
             rows = [("pc_clob (indirect call inside: clobbers all)", "pc_clob", "clob", "clob_ref"),
                     ("lib_clob in a shared library", "lib_clob", "lib", "lib_ref"),
                     ("pc_tiny (6 bytes, `jmp *ptr`)", "pc_tiny", "tiny", "tiny_ref"),
-                    ("pc_small (`lea 1(%rdi),%rax; ret`)", "pc_small", "small", "small_ref")]
+                    ("pc_small (`lea 1(%rdi),%rax; ret`), replacement writes only rax",
+                     "pc_small", "small", "small_ref"),
+                    ("pc_keep1 (same code), replacement also writes rcx", "pc_keep1", "keep1",
+                     "small_ref"),
+                    ("pc_keepall (same code), replacement writes all caller-saved", "pc_keepall",
+                     "keepall", "small_ref")]
             for label, fn, k, ref in rows:
                 out.append(f"| {label} | hotpatch: {kinds.get(fn, '?')} | {m[ref]:.2f} | "
                            f"{m[k]:.2f} | {m[k] / m[ref]:.2f} |")
             out.append(f"| copy of pc_clob | seed: `movabs $new,%rax; jmp *%rax` at the entry | "
                        f"{m['clob_ref']:.2f} | {m['seed']:.2f} | {m['seed'] / m['clob_ref']:.2f} |")
+            out.append(f"| copy of pc_clob | by hand: `ff 25 00000000` + address inline (hotpatch's "
+                       f"ff25 abs64) | {m['clob_ref']:.2f} | {m['ff25']:.2f} | "
+                       f"{m['ff25'] / m['clob_ref']:.2f} |")
+            out.append(f"| copy of pc_clob | by hand: `ff 25 rel32`, address in data, its own cache "
+                       f"line | {m['clob_ref']:.2f} | {m['ff25far']:.2f} | "
+                       f"{m['ff25far'] / m['clob_ref']:.2f} |")
             out.append("")
         if "multi" in only and not over_budget():
             log("100 processes")
@@ -433,10 +444,14 @@ def main():
             out.append(f"| apply ≤ 10 ms wall, small patch | {us(w)} | {goal(w <= 10000)} |")
         if "calls" in res:
             m, kinds = res["calls"]
-            for label, k, ref in (("plain jump (pc_clob)", "clob", "clob_ref"),
+            for label, k, ref in (("ff25 at the entry (pc_clob)", "clob", "clob_ref"),
                                   ("e9 direct (lib_clob)", "lib", "lib_ref"),
-                                  ("island (pc_tiny)", "tiny", "tiny_ref"),
-                                  ("IPA-RA preserving (pc_small)", "small", "small_ref")):
+                                  ("e9 + island (pc_tiny)", "tiny", "tiny_ref"),
+                                  ("IPA-RA function, replacement writes no kept register (pc_small)",
+                                   "small", "small_ref"),
+                                  ("IPA-RA island saving 1 register (pc_keep1)", "keep1", "small_ref"),
+                                  ("IPA-RA island saving 24 registers (pc_keepall)", "keepall",
+                                   "small_ref")):
                 x = m[k] / m[ref]
                 out.append(f"| patched call ≤ 1.05x native: {label} | {x:.2f}x | {goal(x <= 1.05)} |")
         if "multi" in res:
