@@ -303,8 +303,12 @@ int safepoint_borrow(struct proc *p, struct objects *objs, uint64_t deadline, st
 	int r = 0;
 	for (size_t i = 0; !err && r != 1 && i < nq + no; i++) {
 		r = try_borrow(p, objs, uw, i < nq ? quiet[i] : other[i - nq], s, out);
-		if (r < 0 && r != -ESRCH && r != -HOTPATCH_E_TIMEOUT)
-			err = r;	/* not permitted, traced by someone else: stopping all fails too */
+		/*
+		 * Exited, exiting, did not stop: try the next. Not permitted
+		 * or traced by someone else: stopping all says so below.
+		 */
+		if (r == -ENOMEM)
+			err = r;
 		else if (r < 0)
 			hp_err_clear();
 	}

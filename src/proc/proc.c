@@ -211,6 +211,15 @@ static int thread_note_status(struct proc *p, struct thread *t, int status)
 	return 1;
 }
 
+/* State letter of thread tid from /proc/PID/task/TID/stat, 0 if it is gone. */
+static char task_state(struct proc *p, pid_t tid)
+{
+	char path[64], st[512];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", p->pid, tid);
+	const char *rp = read_small(path, st, sizeof(st)) > 0 ? strrchr(st, ')') : NULL;
+	return rp && rp[1] == ' ' ? rp[2] : 0;
+}
+
 /* Wait until attached thread t is in a ptrace-stop. */
 static int thread_wait_stop(struct proc *p, struct thread *t, uint64_t deadline)
 {
@@ -301,6 +310,12 @@ int proc_hold_all(struct proc *p)
 			}
 			t->gone = false;
 			int r = pt_seize(t->tid, 0);
+			if (r == -EPERM) {
+				/* The kernel refuses to attach to a thread that is exiting. */
+				char c = task_state(p, t->tid);
+				if (!c || c == 'Z' || c == 'X')
+					r = -ESRCH;
+			}
 			if (r == -ESRCH) {
 				t->gone = true;	/* exited between readdir and seize */
 				continue;
