@@ -754,8 +754,14 @@ static int do_apply(struct proc *p, struct plan *pl, const struct hotpatch_opts 
 	res->patch.handle = handle;
 	res->patch.applied_at = rec.applied_at;
 	goto out;
-undo:
+undo: {
+	/* Undoing runs remote calls that clear the message; the reason to report is this one. */
+	char why[1024];
+	hp_strlcpy(why, hotpatch_errmsg(), sizeof(why));
 	undo_load(p, &objs, pl, handle, opts);
+	if (why[0])
+		hp_err_force(-err, "%s", why);
+}
 release:
 	proc_release_all(p, NULL);
 out:
