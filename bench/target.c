@@ -5,23 +5,29 @@
  *   bench_target threads N NFUNCS   N worker threads calling fn_0..fn_{NFUNCS-1}
  *   bench_target calls              per-call cost loops (no worker threads)
  *
- * Threads mode: worker 0 spins (call, read the clock, keep the largest gap
- * between two iterations: what a busy thread sees of a pause); workers 1..N-1
- * tick every period (sleep to an absolute deadline, keep the largest lateness,
- * then a burst of calls): most threads of a real server are idle. Besides the
- * workers: the main thread sleeps in clock_nanosleep, one thread waits in
- * epoll_wait, one reads commands from stdin; the first two count every error
- * return, which a correct tracer never causes (restartable syscalls restart).
- * The measurement in the loops is one vDSO clock read and a compare.
+ * Threads mode: the main thread reads commands on stdin. Worker 0 spins
+ * (call, read the clock, keep the largest gap between two iterations: what a
+ * busy thread sees of a pause); it has CPU 0 to itself and every other
+ * thread of the process avoids CPU 0, so the gaps it sees are stops, not
+ * time slices lost to its siblings. Workers 1..N-1 tick every period (sleep
+ * to an absolute deadline, keep the largest lateness, then 64 calls): most
+ * threads of a real server are idle. Worker 1 waits in epoll_pwait2, the
+ * others in clock_nanosleep; every error return is counted (a correct tracer
+ * lets restartable system calls restart; epoll_wait is never restarted by
+ * the kernel after a stop and returns EINTR). The measurement in the loops is
+ * one vDSO clock read and a compare.
  *
  * Commands (one per line on stdin, one line of answer on stdout):
  *   g        "gap spin_us=X tick_us=Y calls=C": largest gaps since the last g, reset
- *   e        "errors nanosleep=N last=R epoll=M errno=E"
+ *   e        "errors nanosleep=N last=R epoll=M errno=E read=K"
  *   c ITERS  (calls mode) "calls NAME=ns ...": per-call cost of every variant (best of 3 loops)
  *   q        exit
+ * At end of input the main thread waits in pause() until killed.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -53,7 +59,7 @@ NOIPA long bench_cb_impl(long x) { return x ^ 1; }
 static int nworkers, nfuncs;
 static long period_ns;
 static _Atomic uint64_t spin_gap, tick_gap, ncalls;
-static _Atomic long sleep_errs, sleep_last, epoll_errs, epoll_errno;
+static _Atomic long sleep_errs, sleep_last, epoll_errs, epoll_errno, read_errs;
 static volatile long sink;
 
 static void gap_note(_Atomic uint64_t *max, uint64_t d)
@@ -62,11 +68,28 @@ static void gap_note(_Atomic uint64_t *max, uint64_t d)
 		atomic_store_explicit(max, d, memory_order_relaxed);
 }
 
+static int ncpus;
+
+/* This thread on CPU 'cpu' only, or on every CPU but 0 when cpu < 0. */
+static void pin(int cpu)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	if (ncpus < 2)
+		return;
+	for (int c = 0; c < ncpus && c < CPU_SETSIZE; c++)
+		if (cpu < 0 ? c != 0 : c == cpu)
+			CPU_SET(c, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
 static void *spinner(void *arg)
 {
-	uint64_t prev = now_ns(), k = 0;
+	uint64_t prev, k = 0;
 	long s = 0;
 	(void)arg;
+	pin(0);
+	prev = now_ns();
 	for (;;) {
 		s += bench_fns[k % (unsigned)nfuncs](s);
 		uint64_t t = now_ns();
@@ -80,13 +103,11 @@ static void *spinner(void *arg)
 	return NULL;
 }
 
-static void *ticker(void *arg)
+/* Wait until 'next' (CLOCK_MONOTONIC ns): clock_nanosleep, or epoll_pwait2 on a silent fd. */
+static void wait_until(int ep, uint64_t next)
 {
-	long i = (long)arg, s = 0;
 	struct timespec ts;
-	/* Spread the ticks over the period so wakeups do not all coincide. */
-	uint64_t next = now_ns() + (uint64_t)(period_ns * i / nworkers);
-	for (;;) {
+	if (ep < 0) {
 		ts.tv_sec = (time_t)(next / 1000000000ull);
 		ts.tv_nsec = (long)(next % 1000000000ull);
 		int r = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
@@ -94,6 +115,36 @@ static void *ticker(void *arg)
 			atomic_fetch_add(&sleep_errs, 1);
 			atomic_store(&sleep_last, r);
 		}
+		return;
+	}
+	uint64_t t = now_ns();
+	uint64_t left = next > t ? next - t : 0;
+	struct epoll_event out;
+	ts.tv_sec = (time_t)(left / 1000000000ull);
+	ts.tv_nsec = (long)(left % 1000000000ull);
+	/* Nothing ever arrives: every return but 0 is an error. */
+	if (epoll_pwait2(ep, &out, 1, &ts, NULL) != 0) {
+		atomic_fetch_add(&epoll_errs, 1);
+		atomic_store(&epoll_errno, errno);
+	}
+}
+
+static void *ticker(void *arg)
+{
+	long i = (long)arg, s = 0;
+	int ep = -1, fds[2];
+	if (i == 1) {
+		struct epoll_event ev = { .events = EPOLLIN };
+		ep = epoll_create1(EPOLL_CLOEXEC);
+		if (ep < 0 || pipe(fds) || epoll_ctl(ep, EPOLL_CTL_ADD, fds[0], &ev)) {
+			perror("epoll");
+			exit(1);
+		}
+	}
+	/* Spread the ticks over the period so wakeups do not all coincide. */
+	uint64_t next = now_ns() + (uint64_t)(period_ns * i / nworkers);
+	for (;;) {
+		wait_until(ep, next);
 		uint64_t t = now_ns();
 		if (t > next)
 			gap_note(&tick_gap, t - next);
@@ -104,27 +155,6 @@ static void *ticker(void *arg)
 		next += (uint64_t)period_ns;
 		if (next < t)
 			next = t + (uint64_t)period_ns;
-	}
-	return NULL;
-}
-
-static void *epoller(void *arg)
-{
-	int ep = epoll_create1(EPOLL_CLOEXEC), fds[2];
-	struct epoll_event ev = { .events = EPOLLIN }, out;
-	(void)arg;
-	if (ep < 0 || pipe(fds)) {
-		perror("epoll");
-		exit(1);
-	}
-	epoll_ctl(ep, EPOLL_CTL_ADD, fds[0], &ev);
-	for (;;) {
-		/* Nothing ever arrives: every return before the timeout is an error. */
-		int n = epoll_wait(ep, &out, 1, 10000);
-		if (n < 0) {
-			atomic_fetch_add(&epoll_errs, 1);
-			atomic_store(&epoll_errno, errno);
-		}
 	}
 	return NULL;
 }
@@ -239,8 +269,9 @@ static void command(char *line, int calls_mode)
 		printf("gap spin_us=%.1f tick_us=%.1f calls=%llu\n", s / 1e3, t / 1e3,
 		       (unsigned long long)atomic_load(&ncalls));
 	} else if (line[0] == 'e') {
-		printf("errors nanosleep=%ld last=%ld epoll=%ld errno=%ld\n", atomic_load(&sleep_errs),
-		       atomic_load(&sleep_last), atomic_load(&epoll_errs), atomic_load(&epoll_errno));
+		printf("errors nanosleep=%ld last=%ld epoll=%ld errno=%ld read=%ld\n",
+		       atomic_load(&sleep_errs), atomic_load(&sleep_last), atomic_load(&epoll_errs),
+		       atomic_load(&epoll_errno), atomic_load(&read_errs));
 	} else if (line[0] == 'c' && calls_mode) {
 		long iters = atol(line + 1);
 		printf("calls");
@@ -264,18 +295,6 @@ static void command(char *line, int calls_mode)
 
 static int calls_mode;
 
-static void *control(void *arg)
-{
-	char line[256];
-	(void)arg;
-	while (fgets(line, sizeof(line), stdin))
-		command(line, calls_mode);
-	/* stdin closed: keep running until killed, as a daemon would. */
-	for (;;)
-		pause();
-	return NULL;
-}
-
 static void spawn(void *(*fn)(void *), void *arg)
 {
 	pthread_t th;
@@ -291,7 +310,10 @@ static void spawn(void *(*fn)(void *), void *arg)
 
 int main(int argc, char **argv)
 {
+	char line[256];
+
 	bench_cb = bench_cb_impl;
+	ncpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (argc >= 2 && !strcmp(argv[1], "calls")) {
 		calls_mode = 1;
 		seed_install();
@@ -306,25 +328,33 @@ int main(int argc, char **argv)
 		period_ns = nworkers * 125000L;
 		if (period_ns < 1000000)
 			period_ns = 1000000;
+		/* Inherited by every thread but the spinner, which moves to CPU 0. */
+		pin(-1);
 		if (nworkers > 0)
 			spawn(spinner, NULL);
 		for (long i = 1; i < nworkers; i++)
 			spawn(ticker, (void *)i);
-		spawn(epoller, NULL);
 	} else {
 		fprintf(stderr, "usage: %s threads N NFUNCS | calls\n", argv[0]);
 		return 2;
 	}
-	spawn(control, NULL);
 	printf("ready pid=%d\n", (int)getpid());
 	fflush(stdout);
-	/* The main thread sleeps; a tracer that breaks syscall restart shows up here. */
 	for (;;) {
-		struct timespec ts = { 0, 100 * 1000000 };
-		int r = clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
-		if (r) {
-			atomic_fetch_add(&sleep_errs, 1);
-			atomic_store(&sleep_last, r);
+		errno = 0;
+		if (fgets(line, sizeof(line), stdin)) {
+			command(line, calls_mode);
+			continue;
 		}
+		if (errno == EINTR) {
+			/* read() restarts after a ptrace stop: an EINTR here is a tracer's doing */
+			atomic_fetch_add(&read_errs, 1);
+			clearerr(stdin);
+			continue;
+		}
+		break;
 	}
+	/* End of input: idle until killed, as a daemon would. */
+	for (;;)
+		pause();
 }
