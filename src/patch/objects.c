@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "patch/patch.h"
+#include "unwind/unwind.h"
 
 static const char *base_name(const char *path)
 {
@@ -135,6 +136,7 @@ int objects_load(struct proc *p, struct objects *objs)
 	int err;
 
 	memset(objs, 0, sizeof(*objs));
+	objs->pid = p->pid;
 	err = proc_maps_refresh(p);
 	if (err)
 		return err;
@@ -203,6 +205,7 @@ void objects_release(struct objects *objs)
 {
 	for (size_t i = 0; i < objs->n; i++)
 		elf_file_free(objs->v[i].elf);
+	unwind_end(objs->uw);
 	free(objs->v);
 	memset(objs, 0, sizeof(*objs));
 }
@@ -303,15 +306,41 @@ void objects_prefetch(struct objects *objs)
 {
 	/*
 	 * Safe-point checks symbolize libc frames while every thread is
-	 * stopped; open glibc's objects (and their debuginfo) before that, so
-	 * the stop-the-world pause does not pay for parsing them.
+	 * stopped; open glibc's objects (and their debuginfo) before that, and
+	 * the unwinder (every module's ELF and CFI), so the stop-the-world
+	 * pause does not pay for parsing them.
 	 */
+	struct unwinder *uw;
 	for (size_t i = 0; i < objs->n; i++) {
 		struct object *o = &objs->v[i];
 		struct elf_file *ef;
 		struct elf_sym sym;
 		if (o->runtime && !object_elf(o, &ef))
 			elf_file_symbolize(ef, o->hi - o->lo > 0x1000 ? 0x1000 : 0, &sym);
+	}
+	objects_unwinder(objs, &uw);
+	hp_err_clear();
+}
+
+int objects_unwinder(struct objects *objs, struct unwinder **uw)
+{
+	if (!objs->uw && !objs->uw_err)
+		objs->uw_err = unwind_begin(objs->pid, &objs->uw);
+	*uw = objs->uw;
+	if (objs->uw_err)
+		return hp_err(-objs->uw_err, "pid %d: cannot start the unwinder", objs->pid);
+	return 0;
+}
+
+void objects_unwinder_refresh(struct objects *objs)
+{
+	if (objs->uw && unwind_refresh(objs->uw)) {
+		/* Start over rather than walk with a stale module list. */
+		unwind_end(objs->uw);
+		objs->uw = NULL;
+		objs->uw_err = 0;
+		struct unwinder *uw;
+		objects_unwinder(objs, &uw);
 	}
 	hp_err_clear();
 }

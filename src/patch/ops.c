@@ -177,12 +177,9 @@ int hotpatch_load(pid_t pid, const char *so_path, const struct hotpatch_opts *op
 	err = objects_load(p, &objs);
 	if (!err) {
 		objects_prefetch(&objs);
-		err = proc_hold_all(p);
+		err = safepoint_borrow(p, &objs, deadline, &t);
 	}
 	if (!err) {
-		err = safepoint_choose(p, &objs, deadline, &t);
-		if (!err)
-			err = proc_release_all(p, t);
 		uint64_t t_dl = hp_now_ns();
 		bool was_mapped = err || patch_file_mapped(p, &fst);
 		if (!err)
@@ -214,6 +211,11 @@ int hotpatch_load(pid_t pid, const char *so_path, const struct hotpatch_opts *op
 	}
 	err = patch_op_result(p, err, "load");
 	if (timing) {
+		pid_t *tids;
+		size_t n = p->nthreads;
+		/* Only the borrowed thread was stopped: count them all for the report. */
+		if (!err && !proc_tasks(p, &tids, &n))
+			free(tids);
 		timing->total_ns = hp_now_ns() - start;
 		timing->pause_ns = p->pause_ns;
 		timing->threads = (unsigned)proc_nlive(p);
@@ -314,7 +316,7 @@ static int do_revert(struct proc *p, const char *what, const struct hotpatch_opt
 			break;
 	}
 	if (!err) {
-		err = consistency_wait(p, ranges, nr, deadline);
+		err = consistency_wait(p, &objs, ranges, nr, deadline);
 		i = UINT_MAX;
 		if (err && !p->held && proc_hold_all(p))
 			hp_warn("pid %d: cannot stop the threads again to roll back", p->pid);

@@ -22,9 +22,19 @@ struct object {
 	int elf_err;
 };
 
+struct unwinder;
+
 struct objects {
 	struct object *v;
 	size_t n;
+	pid_t pid;
+	/*
+	 * One unwinder per operation, opened before the first stop: reporting
+	 * the modules and parsing their CFI must not happen while every thread
+	 * is stopped, and not once per phase either.
+	 */
+	struct unwinder *uw;
+	int uw_err;
 };
 
 /* Walk the target's link_map chain (main executable first, load order). */
@@ -35,8 +45,12 @@ struct object *objects_find_addr(struct objects *objs, uint64_t addr);
 /* Object whose file name (basename, or full path) or DT_SONAME is 'name'. */
 struct object *objects_find_name(struct objects *objs, const char *name);
 int object_elf(struct object *o, struct elf_file **ef);
-/* Open glibc's objects and their symbols now, before any thread is stopped. */
+/* Open glibc's objects and their symbols, and the unwinder, now, before any thread is stopped. */
 void objects_prefetch(struct objects *objs);
+/* The operation's unwinder (opened on first use; objects_prefetch opens it early). */
+int objects_unwinder(struct objects *objs, struct unwinder **uw);
+/* Objects mapped since (a patch just dlopen'ed) join the unwinder: call while threads run. */
+void objects_unwinder_refresh(struct objects *objs);
 
 /* A resolved target symbol. */
 struct resolved {
@@ -119,10 +133,18 @@ struct range {
  */
 int safepoint_choose(struct proc *p, struct objects *objs, uint64_t deadline, struct thread **out);
 /*
+ * Nothing is held. Borrow a thread at a safe point and leave the others
+ * running: first a thread blocked in a system call (stopped alone: no
+ * stop-the-world at all), else stop the world and safepoint_choose().
+ * Returns the borrowed thread, the only one held.
+ */
+int safepoint_borrow(struct proc *p, struct objects *objs, uint64_t deadline, struct thread **out);
+/*
  * Stop-the-world is held. Make sure no thread's pc or return address lies in
  * any of ranges[], running blockers out (alone first, then with the others).
  */
-int consistency_wait(struct proc *p, const struct range *ranges, size_t n, uint64_t deadline);
+int consistency_wait(struct proc *p, struct objects *objs, const struct range *ranges, size_t n,
+		     uint64_t deadline);
 
 /* Remote helpers on a borrowed (stopped) thread. */
 int remote_dlopen(struct proc *p, struct objects *objs, struct thread *t, const char *path,

@@ -155,18 +155,16 @@ static void sleep_ms(unsigned ms)
 int safepoint_choose(struct proc *p, struct objects *objs, uint64_t deadline, struct thread **out)
 {
 	struct unwinder *uw;
-	int err = unwind_begin(p->pid, &uw);
+	int err = objects_unwinder(objs, &uw);
 	if (err)
-		return hp_err(err, "pid %d: cannot start the unwinder", p->pid);
+		return err;
 	struct stack *s = malloc(sizeof(*s));
 	struct thread **cand = NULL;
 	uint64_t *addrs = NULL;
 	unsigned rounds = 0;
 
-	if (!s) {
-		unwind_end(uw);
+	if (!s)
 		return -ENOMEM;
-	}
 	for (;; rounds++) {
 		struct thread *best = NULL;
 		enum verdict best_v = UNSAFE;
@@ -250,7 +248,99 @@ int safepoint_choose(struct proc *p, struct objects *objs, uint64_t deadline, st
 	free(cand);
 	free(addrs);
 	free(s);
-	unwind_end(uw);
+	return err;
+}
+
+/*
+ * System calls that restart transparently after a ptrace stop (the kernel
+ * rewinds them, or resumes them through restart_syscall), so a thread
+ * blocked in one can be borrowed for dlopen without the program noticing.
+ * Not epoll_wait, sigtimedwait, semop...: a stop makes those return EINTR
+ * (man 7 signal, "interrupted by a stop signal"); such threads come second.
+ */
+static const long quiet_syscalls[] = {
+	SYS_read, SYS_poll, SYS_select, SYS_nanosleep, SYS_pause, SYS_accept, SYS_recvfrom,
+	SYS_recvmsg, SYS_wait4, SYS_rt_sigsuspend, SYS_futex, SYS_clock_nanosleep, SYS_waitid,
+	SYS_pselect6, SYS_ppoll, SYS_accept4, SYS_recvmmsg,
+};
+
+#define BORROW_TRIES 8
+
+static bool quiet_syscall(long nr)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(quiet_syscalls); i++)
+		if (nr == quiet_syscalls[i])
+			return true;
+	return false;
+}
+
+/* Borrow tid if it is at a safe point; 1 = borrowed, 0 = not safe (released again). */
+static int try_borrow(struct proc *p, struct objects *objs, struct unwinder *uw, pid_t tid,
+		      struct stack *s, struct thread **out)
+{
+	struct thread *t;
+	uint64_t bp;
+	int err = proc_hold_one(p, tid, &t);
+	if (err)
+		return err;
+	err = thread_stack(p, uw, t, s);
+	enum verdict v = err ? UNSAFE : classify(p, objs, t, s, &bp);
+	hp_debug("pid %d: thread %d: %s (%zu frames%s), alone", p->pid, t->tid,
+		 v == SAFE_IDLE ? "safe, idle" : v == SAFE ? "safe" : "unsafe", s->n,
+		 s->complete ? "" : ", incomplete");
+	if (v != UNSAFE) {
+		*out = t;
+		return 1;
+	}
+	proc_release_all(p, NULL);
+	return err;
+}
+
+int safepoint_borrow(struct proc *p, struct objects *objs, uint64_t deadline, struct thread **out)
+{
+	struct unwinder *uw;
+	pid_t *tids = NULL, quiet[BORROW_TRIES], other[BORROW_TRIES];
+	size_t n = 0, nq = 0, no = 0;
+	int err = objects_unwinder(objs, &uw);
+	if (err)
+		return err;
+	struct stack *s = malloc(sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	/* Candidates: threads blocked in a system call, which need not run to get to a safe point. */
+	err = proc_tasks(p, &tids, &n);
+	for (size_t i = 0; !err && i < n && nq < BORROW_TRIES; i++) {
+		long nr = proc_blocked_syscall(p, tids[i]);
+		if (nr >= 0 && quiet_syscall(nr))
+			quiet[nq++] = tids[i];
+		else if (nr >= 0 && no < BORROW_TRIES)
+			other[no++] = tids[i];
+	}
+	free(tids);
+	int r = 0;
+	for (size_t i = 0; !err && r != 1 && i < nq + no; i++) {
+		r = try_borrow(p, objs, uw, i < nq ? quiet[i] : other[i - nq], s, out);
+		/*
+		 * Exited, exiting, did not stop: try the next. Not permitted
+		 * or traced by someone else: stopping all says so below.
+		 */
+		if (r == -ENOMEM)
+			err = r;
+		else if (r < 0)
+			hp_err_clear();
+	}
+	free(s);
+	if (err || r == 1)
+		return err;
+	/* Nobody idles at a safe point: stop the world, and run threads to one if need be. */
+	err = proc_hold_all(p);
+	if (err)
+		return err;
+	err = safepoint_choose(p, objs, deadline, out);
+	if (!err)
+		err = proc_release_all(p, *out);
+	if (err)
+		proc_release_all(p, NULL);
 	return err;
 }
 
@@ -264,9 +354,12 @@ static const struct range *in_ranges(const struct range *r, size_t n, uint64_t a
 
 /* Without a complete unwind, look at every word of the stack: a false alarm only costs a retry. */
 static const struct range *stack_scan(struct proc *p, struct thread *t, const struct range *r,
-				      size_t n)
+				      size_t n, bool *maps_fresh)
 {
 	uint64_t sp = arch_sp(&t->regs), buf[512];
+	/* Thread stacks mapped since the last read: refresh once per check, and only if needed. */
+	if (!*maps_fresh && !proc_maps_refresh(p))
+		*maps_fresh = true;
 	const struct map *m = proc_map_find(p, sp);
 	uint64_t end = m ? m->end : sp;
 	if (end - sp > (256u << 10))
@@ -285,12 +378,14 @@ static const struct range *stack_scan(struct proc *p, struct thread *t, const st
 	return NULL;
 }
 
-int consistency_wait(struct proc *p, const struct range *ranges, size_t nr, uint64_t deadline)
+int consistency_wait(struct proc *p, struct objects *objs, const struct range *ranges, size_t nr,
+		     uint64_t deadline)
 {
 	struct unwinder *uw;
-	int err = unwind_begin(p->pid, &uw);
+	bool maps_fresh = false;
+	int err = objects_unwinder(objs, &uw);
 	if (err)
-		return hp_err(err, "pid %d: cannot start the unwinder", p->pid);
+		return err;
 	struct stack *s = malloc(sizeof(*s));
 	struct thread **ts = NULL;
 	uint64_t *addrs = NULL;
@@ -305,11 +400,8 @@ int consistency_wait(struct proc *p, const struct range *ranges, size_t nr, uint
 	if (alone_ns > 20000000ull)
 		alone_ns = 20000000ull;
 	uint64_t alone_until = start + alone_ns;
-	if (!s) {
-		unwind_end(uw);
+	if (!s)
 		return -ENOMEM;
-	}
-	err = proc_maps_refresh(p);
 	for (unsigned round = 0; !err; round++) {
 		size_t nb = 0, nt = 0;
 		free(ts);
@@ -341,7 +433,7 @@ int consistency_wait(struct proc *p, const struct range *ranges, size_t nr, uint
 				}
 			}
 			if (!hit && !s->complete)
-				hit = stack_scan(p, t, ranges, nr);
+				hit = stack_scan(p, t, ranges, nr, &maps_fresh);
 			if (!hit)
 				continue;
 			if (t->was_stopped) {
@@ -410,7 +502,6 @@ int consistency_wait(struct proc *p, const struct range *ranges, size_t nr, uint
 	free(addrs);
 	free(what);
 	free(s);
-	unwind_end(uw);
 	return err;
 }
 

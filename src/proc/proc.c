@@ -469,18 +469,29 @@ int proc_hold_all(struct proc *p)
 			}
 			t->attached = true;
 			t->stopped = false;
+			t->interrupt_sent = false;
+			added++;
+		}
+		free(tids);
+		/*
+		 * Seizing does not stop a thread: seize them all first, then
+		 * interrupt them all, so the threads stopped first do not wait
+		 * for the seize of the others (one syscall less per thread in
+		 * the pause).
+		 */
+		for (size_t i = 0; !err && i < p->nthreads; i++) {
+			struct thread *t = p->threads[i];
+			if (!t->attached || t->stopped || t->interrupt_sent)
+				continue;
 			if (first && !p->first_stop_ns) {
 				p->first_stop_ns = hp_now_ns();
 				first = false;
 			}
-			r = pt_interrupt(t->tid);
-			if (r && r != -ESRCH) {
+			int r = pt_interrupt(t->tid);
+			if (r && r != -ESRCH)
 				err = hp_err(r, "pid %d: cannot interrupt thread %d", p->pid, t->tid);
-				break;
-			}
-			added++;
+			t->interrupt_sent = true;
 		}
-		free(tids);
 		if (err)
 			break;
 		for (size_t i = 0; i < p->nthreads && !err; i++)
@@ -512,6 +523,49 @@ int proc_hold_all(struct proc *p)
 	for (size_t i = 0; i < p->nthreads; i++)
 		if (p->threads[i]->was_stopped)
 			p->was_group_stopped = true;
+	return 0;
+}
+
+int proc_tasks(struct proc *p, pid_t **tids, size_t *n)
+{
+	return list_tasks(p, tids, n);
+}
+
+long proc_blocked_syscall(struct proc *p, pid_t tid)
+{
+	char path[64], buf[256];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", p->pid, tid);
+	/* "NR args... sp pc" while blocked in a syscall, "-1 sp pc" outside one, "running". */
+	if (read_small(path, buf, sizeof(buf)) <= 0 || buf[0] < '0' || buf[0] > '9')
+		return -1;
+	return strtol(buf, NULL, 10);
+}
+
+int proc_hold_one(struct proc *p, pid_t tid, struct thread **out)
+{
+	struct thread *t = proc_thread(p, tid);
+	*out = NULL;
+	if (p->held || (t && t->attached))
+		BUG("proc_hold_one(%d) with threads held", tid);
+	if (!t && !(t = thread_add(p, tid)))
+		return -ENOMEM;
+	t->gone = false;
+	int err = pt_seize(tid, 0);
+	if (!err) {
+		t->attached = true;
+		t->stopped = false;
+		err = pt_interrupt(tid);
+		if (!err)
+			err = thread_wait_stop(p, t, hp_now_ns() + STOP_TIMEOUT_NS);
+		if (!err && !t->attached)
+			err = -ESRCH;	/* exited meanwhile */
+	}
+	if (err) {
+		proc_release_thread(p, t);
+		t->gone = true;
+		return err == -EPERM ? perm_error(p->pid, EPERM) : err;
+	}
+	*out = t;
 	return 0;
 }
 

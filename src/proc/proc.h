@@ -30,6 +30,7 @@ struct thread {
 	bool attached;		/* seized by us */
 	bool stopped;		/* in a ptrace-stop we caused or observed */
 	bool gone;		/* exited while we looked at it */
+	bool interrupt_sent;	/* PTRACE_INTERRUPT sent by the current proc_hold_all */
 	bool was_stopped;	/* was in group-stop (T state) when we found it: keep it so */
 	int pending_sig;	/* signal taken from a signal-delivery-stop, re-inject on resume */
 	struct user_regs_struct regs;	/* valid while stopped (read at stop time) */
@@ -99,6 +100,16 @@ bool proc_vanished(struct proc *p);
 bool proc_seccomp_filtered(struct proc *p);
 /* proc_vanished, waiting up to ms for an exit or exec in progress when err is -ESRCH/EXITED. */
 bool proc_wait_vanished(struct proc *p, int err, unsigned ms);
+/*
+ * Borrow one thread (seize and stop it), leaving the others alone: nothing
+ * needs the world stopped to run dlopen in a thread found at a safe point.
+ * Release it with proc_release_all. *out points into p->threads.
+ */
+int proc_hold_one(struct proc *p, pid_t tid, struct thread **out);
+/* Thread ids of p now (/proc/PID/task), malloc'd. */
+int proc_tasks(struct proc *p, pid_t **tids, size_t *n);
+/* The system call thread tid is blocked in, -1 if running or not in one (no stop needed). */
+long proc_blocked_syscall(struct proc *p, pid_t tid);
 /* Detach everything; used on error paths, never fails silently: logs. */
 void proc_abandon(struct proc *p);
 

@@ -204,6 +204,22 @@ fail:
 	return err;
 }
 
+int unwind_refresh(struct unwinder *uw)
+{
+	int err;
+
+	/* _add: modules reported again at the same place are kept with their open ELF and CFI. */
+	dwfl_report_begin_add(uw->dwfl);
+	err = dwfl_linux_proc_report(uw->dwfl, uw->pid);
+	if (dwfl_report_end(uw->dwfl, NULL, NULL) != 0 && err == 0)
+		err = -1;
+	if (err != 0)
+		return hp_err(EIO, "pid %d: cannot report modules again: %s", uw->pid,
+			      err > 0 ? strerror(err) : dwfl_errmsg(-1));
+	dwfl_getmodules(uw->dwfl, uw_warm_module, NULL, 0);
+	return 0;
+}
+
 void unwind_end(struct unwinder *uw)
 {
 	if (uw == NULL)

@@ -18,6 +18,8 @@ struct unwinder;
 /* One dwfl session for process pid (reports its modules from /proc/PID/maps). */
 int unwind_begin(pid_t pid, struct unwinder **out);
 void unwind_end(struct unwinder *uw);
+/* Report the modules mapped since unwind_begin (a dlopen); known ones are kept, not re-read. */
+int unwind_refresh(struct unwinder *uw);
 
 /*
  * Unwind thread tid whose general registers are *regs. pcs[0] is regs->rip,
