@@ -74,6 +74,10 @@ struct elf_file {
 	uint64_t first_load;
 	struct esyms syms;  /* .dynsym + .symtab of the object */
 	struct esyms dsyms; /* .symtab of the separate debuginfo */
+	/* Every inlined instance (callee, out-of-line caller), sorted by callee; built once. */
+	struct inl_pair { const char *callee, *caller; } *inl;
+	size_t ninl, inl_cap;
+	bool inl_built;
 };
 
 static void obj_close(struct elf_obj *o)
@@ -286,6 +290,7 @@ void elf_file_free(struct elf_file *ef)
 		return;
 	obj_close(&ef->main);
 	obj_close(&ef->dbg);
+	free(ef->inl);
 	free(ef->syms.v);
 	free(ef->dsyms.v);
 	free(ef->dbg_path);
@@ -891,37 +896,24 @@ int elf_file_read(struct elf_file *ef, uint64_t vaddr, void *buf, size_t len)
 
 /* ---- inlined instances ---- */
 
-struct inl_walk {
-	const char *name;
-	char (*callers)[HOTPATCH_NAME_MAX];
-	int max, n;
-};
-
-static bool die_named(Dwarf_Die *die, const char *name)
+static void inl_add(struct elf_file *ef, const char *callee, const char *caller)
 {
-	Dwarf_Attribute a;
-	const char *n = dwarf_diename(die);
-
-	if (n && !strcmp(n, name))
-		return true;
-	n = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &a));
-	return n && !strcmp(n, name);
-}
-
-static void inl_add(struct inl_walk *w, const char *caller)
-{
-	for (int i = 0; i < w->n; i++)
-		if (!strcmp(w->callers[i], caller))
+	if (ef->ninl == ef->inl_cap) {
+		size_t cap = ef->inl_cap ? ef->inl_cap * 2 : 256;
+		struct inl_pair *v = realloc(ef->inl, cap * sizeof(*v));
+		if (!v)
 			return;
-	if (w->n < w->max)
-		hp_strlcpy(w->callers[w->n++], caller, HOTPATCH_NAME_MAX);
+		ef->inl = v;
+		ef->inl_cap = cap;
+	}
+	ef->inl[ef->ninl++] = (struct inl_pair){ callee, caller };
 }
 
 /*
  * 'outer' is the out-of-line function whose machine code holds the DIEs
  * below: an instance inlined into an inlined instance still runs inside it.
  */
-static void inl_walk_die(struct inl_walk *w, Dwarf_Die *parent, const char *outer, int depth)
+static void inl_walk_die(struct elf_file *ef, Dwarf_Die *parent, const char *outer, int depth)
 {
 	Dwarf_Die die;
 
@@ -940,8 +932,15 @@ static void inl_walk_die(struct inl_walk *w, Dwarf_Die *parent, const char *oute
 			Dwarf_Attribute a;
 			Dwarf_Die origin;
 			if (outer && dwarf_attr(&die, DW_AT_abstract_origin, &a) &&
-			    dwarf_formref_die(&a, &origin) && die_named(&origin, w->name))
-				inl_add(w, outer);
+			    dwarf_formref_die(&a, &origin)) {
+				const char *n = dwarf_diename(&origin);
+				const char *ln = dwarf_formstring(
+					dwarf_attr_integrate(&origin, DW_AT_linkage_name, &a));
+				if (n)
+					inl_add(ef, n, outer);
+				if (ln && (!n || strcmp(ln, n)))
+					inl_add(ef, ln, outer);
+			}
 			break;
 		}
 		case DW_TAG_lexical_block:
@@ -953,24 +952,58 @@ static void inl_walk_die(struct inl_walk *w, Dwarf_Die *parent, const char *oute
 		default:
 			continue;
 		}
-		inl_walk_die(w, &die, o, depth + 1);
+		inl_walk_die(ef, &die, o, depth + 1);
 	} while (dwarf_siblingof(&die, &die) == 0);
 }
 
-int elf_file_inlined_callers(struct elf_file *ef, const char *name,
-			     char (*callers)[HOTPATCH_NAME_MAX], int max)
+static int inl_cmp(const void *a, const void *b)
 {
-	struct inl_walk w = {.name = name, .callers = callers, .max = max};
+	return strcmp(((const struct inl_pair *)a)->callee, ((const struct inl_pair *)b)->callee);
+}
+
+/* One pass over the DWARF for all names: a patch asks for every function it replaces. */
+static void inl_build(struct elf_file *ef)
+{
 	Dwarf *dw = ef_dwarf(ef);
 	Dwarf_CU *cu = NULL;
 	Dwarf_Die cudie;
 	uint8_t unit_type;
 
-	if (!dw || max <= 0)
-		return 0;
+	ef->inl_built = true;
+	if (!dw)
+		return;
 	while (dwarf_get_units(dw, cu, &cu, NULL, &unit_type, &cudie, NULL) == 0) {
 		if (unit_type == DW_UT_compile || unit_type == DW_UT_partial)
-			inl_walk_die(&w, &cudie, NULL, 0);
+			inl_walk_die(ef, &cudie, NULL, 0);
 	}
-	return w.n;
+	if (ef->ninl)
+		qsort(ef->inl, ef->ninl, sizeof(*ef->inl), inl_cmp);
+}
+
+int elf_file_inlined_callers(struct elf_file *ef, const char *name,
+			     char (*callers)[HOTPATCH_NAME_MAX], int max)
+{
+	int n = 0;
+
+	if (max <= 0)
+		return 0;
+	if (!ef->inl_built)
+		inl_build(ef);
+	/* lower bound of name */
+	size_t lo = 0, hi = ef->ninl;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (strcmp(ef->inl[mid].callee, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < ef->ninl && !strcmp(ef->inl[i].callee, name); i++) {
+		bool dup = false;
+		for (int j = 0; j < n && !dup; j++)
+			dup = !strcmp(callers[j], ef->inl[i].caller);
+		if (!dup && n < max)
+			hp_strlcpy(callers[n++], ef->inl[i].caller, HOTPATCH_NAME_MAX);
+	}
+	return n;
 }
