@@ -17,7 +17,6 @@
 #include "arch/arch.h"
 #include "patch/patch.h"
 
-#define DEFAULT_TIMEOUT_MS 5000
 #define ISLAND_PAGE 4096
 #define ISLAND_SLOT 16
 
@@ -65,12 +64,6 @@ static void plan_release(struct plan *pl)
 	free(pl->im);
 	patch_file_release(&pl->pf);
 	memset(pl, 0, sizeof(*pl));
-}
-
-static uint64_t deadline_of(const struct hotpatch_opts *o, uint64_t start)
-{
-	unsigned ms = o && o->timeout_ms ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
-	return start + (uint64_t)ms * 1000000ull;
 }
 
 /*
@@ -832,7 +825,7 @@ static void undo_load_steps(struct proc *p, struct objects *objs, struct plan *p
 			    uint64_t handle, const struct hotpatch_opts *opts, int cause)
 {
 	struct thread *t;
-	uint64_t deadline = deadline_of(opts, hp_now_ns());
+	uint64_t deadline = patch_deadline(opts, hp_now_ns());
 	/* Nothing to undo in a process that is gone or runs a new image. */
 	if (proc_wait_vanished(p, cause, 200) || (!p->held && proc_hold_all(p)))
 		return;
@@ -933,7 +926,7 @@ static int do_apply(struct proc *p, struct plan *pl, const struct hotpatch_opts 
 	struct objects objs;
 	struct state st;
 	struct thread *t;
-	uint64_t handle = 0, l_addr = 0, deadline = deadline_of(opts, start);
+	uint64_t handle = 0, l_addr = 0, deadline = patch_deadline(opts, start);
 	int err;
 
 	memset(&st, 0, sizeof(st));
@@ -950,7 +943,7 @@ static int do_apply(struct proc *p, struct plan *pl, const struct hotpatch_opts 
 	 * threads, remote calls), not the reading of symbols before it: a patch
 	 * of 2000 functions of libc takes ~2 s to plan, untouched.
 	 */
-	deadline = deadline_of(opts, hp_now_ns());
+	deadline = patch_deadline(opts, hp_now_ns());
 
 	err = safepoint_borrow(p, &objs, deadline, &t);
 	if (err)

@@ -9,13 +9,6 @@
 
 #include "patch/patch.h"
 
-#define DEFAULT_TIMEOUT_MS 5000
-
-static uint64_t deadline_after(const struct hotpatch_opts *o, uint64_t start)
-{
-	unsigned ms = o && o->timeout_ms ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
-	return start + (uint64_t)ms * 1000000ull;
-}
 
 int patch_op_result(struct proc *p, int err, const char *op)
 {
@@ -152,7 +145,7 @@ int hotpatch_load(pid_t pid, const char *so_path, const struct hotpatch_opts *op
 	struct objects objs;
 	struct thread *t;
 	char canon[4096];
-	uint64_t start = hp_now_ns(), deadline = deadline_after(opts, start);
+	uint64_t start = hp_now_ns(), deadline = patch_deadline(opts, start);
 
 	hp_err_clear();
 	*handle = 0;
@@ -173,7 +166,7 @@ int hotpatch_load(pid_t pid, const char *so_path, const struct hotpatch_opts *op
 	if (err)
 		return err;
 	start = hp_now_ns();
-	deadline = deadline_after(opts, start);
+	deadline = patch_deadline(opts, start);
 	err = objects_load(p, &objs);
 	if (!err) {
 		objects_prefetch(&objs);
@@ -249,7 +242,7 @@ static int do_revert(struct proc *p, const char *what, const struct hotpatch_opt
 	struct objects objs;
 	struct state st;
 	struct thread *t;
-	uint64_t deadline = deadline_after(opts, start);
+	uint64_t deadline = patch_deadline(opts, start);
 	struct range *ranges = NULL;
 	int err;
 
@@ -353,10 +346,10 @@ static int do_revert(struct proc *p, const char *what, const struct hotpatch_opt
 		goto out;
 	}
 	/* The code is unreachable now; unload it from a safe point. */
-	int r = safepoint_choose(p, &objs, deadline_after(opts, hp_now_ns()), &t);
+	int r = safepoint_choose(p, &objs, patch_deadline(opts, hp_now_ns()), &t);
 	if (r == 0) {
 		proc_release_all(p, t);
-		r = remote_dlclose(p, &objs, t, res->patch.handle, deadline_after(opts, hp_now_ns()));
+		r = remote_dlclose(p, &objs, t, res->patch.handle, patch_deadline(opts, hp_now_ns()));
 		if (r && !patch_target_gone(p, r))
 			hp_warn("pid %d: patch %u reverted but dlclose failed: %s", p->pid,
 				res->patch.id, hotpatch_errmsg());

@@ -8,6 +8,15 @@
 #include "elf/elf.h"
 #include "proc/proc.h"
 
+#define HOTPATCH_DEFAULT_TIMEOUT_MS 5000
+
+/* When an operation that started at 'start' must give up (--timeout, default 5 s). */
+static inline uint64_t patch_deadline(const struct hotpatch_opts *o, uint64_t start)
+{
+	unsigned ms = o && o->timeout_ms ? o->timeout_ms : HOTPATCH_DEFAULT_TIMEOUT_MS;
+	return start + (uint64_t)ms * 1000000ull;
+}
+
 /* One loaded object of the target (from the dynamic linker's link_map chain). */
 struct object {
 	char path[4096];	/* as the target sees it */
