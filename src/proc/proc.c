@@ -615,7 +615,12 @@ static void restart_interrupted_syscall(struct proc *p, struct thread *t)
 	struct user_regs_struct regs;
 	uint8_t insn[2];
 
-	if (!t->interrupted || t->pending_sig || pt_getregs(t->tid, &regs))
+	if (!t->interrupted || t->pending_sig)
+		return;
+	/* The registers read for unwinding are current unless something set others since. */
+	if (t->regs_valid)
+		regs = t->regs;
+	else if (pt_getregs(t->tid, &regs))
 		return;
 	if ((long)regs.orig_rax < 0 || (long)regs.rax != -EINTR || !eintr_syscall((long)regs.orig_rax))
 		return;
