@@ -122,6 +122,7 @@ struct patch_desc {
 	uint64_t addr_vaddr;			/* link-time address of new fn / import pointer var (0 if unresolved) */
 	uint64_t aux_vaddr;			/* link-time address of the WRAP orig pointer var */
 	char addr_name[HOTPATCH_NAME_MAX];	/* symbol name at addr_vaddr in the patch, "" if none */
+	char aux_name[HOTPATCH_NAME_MAX];	/* symbol name at aux_vaddr (WRAP's orig pointer), "" if none */
 };
 
 struct patch_file {

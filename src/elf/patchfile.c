@@ -319,6 +319,8 @@ static int parse_desc(struct pf_ctx *c, const uint8_t *p, size_t d, struct patch
 	if (err)
 		return err;
 	name_at(c, out->addr_vaddr, out->addr_name, sizeof(out->addr_name));
+	if (out->aux_vaddr)
+		name_at(c, out->aux_vaddr, out->aux_name, sizeof(out->aux_name));
 	return 0;
 }
 

@@ -319,6 +319,7 @@ static void fill_funcs(const struct plan *pl, struct hotpatch_patch *out)
 		hp_strlcpy(o->name, f->resolver ? f->d->symbol : f->r.sym.name, sizeof(o->name));
 		hp_strlcpy(o->object, f->r.obj->path, sizeof(o->object));
 		hp_strlcpy(o->new_name, f->d->addr_name, sizeof(o->new_name));
+		hp_strlcpy(o->orig_var, f->d->aux_name, sizeof(o->orig_var));
 		o->addr = f->r.addr;
 		o->size = f->r.sym.size;
 		o->new_addr = f->new_addr;

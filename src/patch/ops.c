@@ -87,6 +87,7 @@ int hotpatch_info(const char *patch_path, struct hotpatch_patch *out)
 		hp_strlcpy(f->name, d->symbol, sizeof(f->name));
 		hp_strlcpy(f->object, d->object, sizeof(f->object));
 		hp_strlcpy(f->new_name, d->addr_name, sizeof(f->new_name));
+		hp_strlcpy(f->orig_var, d->aux_name, sizeof(f->orig_var));
 		f->wrap = d->kind == HOTPATCH_KIND_WRAP;
 		hp_strlcpy(f->file, d->file, sizeof(f->file));
 	}

@@ -23,6 +23,11 @@ start svc "$EX/wrap_target"
 S=$PID
 wait_line "$WORK/svc.out" '^request [0-9]+ idx 4 -> 4242$' || die "the bug does not show"
 
+hp info "$EX/wrap_fix.so"
+expect_rc 0
+echo "$OUT" | grep -q "wraps lookup with lookup_fixed (orig via lookup_orig)" ||
+	die "info does not name the pointer to the original"
+
 note "the fix: bounds check, then the original"
 hp apply "$S" "$EX/wrap_fix.so"
 expect_rc 0
