@@ -60,9 +60,14 @@ for name in maps patchfile; do
 	export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1
 	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 	if [ $smoke -eq 1 ]; then
-		# Seeds only (read-only corpus dir), then a fixed number of mutations.
+		# Seeds, then a fixed number of mutations. libFuzzer writes new inputs into its
+		# first corpus directory: a scratch one, so a test run never changes the source tree.
+		scratch=$OUT/smoke-corpus/$name
+		rm -rf "$scratch"
+		mkdir -p "$scratch"
 		"$OUT/fuzz_$name" -runs="${RUNS[$name]}" -max_total_time=8 -timeout=5 -rss_limit_mb=1024 \
-			-max_len=65536 -print_final_stats=1 -artifact_prefix="$art" "$seeds" >"$log" 2>&1
+			-max_len=65536 -print_final_stats=1 -artifact_prefix="$art" "$scratch" "$seeds" \
+			>"$log" 2>&1
 	else
 		work=$OUT/corpus/$name
 		mkdir -p "$work"
