@@ -90,12 +90,36 @@ int patch_file_check(const char *arg, char *canon, struct stat *st)
 	return 0;
 }
 
+/*
+ * A patch linked without a GNU build-id still needs an identity, so that the
+ * same bytes under another path are recognised as already applied: a hash
+ * of the file's content (FNV-1a, 64 bits), shown as "content:HEX".
+ */
+static void content_identity(const char *path, char *out, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	uint8_t buf[65536];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		for (ssize_t i = 0; i < n; i++)
+			h = (h ^ buf[i]) * 0x100000001b3ull;
+	close(fd);
+	if (n == 0)
+		snprintf(out, len, "content:%016llx", (unsigned long long)h);
+}
+
 static int load_patch(const char *arg, struct plan *pl)
 {
 	memset(pl, 0, sizeof(*pl));
 	int err = patch_file_check(arg, pl->path, &pl->st);
 	if (!err)
 		err = patch_file_read(pl->path, &pl->pf);
+	if (!err && !pl->pf.build_id[0])
+		content_identity(pl->path, pl->pf.build_id, sizeof(pl->pf.build_id));
 	return err;
 }
 

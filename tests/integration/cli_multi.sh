@@ -81,6 +81,27 @@ alive "$OTHER"
 [ "$(grep -c . "$WORK/other.out")" -gt "$other_before" ] || die "the other process stopped printing"
 ! grep -q ERROR "$WORK/other.out" || die "the other process reported an error"
 
+# A patch without a GNU build-id is known by its content: the same bytes under another
+# path are "already applied".
+cc -shared -fPIC -O2 -Wl,--build-id=none -I"$ROOT/include" "$ROOT/tests/patches/func100.c" \
+	-o "$WORK/nobid_a.so" || die "cannot build a patch without build-id"
+cp "$WORK/nobid_a.so" "$WORK/nobid_b.so"
+chmod 644 "$WORK"/nobid_*.so
+hp apply "$M1" "$WORK/nobid_a.so"
+expect_rc 0
+hp apply "$M1" "$WORK/nobid_b.so"
+expect_rc 1
+echo "$ERR" | grep -q "already applied as patch" || die "same content under another path was not recognised"
+hp list --json "$M1"
+echo "$OUT" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+patches = d["processes"][0]["patches"] if "processes" in d else d["patches"]
+assert len(patches) == 1 and patches[0]["build_id"].startswith("content:"), patches
+' || die "expected one patch known by its content"
+hp revert "$M1" --all
+expect_rc 0
+
 # make install puts everything where packagers expect it.
 make -s -C "$ROOT" install DESTDIR="$WORK/root" PREFIX=/usr >"$WORK/install.log" 2>&1 ||
 	{ cat "$WORK/install.log"; die "make install failed"; }
