@@ -274,8 +274,16 @@ void proc_close(struct proc *p)
 	if (p->lockfd >= 0)
 		close(p->lockfd);
 	for (size_t i = 0; i < p->nthreads; i++) {
-		if (p->threads[i]->attached)
-			BUG("proc_close with thread %d attached", p->threads[i]->tid);
+		/*
+		 * A programming error, but the target must not pay for it: let the
+		 * thread go (its registers are its own by now) and say so.
+		 */
+		if (p->threads[i]->attached) {
+			hp_warn("pid %d: BUG: thread %d still attached at close; releasing it", p->pid,
+				p->threads[i]->tid);
+			p->threads[i]->parked = false;
+			proc_release_thread(p, p->threads[i]);
+		}
 		free(p->threads[i]);
 	}
 	if (p->memfd >= 0)
