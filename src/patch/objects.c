@@ -94,6 +94,11 @@ static int find_r_map(struct proc *p, struct object *exe, uint64_t *r_map)
 	int err = proc_read(p, exe->lo, &eh, sizeof(eh));
 	if (err)
 		return err;
+	if (!memcmp(eh.e_ident, ELFMAG, SELFMAG) &&
+	    (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_X86_64))
+		return hp_err(HOTPATCH_E_ARCH, "pid %d: %s is not an x86_64 program (%s): not supported",
+			      p->pid, exe->path,
+			      eh.e_ident[EI_CLASS] == ELFCLASS32 ? "32-bit" : "other machine");
 	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_phentsize != sizeof(Elf64_Phdr) ||
 	    eh.e_phnum > 256)
 		return hp_err(HOTPATCH_E_NOTSUP, "pid %d: main executable header not mapped", p->pid);
