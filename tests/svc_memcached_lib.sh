@@ -53,8 +53,14 @@ client_start() {
 	[ "$(stat curr_items)" = "$NKEYS" ] || die "memcached holds $(stat curr_items) items, not $NKEYS"
 }
 
-# last_ops: the count of the newest "ops" line of the client
-last_ops() { grep '^ops ' "$WORK/client.out" | tail -1 | cut -d' ' -f2; }
+# last_ops: the count of the newest complete "ops N" line of the client (0 if none yet); a line
+# still being written must not read as an empty count
+last_ops() {
+	local n
+	n=$(grep -E '^ops [0-9]+( |$)' "$WORK/client.out" | tail -1 | cut -d' ' -f2)
+	case $n in '' | *[!0-9]*) n=0 ;; esac
+	echo "$n"
+}
 
 # wait_ops N: until the client made N more round trips (20 s at most)
 wait_ops() {
