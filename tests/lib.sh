@@ -14,7 +14,8 @@ PIDS=()
 RC=0 OUT= ERR=
 
 cleanup() {
-	local p
+	# The test's verdict is its status when it ended: nothing done here may change it.
+	local rc=$? p
 	exec 2>/dev/null	# no "Killed" job notices for the processes we end here
 	# a process that already exited must not turn a passed test into a failure (set -e)
 	set +e
@@ -23,6 +24,7 @@ cleanup() {
 	done
 	wait 2>/dev/null || true
 	rm -rf "$WORK"
+	exit "$rc"
 }
 trap cleanup EXIT
 
