@@ -27,14 +27,29 @@ wait_line "$WORK/tgt.out" '^tick .* a=1 b=1' 5 "$n"
 alive "$PID"
 no_wx "$PID"
 
-note "and can still be patched and reverted"
-hp apply "$PID" "$P/fault_v2.so"
-expect_rc 0
-n=$(lines "$WORK/tgt.out")
-wait_line "$WORK/tgt.out" '^tick .* a=2 b=2' 5 "$n"
-hp revert "$PID" --all
-expect_rc 0
+note "and can still be patched and reverted, or refuses cleanly"
+# glibc's loader lock stays held by the thread whose dlopen crashed (README, Limitations): a
+# dlopen borrowed from that thread re-enters it (recursive lock) and works; one borrowed from
+# another thread waits for it and must be given up after --timeout with the thread restored
+# and the target untouched. Either way the target must end running the old code.
+hp apply --timeout 1500 "$PID" "$P/fault_v2.so"
+case $RC in
+0)
+	n=$(lines "$WORK/tgt.out")
+	wait_line "$WORK/tgt.out" '^tick .* a=2 b=2' 5 "$n"
+	hp revert "$PID" --all
+	expect_rc 0
+	;;
+3)
+	grep -q "did not return in time" <<<"$ERR" || die "unexpected refusal: $ERR"
+	hp list "$PID"
+	expect_rc 0
+	grep -q "no patches" <<<"$OUT" || die "a refused apply left a patch recorded"
+	;;
+*) die "apply after a crashed constructor: exit $RC" ;;
+esac
 n=$(lines "$WORK/tgt.out")
 wait_line "$WORK/tgt.out" '^tick .* a=1 b=1' 5 "$n"
 alive "$PID"
+no_wx "$PID"
 echo PASS
