@@ -18,8 +18,14 @@ grep -qE "^hotpatch: pid $PID: thread [0-9]+: remote call crashed: signal 11 \(S
 chmod 755 "$WORK"
 cp "$P/fault_ctor_crash.so" "$WORK/crash2.so"
 hp load --json "$PID" "$WORK/crash2.so"
-expect_rc 1
-grep -q '"code":"FAULT"' <<<"$OUT" || die "no FAULT code in JSON: $OUT"
+# The first crash left glibc's loader lock held by its thread (README, Limitations): from that
+# thread this load crashes the same way; from another one it waits for the lock and is given up
+# after --timeout, the thread restored. Both are reported as one JSON document.
+case $RC in
+1) grep -q '"code":"FAULT"' <<<"$OUT" || die "no FAULT code in JSON: $OUT" ;;
+3) grep -q '"code":"TIMEOUT".*did not return in time' <<<"$OUT" || die "no TIMEOUT code in JSON: $OUT" ;;
+*) die "second crashing load: exit $RC" ;;
+esac
 
 note "the target runs on, untraced, old code"
 n=$(lines "$WORK/tgt.out")
