@@ -213,14 +213,17 @@ def apply_wall(patch, reps):
 
 # ---- per-call cost ----
 
-def calls_run(patch, reps, iters):
+def calls_run(patches, reps, iters):
     t = Target(["calls"], cpu=1 if os.cpu_count() and os.cpu_count() > 1 else None)
     try:
         t.kv(f"c {iters // 10}", timeout=60)  # warm up
         before = [t.kv(f"c {iters}", timeout=120) for _ in range(3)]
-        d, _ = hp_json("apply", t.pid, patch)
+        funcs = []
+        for patch in patches:
+            d, _ = hp_json("apply", t.pid, patch)
+            funcs += d["patch"]["functions"]
         kinds = {}
-        for f in d["patch"]["functions"]:
+        for f in funcs:
             j = f["jump"]
             if f["preserved_regs"]:
                 k = f"e9 to a register-preserving island ({len(f['preserved_regs'])} regs)"
@@ -397,7 +400,8 @@ def main():
         if "calls" in only and not over_budget():
             log("calls")
             iters = 2000000 if a.quick else 10000000
-            m, mb, kinds = calls_run(os.path.join(B, "callpatch.so"), reps, iters)
+            m, mb, kinds = calls_run([os.path.join(B, "callpatch.so"), os.path.join(B, "callpatch_lib.so")],
+                                    reps, iters)
             res["calls"] = (m, kinds)
             out.append(f"### Per-call cost (ns/call: best of 3 loops of {iters // 1000000}M calls, "
                        f"median of {reps} such)\n")

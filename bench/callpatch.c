@@ -1,14 +1,23 @@
 /* SPDX-License-Identifier: MIT */
-/* The calls benchmark's patch: each replacement is the same code as the function it replaces. */
+/*
+ * The calls benchmark's patches: each replacement is the same code as the function it replaces.
+ * Built twice: callpatch.so replaces functions of the executable, callpatch_lib.so (-DCALLS_LIB)
+ * the one in the library, so that each is placed next to its own targets (one object cannot be
+ * within direct-jump reach of both a PIE executable and the libraries).
+ */
 #include <hotpatch.h>
 
 static long cb_impl(long x) { return x ^ 1; }
 static long (*volatile cb)(long) = cb_impl;
 
+#ifdef CALLS_LIB
+static long lib_clob_v2(long x) { return cb(x) + 1; }
+
+HOTPATCH_REPLACE_IN("libbench_lib.so", lib_clob, lib_clob_v2);	/* near the patch: e9 */
+#else
 static long pc_small_v2(long x) { return x + 1; }
 static long pc_clob_v2(long x) { return cb(x) + 1; }
 static long pc_tiny_v2(long x) { return cb(x); }
-static long lib_clob_v2(long x) { return cb(x) + 1; }
 
 /* x + 1 too, but writing %rcx, which pc_keep1 never writes: its callers may keep a value there. */
 static long pc_keep1_v2(long x)
@@ -29,9 +38,10 @@ static long pc_keepall_v2(long x)
 	return x + 1;
 }
 
+
 HOTPATCH_REPLACE(pc_small, pc_small_v2);	/* writes only rax, as the original: plain jump */
 HOTPATCH_REPLACE(pc_keep1, pc_keep1_v2);	/* island preserving %rcx */
 HOTPATCH_REPLACE(pc_keepall, pc_keepall_v2);	/* island preserving all 24 caller-saved */
 HOTPATCH_REPLACE(pc_clob, pc_clob_v2);		/* clobbers everything: plain jump */
-HOTPATCH_REPLACE(pc_tiny, pc_tiny_v2);		/* too short for ff25: e9 to an island */
-HOTPATCH_REPLACE_IN("libbench_lib.so", lib_clob, lib_clob_v2);	/* near the patch: e9 */
+HOTPATCH_REPLACE(pc_tiny, pc_tiny_v2);		/* 6 bytes: e9 when the patch is near */
+#endif

@@ -22,6 +22,7 @@ for k in 1 10 100 1000; do
 	$CC -shared -fPIC -O2 -Wall -Wextra -Werror -Iinclude -o "$B/patch_$k.so" "$B/patch_$k.c"
 done
 $CC -shared -fPIC -O2 -Wall -Wextra -Werror -Iinclude -o "$B/callpatch.so" bench/callpatch.c
+$CC -shared -fPIC -O2 -Wall -Wextra -Werror -Iinclude -DCALLS_LIB -o "$B/callpatch_lib.so" bench/callpatch.c
 # hotpatch refuses patch files writable by group or others
 chmod 644 "$B"/*.so
 

@@ -130,6 +130,8 @@ struct patch_file {
 	char pin[HOTPATCH_BUILD_ID_MAX];	/* HOTPATCH_BUILD_ID value, "" if none */
 	unsigned ndesc;
 	struct patch_desc *desc;		/* REPLACE, WRAP, IMPORT only (BUILD_ID folded into pin) */
+	uint64_t load_span;			/* lowest to highest PT_LOAD byte, in pages */
+	uint64_t load_align;			/* largest PT_LOAD p_align */
 };
 
 /*

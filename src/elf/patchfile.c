@@ -340,6 +340,30 @@ static int check_dups(const struct pf_ctx *c, const struct patch_file *pf)
 	return 0;
 }
 
+/* How much address space ld.so reserves for the object, so it can be placed. */
+static void load_extent(const struct pf_ctx *c, struct patch_file *pf)
+{
+	uint64_t lo = UINT64_MAX, hi = 0, align = 4096;
+	GElf_Phdr ph;
+
+	for (size_t i = 0; i < c->nph; i++) {
+		if (!gelf_getphdr(c->elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		if (ph.p_vaddr > UINT64_MAX - ph.p_memsz || ph.p_align > (1ull << 30))
+			return;		/* nonsense: leave the placement to ld.so */
+		if (ph.p_vaddr < lo)
+			lo = ph.p_vaddr;
+		if (ph.p_vaddr + ph.p_memsz > hi)
+			hi = ph.p_vaddr + ph.p_memsz;
+		if (ph.p_align > align)
+			align = ph.p_align;
+	}
+	if (hi <= lo || hi - lo > (1ull << 30))
+		return;
+	pf->load_span = ((hi + 4095) & ~4095ull) - (lo & ~4095ull);
+	pf->load_align = align;
+}
+
 static int parse(Elf *elf, const char *name, struct patch_file *pf)
 {
 	struct pf_ctx c = {.elf = elf, .name = name};
@@ -412,6 +436,8 @@ static int parse(Elf *elf, const char *name, struct patch_file *pf)
 			   "%s: no replacement or import in .hotpatch, only a build-id pin", name);
 	if (!err)
 		err = check_dups(&c, pf);
+	if (!err)
+		load_extent(&c, pf);
 	if (!err) {
 		const void *id;
 		ssize_t n = dwelf_elf_gnu_build_id(elf, &id);

@@ -6,10 +6,12 @@
  * reverse order on any failure (CRIU style), so the target is left as found.
  */
 #include <fcntl.h>
+#include <inttypes.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include <elf.h>
@@ -923,6 +925,154 @@ static void timing_fill(struct hotpatch_timing *tm, struct proc *p, uint64_t sta
 	tm->threads = p ? (unsigned)proc_nlive(p) : 0;
 }
 
+/*
+ * Placing the patch object. ld.so maps an object wherever mmap(NULL, ...)
+ * puts it: among the libraries, terabytes away from a PIE executable, so
+ * every replaced function of the executable would need a 14-byte absolute
+ * jump (or an island for a short one) where a 5-byte direct jump would do,
+ * and each patched call would land on a far page. So the dlopen is watched
+ * and the one mmap that reserves the object's address range gets a hint: a
+ * free gap within reach of a direct jump from every replaced function. A
+ * hint is only a hint: if the gap has been taken meanwhile the kernel picks
+ * as usual, and the jumps adapt to wherever the object landed.
+ */
+struct placement {
+	uint64_t addr, span, align;
+	dev_t dev;
+	ino_t ino;
+	unsigned seen;		/* system calls looked at */
+	bool given;
+};
+
+/* Room kept free between the object and the mapping above it. */
+#define PLACE_GUARD (64ull << 10)
+/* rel32 reach from any replaced entry, less room for islands and rounding. */
+#define PLACE_REACH ((1ull << 31) - (64ull << 20))
+/* Never below this: the first megabyte stays as programs expect it, empty. */
+#define PLACE_FLOOR (1ull << 20)
+
+/*
+ * Candidates are the gaps directly below an ordinary mapping, the spot the
+ * kernel's own top-down allocator would take: never the stack's reserve
+ * (below [stack]) or the vsyscall/vdso area, and never the room above the
+ * heap that brk grows into. The one within direct reach of the most
+ * replaced functions wins (a patch of both executable and library functions
+ * cannot be near all of them); on a tie, the nearest. 0 when none reaches
+ * any: ld.so decides.
+ */
+/* Where brk starts (/proc/PID/stat field 47), 0 if unknown. */
+static uint64_t start_brk(pid_t pid)
+{
+	char path[64], buf[2048];
+	unsigned long long v = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	char *q = strrchr(buf, ')');	/* the command name may hold anything */
+	for (int field = 2; q && field < 47; field++)
+		q = strchr(q + 1, ' ');
+	if (q)
+		v = strtoull(q + 1, NULL, 10);
+	return v;
+}
+
+static uint64_t placement_hint(struct proc *p, const struct plan *pl)
+{
+	uint64_t span = pl->pf.load_span, align = pl->pf.load_align;
+	uint64_t best = 0, best_dist = UINT64_MAX, prev_end = 0;
+	size_t best_n = 0;
+
+	/* Debug knob: leave the placement to ld.so (benchmarks compare both). */
+	const char *off = getenv("HOTPATCH_NO_PLACEMENT");
+	if (off && !strcmp(off, "1"))
+		return 0;
+	if (!span || span >= PLACE_REACH || pl->was_mapped || !pl->nf || proc_maps_refresh(p))
+		return 0;
+	uint64_t brk = start_brk(p->pid);
+	for (size_t i = 0; i < p->nmaps; prev_end = p->maps[i].end, i++) {
+		const struct map *m = &p->maps[i];
+		if (m->path[0] == '[' && strcmp(m->path, "[heap]"))
+			continue;
+		/* The room brk grows into, whether [heap] exists yet or not. */
+		if ((brk && brk >= prev_end && brk < m->end) ||
+		    (i && !strcmp(p->maps[i - 1].path, "[heap]")))
+			continue;
+		uint64_t floor = prev_end > PLACE_FLOOR ? prev_end : PLACE_FLOOR;
+		if (m->start < floor + 2 * PLACE_GUARD + span)
+			continue;
+		uint64_t h = (m->start - PLACE_GUARD - span) & ~(align - 1);
+		if (h < floor + PLACE_GUARD)
+			continue;
+		size_t n = 0;
+		uint64_t dist = UINT64_MAX;
+		for (size_t k = 0; k < pl->nf; k++) {
+			uint64_t f = pl->f[k].r.addr;
+			uint64_t d = f > h ? f - h : h + span - f;
+			if (!f || d > PLACE_REACH)
+				continue;
+			n++;
+			dist = d < dist ? d : dist;
+		}
+		if (n > best_n || (n && n == best_n && dist < best_dist)) {
+			best = h;
+			best_n = n;
+			best_dist = dist;
+		}
+	}
+	return best;
+}
+
+/* Does the target's descriptor fd name the patch file? */
+static bool fd_is_file(pid_t pid, uint64_t fd, dev_t dev, ino_t ino)
+{
+	char path[64];
+	struct stat st;
+
+	if (fd > INT32_MAX)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, (int)fd);
+	return !stat(path, &st) && st.st_dev == dev && st.st_ino == ino;
+}
+
+/*
+ * ld.so reserves the whole object with its first mmap: of the file itself
+ * (offset 0), or, for alignments above a page, an anonymous PROT_NONE
+ * range it then maps the segments into. Either one gets the hint.
+ */
+static int place_at_syscall(void *arg, struct proc *p, struct thread *t, long nr,
+			    const uint64_t a[6], struct user_regs_struct *regs, bool *done)
+{
+	struct placement *pc = arg;
+	(void)t;
+
+	if (++pc->seen > 64) {
+		*done = true;	/* not a dlopen we understand: leave it alone */
+		return 0;
+	}
+	/* ld.so asks for the exact extent; we counted whole pages. */
+	uint64_t len = (a[1] + 4095) & ~4095ull;
+	if (nr != SYS_mmap || a[0] || (a[3] & (MAP_FIXED | MAP_FIXED_NOREPLACE)) || len < pc->span)
+		return 0;
+	bool ours;
+	if (a[3] & MAP_ANONYMOUS)
+		ours = pc->align > 4096 && a[2] == PROT_NONE && len <= pc->span + 2 * pc->align;
+	else
+		ours = len <= pc->span + pc->align && fd_is_file(p->pid, a[4], pc->dev, pc->ino);
+	if (!ours)
+		return 0;
+	arch_set_syscall_arg(regs, 0, pc->addr);
+	pc->given = true;
+	*done = true;
+	return 1;
+}
+
 /* Check the loaded file is the one we checked: same device and inode in the target's maps. */
 int patch_verify_mapping(struct proc *p, const char *path, const struct stat *st, uint64_t l_addr)
 {
@@ -994,8 +1144,17 @@ static int do_apply(struct proc *p, struct plan *pl, const struct hotpatch_opts 
 		pl->new_region = st.region;
 	if (!err)
 		pl->was_mapped = patch_file_mapped(p, &pl->st);
+	struct placement place = { .span = pl->pf.load_span, .align = pl->pf.load_align,
+				   .dev = pl->st.st_dev, .ino = pl->st.st_ino };
+	struct remote_hook hook = { .at_syscall = place_at_syscall, .arg = &place };
 	if (!err)
-		err = remote_dlopen(p, &objs, t, pl->path, &handle, deadline + 5000000000ull);
+		place.addr = placement_hint(p, pl);
+	if (!err)
+		err = remote_dlopen(p, &objs, t, pl->path, place.addr ? &hook : NULL, &handle,
+				    deadline + 5000000000ull);
+	if (!err && place.addr)
+		hp_debug("pid %d: %s placed at 0x%" PRIx64 " (hint %s)", p->pid, pl->path, place.addr,
+			 place.given ? "given" : "not used");
 	if (!err)
 		err = proc_read(p, handle, &l_addr, sizeof(l_addr));	/* link_map.l_addr */
 	if (!err)

@@ -177,7 +177,7 @@ int hotpatch_load(pid_t pid, const char *so_path, const struct hotpatch_opts *op
 		uint64_t t_dl = hp_now_ns();
 		bool was_mapped = err || patch_file_mapped(p, &fst);
 		if (!err)
-			err = remote_dlopen(p, &objs, t, canon, handle, deadline + 5000000000ull);
+			err = remote_dlopen(p, &objs, t, canon, NULL, handle, deadline + 5000000000ull);
 		if (err == -HOTPATCH_E_DLOPEN && !was_mapped) {
 			struct hp_err_saved saved;
 			hp_err_save(&saved);

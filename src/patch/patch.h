@@ -156,8 +156,9 @@ int consistency_wait(struct proc *p, struct objects *objs, const struct range *r
 		     uint64_t deadline);
 
 /* Remote helpers on a borrowed (stopped) thread. */
+/* dlopen(path, RTLD_NOW) in t; 'hook' (may be NULL) watches its system calls. */
 int remote_dlopen(struct proc *p, struct objects *objs, struct thread *t, const char *path,
-		  uint64_t *handle, uint64_t deadline);
+		  const struct remote_hook *hook, uint64_t *handle, uint64_t deadline);
 int remote_dlclose(struct proc *p, struct objects *objs, struct thread *t, uint64_t handle,
 		   uint64_t deadline);
 int remote_mmap_near(struct proc *p, struct thread *t, uint64_t near, size_t len, uint64_t *addr);

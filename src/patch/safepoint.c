@@ -529,7 +529,7 @@ static int find_runtime_fn(struct proc *p, struct objects *objs, const char *con
 }
 
 int remote_dlopen(struct proc *p, struct objects *objs, struct thread *t, const char *path,
-		  uint64_t *handle, uint64_t deadline)
+		  const struct remote_hook *hook, uint64_t *handle, uint64_t deadline)
 {
 	static const char *const dlopen_names[] = { "dlopen", "__libc_dlopen_mode", NULL };
 	static const char *const dlerror_names[] = { "dlerror", NULL };
@@ -537,7 +537,8 @@ int remote_dlopen(struct proc *p, struct objects *objs, struct thread *t, const 
 	int err = find_runtime_fn(p, objs, dlopen_names, &fn);
 	if (err)
 		return err;
-	err = proc_remote_call(p, t, fn, args, 2, path, strlen(path) + 1, handle, deadline);
+	err = proc_remote_call_hooked(p, t, fn, args, 2, path, strlen(path) + 1, handle, deadline,
+				      hook);
 	if (err)
 		return err;
 	if (*handle)

@@ -461,7 +461,7 @@ int proc_hold_all(struct proc *p)
 				memset(t, 0, sizeof(*t));
 				t->tid = tid;
 			}
-			int r = pt_seize(t->tid, 0);
+			int r = pt_seize(t->tid, PTRACE_O_TRACESYSGOOD);
 			if (r == -ESRCH || (r == -EPERM && thread_dead(p->pid, t->tid))) {
 				/* Exited between readdir and seize, or exiting: the kernel refuses those. */
 				t->gone = true;
@@ -558,7 +558,7 @@ int proc_hold_one(struct proc *p, pid_t tid, struct thread **out)
 	if (!t && !(t = thread_add(p, tid)))
 		return -ENOMEM;
 	t->gone = false;
-	int err = pt_seize(tid, 0);
+	int err = pt_seize(tid, PTRACE_O_TRACESYSGOOD);
 	if (!err) {
 		t->attached = true;
 		t->stopped = false;

@@ -141,6 +141,21 @@ void xstate_release(struct xstate *xs);
 #define REMOTE_DATA ((uint64_t)-0x4844)
 int proc_remote_call(struct proc *p, struct thread *t, uint64_t fn, const uint64_t *args,
 		     int nargs, const void *data, size_t len, uint64_t *ret, uint64_t deadline_ns);
+/*
+ * A remote call can watch the system calls its code makes: at each entry
+ * at_syscall(arg, ...) gets the number and arguments and may change the
+ * arguments in *regs (return 1 to have them written back). It sets *done
+ * when it wants no more calls; tracing also ends if a stop cannot be read.
+ * Each traced call costs two extra stops, so hooks end as soon as they can.
+ */
+struct remote_hook {
+	int (*at_syscall)(void *arg, struct proc *p, struct thread *t, long nr,
+			  const uint64_t args[6], struct user_regs_struct *regs, bool *done);
+	void *arg;
+};
+int proc_remote_call_hooked(struct proc *p, struct thread *t, uint64_t fn, const uint64_t *args,
+			    int nargs, const void *data, size_t len, uint64_t *ret,
+			    uint64_t deadline_ns, const struct remote_hook *hook);
 /* Run a system call in stopped thread t (restored afterwards). *ret = raw result (-errno). */
 int proc_remote_syscall(struct proc *p, struct thread *t, long nr, const uint64_t *args, int nargs,
 			const void *data, size_t len, long *ret);

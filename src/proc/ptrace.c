@@ -38,6 +38,17 @@ int pt_cont(pid_t tid, int sig)
 	return pt(PTRACE_CONT, tid, NULL, (void *)(long)sig);
 }
 
+int pt_syscall(pid_t tid, int sig)
+{
+	return pt(PTRACE_SYSCALL, tid, NULL, (void *)(long)sig);
+}
+
+int pt_syscall_info(pid_t tid, struct __ptrace_syscall_info *info)
+{
+	long r = ptrace(PTRACE_GET_SYSCALL_INFO, tid, (void *)sizeof(*info), info);
+	return r < 0 ? -errno : 0;
+}
+
 int pt_singlestep(pid_t tid, int sig)
 {
 	return pt(PTRACE_SINGLESTEP, tid, NULL, (void *)(long)sig);

@@ -19,6 +19,10 @@ int pt_interrupt(pid_t tid);
 int pt_detach(pid_t tid, int sig);
 int pt_cont(pid_t tid, int sig);
 int pt_singlestep(pid_t tid, int sig);
+/* Resume to the next system-call entry or exit (seen as SIGTRAP | 0x80: PTRACE_O_TRACESYSGOOD). */
+int pt_syscall(pid_t tid, int sig);
+struct __ptrace_syscall_info;
+int pt_syscall_info(pid_t tid, struct __ptrace_syscall_info *info);
 int pt_listen(pid_t tid);
 int pt_getregs(pid_t tid, struct user_regs_struct *regs);
 int pt_setregs(pid_t tid, const struct user_regs_struct *regs);

@@ -68,10 +68,41 @@ static void saved_release(struct saved_thread *s)
  * release. A synchronous fault inside the injected code ends with
  * -HOTPATCH_E_FAULT naming the signal and address.
  */
-static int run_injected(struct proc *p, struct thread *t, bool step, uint64_t end_pc,
-			uint64_t deadline, const char *what)
+static int resume_injected(struct thread *t, bool step, bool tracing)
 {
-	int err = step ? pt_singlestep(t->tid, 0) : pt_cont(t->tid, 0);
+	return step ? pt_singlestep(t->tid, 0) : tracing ? pt_syscall(t->tid, 0) : pt_cont(t->tid, 0);
+}
+
+/*
+ * A system-call stop of a hooked call. At an entry the hook sees the call and
+ * may rewrite its arguments; *tracing turns false once it is done or if
+ * anything about the stop cannot be read (the call then runs untraced).
+ */
+static void syscall_stop(struct proc *p, struct thread *t, const struct remote_hook *hook,
+			 bool *tracing)
+{
+	struct __ptrace_syscall_info si;
+	bool done = false;
+
+	if (!hook || !t->regs_valid || pt_syscall_info(t->tid, &si)) {
+		*tracing = false;
+		return;
+	}
+	if (si.op != PTRACE_SYSCALL_INFO_ENTRY)
+		return;		/* an exit: on to the next entry */
+	struct user_regs_struct regs = t->regs;
+	if (hook->at_syscall(hook->arg, p, t, (long)si.entry.nr, si.entry.args, &regs, &done) > 0 &&
+	    pt_setregs(t->tid, &regs) == 0)
+		t->regs = regs;
+	if (done)
+		*tracing = false;
+}
+
+static int run_injected(struct proc *p, struct thread *t, bool step, uint64_t end_pc,
+			uint64_t deadline, const char *what, const struct remote_hook *hook)
+{
+	bool tracing = hook != NULL;
+	int err = resume_injected(t, step, tracing);
 	if (err)
 		return hp_err(err, "pid %d: thread %d: cannot resume for %s", p->pid, t->tid, what);
 	t->stopped = false;
@@ -132,6 +163,10 @@ static int run_injected(struct proc *p, struct thread *t, bool step, uint64_t en
 				return hp_err(HOTPATCH_E_EXITED, "pid %d: thread %d exited during %s",
 					      p->pid, t->tid, what);
 			}
+			if (sig == (SIGTRAP | 0x80)) {
+				syscall_stop(p, t, hook, &tracing);
+				goto resume;
+			}
 			if (step && sig == SIGTRAP)
 				return 0;
 			if (!step && sig == SIGSEGV && t->regs_valid && arch_pc(&t->regs) == end_pc)
@@ -151,7 +186,8 @@ static int run_injected(struct proc *p, struct thread *t, bool step, uint64_t en
 			if (sig != SIGKILL)
 				t->pending_sig = sig;
 		}
-		err = step ? pt_singlestep(t->tid, 0) : pt_cont(t->tid, 0);
+resume:
+		err = resume_injected(t, step, tracing);
 		if (err)
 			return hp_err(err, "pid %d: thread %d: cannot resume for %s", p->pid, t->tid,
 				      what);
@@ -161,6 +197,13 @@ static int run_injected(struct proc *p, struct thread *t, bool step, uint64_t en
 
 int proc_remote_call(struct proc *p, struct thread *t, uint64_t fn, const uint64_t *args,
 		     int nargs, const void *data, size_t len, uint64_t *ret, uint64_t deadline_ns)
+{
+	return proc_remote_call_hooked(p, t, fn, args, nargs, data, len, ret, deadline_ns, NULL);
+}
+
+int proc_remote_call_hooked(struct proc *p, struct thread *t, uint64_t fn, const uint64_t *args,
+			    int nargs, const void *data, size_t len, uint64_t *ret,
+			    uint64_t deadline_ns, const struct remote_hook *hook)
 {
 	struct saved_thread saved;
 	struct user_regs_struct call;
@@ -191,7 +234,7 @@ int proc_remote_call(struct proc *p, struct thread *t, uint64_t fn, const uint64
 	if (!err)
 		err = thread_set_regs(p, t, &call);
 	if (!err)
-		err = run_injected(p, t, false, fake_ret, deadline_ns, "remote call");
+		err = run_injected(p, t, false, fake_ret, deadline_ns, "remote call", hook);
 	if (!err && ret)
 		*ret = arch_call_result(&t->regs);
 	int r = thread_restore(p, t, &saved);
@@ -277,7 +320,7 @@ int proc_remote_syscall(struct proc *p, struct thread *t, long nr, const uint64_
 	if (!err)
 		err = thread_set_regs(p, t, &call);
 	if (!err)
-		err = run_injected(p, t, true, 0, hp_now_ns() + 5000000000ull, "remote syscall");
+		err = run_injected(p, t, true, 0, hp_now_ns() + 5000000000ull, "remote syscall", NULL);
 	if (!err)
 		*ret = arch_syscall_result(&t->regs);
 	int r = thread_restore(p, t, &saved);

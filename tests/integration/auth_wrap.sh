@@ -8,9 +8,10 @@
 # - A WRAP of a function whose loop branches back into the bytes the jump displaces is
 #   refused by check and by apply, with the offending branch, and the target is untouched.
 # - spin_sum2's loop head lies beyond a 5-byte jump but inside a 14-byte one, and nothing
-#   needs preserving, so a plain REPLACE would get the 14-byte absolute jump: the WRAP
-#   must use the 5-byte jump to an island (check and apply agree), and the wrapper's
-#   result (10 x the original's) is observed.
+#   needs preserving, so a plain REPLACE from a far patch would get the 14-byte absolute
+#   jump: the WRAP must use the 5-byte jump to an island (check and apply agree), and the
+#   wrapper's result (10 x the original's) is observed. The patch is kept far (ld.so's
+#   choice, HOTPATCH_NO_PLACEMENT=1): placed next to the executable it gets a direct e9.
 . "$(dirname "$0")/../lib.sh"
 
 EX=$ROOT/build/examples
@@ -77,7 +78,7 @@ alive "$L"
 note "a branch beyond the 5-byte jump: wrapped with e9 to an island, not the 14-byte form"
 hp check "$L" "$P/auth_wrap_loop2.so"
 expect_rc 0
-hp apply "$L" "$P/auth_wrap_loop2.so"
+HOTPATCH_NO_PLACEMENT=1 hp apply "$L" "$P/auth_wrap_loop2.so"
 expect_rc 0
 echo "$OUT" | grep -qE '^  spin_sum2 -> spin2_v2 at 0x[0-9a-f]+ \(island 0x[0-9a-f]+\)$' || die "not via an island"
 from=$(lines "$WORK/loop.out")

@@ -69,6 +69,13 @@ void arch_setup_syscall(struct user_regs_struct *regs, uint64_t insn_addr, long 
 	regs->eflags &= ~(uint64_t)EFLAGS_TF;
 }
 
+void arch_set_syscall_arg(struct user_regs_struct *regs, int i, uint64_t v)
+{
+	unsigned long long *slots[6] = { &regs->rdi, &regs->rsi, &regs->rdx, &regs->r10, &regs->r8, &regs->r9 };
+	if (i >= 0 && i < 6)
+		*slots[i] = v;
+}
+
 long arch_syscall_result(const struct user_regs_struct *regs)
 {
 	return (long)regs->rax;
