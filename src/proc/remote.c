@@ -119,7 +119,9 @@ static int run_injected(struct proc *p, struct thread *t, bool step, uint64_t en
 				if (WIFSTOPPED(st)) {
 					t->stopped = true;
 					int sig = WSTOPSIG(st);
-					if ((st >> 16) == 0 && sig != SIGTRAP && sig != SIGSEGV)
+					/* not a syscall stop of a hooked call either: no signal */
+					if ((st >> 16) == 0 && sig != SIGTRAP && sig != SIGSEGV &&
+					    sig != (SIGTRAP | 0x80))
 						t->pending_sig = sig;
 				} else {
 					t->gone = true;
