@@ -191,6 +191,82 @@ patch_id() {
 	echo "$id"
 }
 
+# apply_checked PID PATCH: apply PATCH, which must succeed and leave PID alive, untraced and without
+# W+X mapping; sets ID to the new patch's id.
+apply_checked() {
+	hp apply "$1" "$2"
+	expect_rc 0
+	ID=$(patch_id)
+	alive "$1"
+	no_wx "$1"
+}
+
+# revert_checked PID ID: revert patch ID, which must succeed and leave PID as apply_checked does.
+revert_checked() {
+	hp revert "$1" "$2"
+	expect_rc 0
+	alive "$1"
+	no_wx "$1"
+}
+
+# cycle_apply_revert N PID FILE PATCH NEW_RE OLD_RE [CMD...]: N times apply PATCH, see PID's ticks
+# in FILE switch to NEW_RE and stay there (wait_stable, 2 more ticks), revert it by id, see them
+# switch back to OLD_RE and stay; CMD (a per-cycle check, e.g. no_errors FILE) runs after each.
+cycle_apply_revert() {
+	local n=$1 pid=$2 file=$3 patch=$4 new=$5 old=$6 i from
+	shift 6
+	for i in $(seq 1 "$n"); do
+		note "cycle $i"
+		from=$(lines "$file")
+		apply_checked "$pid" "$patch"
+		wait_stable "$file" "$from" "$new" '^tick' 2
+		from=$(lines "$file")
+		revert_checked "$pid" "$ID"
+		wait_stable "$file" "$from" "$old" '^tick' 2
+		[ $# -eq 0 ] || "$@"
+	done
+}
+
+# apply_time PATCH: time one apply of $P/PATCH to a fresh fault_target (ASan is slower: fault
+# tests spread their events over it); sets APPLY_US, in microseconds.
+apply_time() {
+	local t0
+	start probe "$T/fault_target" tick
+	wait_line "$WORK/probe.out" '^ready' 10 || die "probe did not start"
+	t0=$(date +%s%N)
+	hp apply "$PID" "$P/$1" >/dev/null
+	expect_rc 0
+	APPLY_US=$((($(date +%s%N) - t0) / 1000))
+	kill -9 "$PID"
+	wait "$PID" 2>/dev/null || true
+	note "one apply takes ${APPLY_US} us"
+}
+
+# apply_racing PID PATCH: apply PATCH to PID while the target execs or dies under it (output in
+# $WORK/hp.stdout and hp.stderr, exit status in RC); check it with racing_verdict.
+apply_racing() {
+	set +e
+	timeout -k 2 15 "$HOTPATCH" apply --timeout 3000 "$1" "$2" \
+		>"$WORK/hp.stdout" 2>"$WORK/hp.stderr"
+	RC=$?
+	set -e
+}
+
+# racing_verdict PID: the apply_racing call ended by itself in time (no hang, no signal), with
+# no sanitizer or BUG report, and either succeeded or wrote one error line naming PID.
+racing_verdict() {
+	case $RC in
+	124|137) die "hotpatch hung" ;;
+	esac
+	[ "$RC" -lt 128 ] || die "hotpatch died of signal $((RC - 128))"
+	if grep -qE 'AddressSanitizer|runtime error:|LeakSanitizer|BUG' "$WORK/hp.stderr"; then
+		die "hotpatch reported a bug"
+	fi
+	[ "$RC" -eq 0 ] && return 0
+	[ "$(wc -l <"$WORK/hp.stderr")" -eq 1 ] || die "expected one error line"
+	grep -qE "^hotpatch: pid $1: " "$WORK/hp.stderr" || die "error does not name the pid"
+}
+
 # alive PID: the process exists, is not a zombie, no thread is stopped (unless $2=stopped ok),
 # and no thread is traced.
 alive() {

@@ -66,24 +66,35 @@ const char *cli_reg_name(unsigned bit)
 	return bit < ARRAY_SIZE(reg_names) ? reg_names[bit] : NULL;
 }
 
+/*
+ * Iterator over the set bits of a preserved_regs mask, lowest first: clears the bit from *left
+ * and returns its register name, or "bit<sep><number>" (kept in buf) for a bit this CLI has no
+ * name for; NULL when no bit is left. The text and JSON renderings both walk the mask with it.
+ */
+static const char *next_reg(uint32_t *left, const char *sep, char *buf, size_t size)
+{
+	unsigned b;
+
+	if (!*left)
+		return NULL;
+	b = (unsigned)__builtin_ctz(*left);
+	*left &= *left - 1;
+	if (cli_reg_name(b))
+		return cli_reg_name(b);
+	snprintf(buf, size, "bit%s%u", sep, b);
+	return buf;
+}
+
 /* Names of the set bits, comma-separated ("rax, xmm0", "bit 30" for unknown bits). */
 static void regs_str(uint32_t regs, char *buf, size_t size)
 {
+	const char *name;
 	size_t len = 0;
+	char tmp[16];
 
 	buf[0] = 0;
-	for (unsigned b = 0; b < 32 && len < size; b++) {
-		const char *name = cli_reg_name(b);
-		char tmp[16];
-
-		if (!(regs & (1u << b)))
-			continue;
-		if (!name) {
-			snprintf(tmp, sizeof(tmp), "bit %u", b);
-			name = tmp;
-		}
+	while (len < size && (name = next_reg(&regs, " ", tmp, sizeof(tmp))))
 		len += (size_t)snprintf(buf + len, size - len, "%s%s", len ? ", " : "", name);
-	}
 }
 
 void cli_jump_desc(const struct hotpatch_func *fn, char *buf, size_t size)
@@ -172,6 +183,9 @@ void out_info(FILE *f, const struct hotpatch_patch *p)
 static void json_func(struct json *j, const struct hotpatch_func *fn)
 {
 	unsigned n = fn->jump_len < sizeof(fn->jump) ? fn->jump_len : sizeof(fn->jump);
+	uint32_t regs = fn->preserved_regs;
+	const char *name;
+	char tmp[16];
 
 	json_begin_object(j, NULL);
 	json_string(j, "name", fn->name);
@@ -186,18 +200,8 @@ static void json_func(struct json *j, const struct hotpatch_func *fn)
 	json_hex_bytes(j, "jump", fn->jump, n);
 	json_hex_bytes(j, "orig", fn->orig, n);
 	json_begin_array(j, "preserved_regs");
-	for (unsigned b = 0; b < 32; b++) {
-		char tmp[16];
-
-		if (!(fn->preserved_regs & (1u << b)))
-			continue;
-		if (cli_reg_name(b)) {
-			json_string(j, NULL, cli_reg_name(b));
-		} else {
-			snprintf(tmp, sizeof(tmp), "bit%u", b);
-			json_string(j, NULL, tmp);
-		}
-	}
+	while ((name = next_reg(&regs, "", tmp, sizeof(tmp))))
+		json_string(j, NULL, name);
 	json_end_array(j);
 	json_bool(j, "wrap", fn->wrap);
 	json_string(j, "orig_var", fn->orig_var);

@@ -22,22 +22,7 @@ fi
 start_target storm env "${env[@]}" "$BIN"
 expect_next "$O" 0 3 'func\(3\)=4 ' '^tick'
 
-for i in $(seq 1 20); do
-	note "cycle $i"
-	from=$(lines "$O")
-	hp apply "$PID" "$PATCH"
-	expect_rc 0
-	id=$(patch_id)
-	alive "$PID"
-	no_wx "$PID"
-	wait_stable "$O" "$from" 'func\(3\)=300 ' '^tick' 2
-	from=$(lines "$O")
-	hp revert "$PID" "$id"
-	expect_rc 0
-	alive "$PID"
-	no_wx "$PID"
-	wait_stable "$O" "$from" 'func\(3\)=4 ' '^tick' 2
-done
+cycle_apply_revert 20 "$PID" "$O" "$PATCH" 'func\(3\)=300 ' 'func\(3\)=4 '
 no_errors "$O"
 all_lines "$O" '^tick' 'func\(3\)=(4|300) allocs=[0-9]+$'
 not_mapped "$PID" "$PATCH"

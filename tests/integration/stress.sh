@@ -15,23 +15,7 @@ start_target stress "$BIN" "$WORK/stop"
 wait_line "$O" '^vector thread uses' 5 || die "no vector thread"
 expect_next "$O" 0 2 'func\(3\)=4 ' '^tick'
 
-for i in $(seq 1 10); do
-	note "cycle $i"
-	from=$(lines "$O")
-	hp apply "$PID" "$PATCH"
-	expect_rc 0
-	id=$(patch_id)
-	alive "$PID"
-	no_wx "$PID"
-	wait_stable "$O" "$from" 'func\(3\)=300 ' '^tick' 2
-	from=$(lines "$O")
-	hp revert "$PID" "$id"
-	expect_rc 0
-	alive "$PID"
-	no_wx "$PID"
-	wait_stable "$O" "$from" 'func\(3\)=4 ' '^tick' 2
-	no_errors "$O"
-done
+cycle_apply_revert 10 "$PID" "$O" "$PATCH" 'func\(3\)=300 ' 'func\(3\)=4 ' no_errors "$O"
 # let every checking thread complete at least one more round after the last operation
 expect_next "$O" "$(lines "$O")" 4 '^tick' '^tick'
 touch "$WORK/stop"

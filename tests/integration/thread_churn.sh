@@ -14,22 +14,7 @@ start_target churn "$BIN"
 expect_next "$O" 0 3 'func\(3\)=4 ' '^tick'
 s0=$(spawned)
 
-for i in $(seq 1 10); do
-	note "cycle $i"
-	from=$(lines "$O")
-	hp apply "$PID" "$PATCH"
-	expect_rc 0
-	id=$(patch_id)
-	alive "$PID"
-	no_wx "$PID"
-	wait_stable "$O" "$from" 'func\(3\)=300 ' '^tick' 2
-	from=$(lines "$O")
-	hp revert "$PID" "$id"
-	expect_rc 0
-	alive "$PID"
-	no_wx "$PID"
-	wait_stable "$O" "$from" 'func\(3\)=4 ' '^tick' 2
-done
+cycle_apply_revert 10 "$PID" "$O" "$PATCH" 'func\(3\)=300 ' 'func\(3\)=4 '
 no_errors "$O"
 s1=$(spawned)
 expect_next "$O" "$(lines "$O")" 3 '^tick' '^tick'
