@@ -1196,14 +1196,11 @@ static int do_apply(struct proc *p, struct plan *pl, const struct hotpatch_opts 
 	}
 
 	/* Stop the world, wait until no thread is inside a function we redirect, write. */
-	uint64_t paused = p->pause_ns, ph[5];
-	ph[0] = hp_now_ns();
-	err = proc_hold_all(p);
-	ph[1] = hp_now_ns();
-	if (!err)
-		err = consistency_wait(p, &objs, ranges, nr, deadline);
+	uint64_t paused = p->pause_ns, t_stop, t_write, t_resume, t_end;
+	t_stop = hp_now_ns();
+	err = consistency_stop(p, &objs, ranges, nr, deadline);
 	free(ranges);
-	ph[2] = hp_now_ns();
+	t_write = hp_now_ns();
 	if (!err)
 		err = write_jumps(p, pl);
 	if (!err) {
@@ -1241,13 +1238,12 @@ static int do_apply(struct proc *p, struct plan *pl, const struct hotpatch_opts 
 		unwrite_jumps(p, pl);
 		goto undo;
 	}
-	ph[3] = hp_now_ns();
+	t_resume = hp_now_ns();
 	proc_release_all(p, NULL);
-	ph[4] = hp_now_ns();
-	hp_debug("pid %d: final stop of %zu threads: seize+stop %" PRIu64 " us, check %" PRIu64
+	t_end = hp_now_ns();
+	hp_debug("pid %d: final stop of %zu threads: seize, stop and check %" PRIu64
 		 " us, write %" PRIu64 " us, resume %" PRIu64 " us", p->pid, proc_nlive(p),
-		 (ph[1] - ph[0]) / 1000, (ph[2] - ph[1]) / 1000, (ph[3] - ph[2]) / 1000,
-		 (ph[4] - ph[3]) / 1000);
+		 (t_write - t_stop) / 1000, (t_resume - t_write) / 1000, (t_end - t_resume) / 1000);
 	/* The final stop, from the first thread stopped to the last resumed. */
 	res->timing.stw_ns = p->pause_ns - paused;
 	/* The caller's copy of the record: after the threads are running again. */

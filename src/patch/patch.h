@@ -154,6 +154,13 @@ int safepoint_borrow(struct proc *p, struct objects *objs, uint64_t deadline, st
  */
 int consistency_wait(struct proc *p, struct objects *objs, const struct range *ranges, size_t n,
 		     uint64_t deadline);
+/*
+ * proc_hold_all then consistency_wait, with each thread unwound as soon as it
+ * is stopped, while the others are still stopping (the pause is shorter by
+ * about the time the slowest thread takes to stop).
+ */
+int consistency_stop(struct proc *p, struct objects *objs, const struct range *ranges, size_t n,
+		     uint64_t deadline);
 
 /* Remote helpers on a borrowed (stopped) thread. */
 /* dlopen(path, RTLD_NOW) in t; 'hook' (may be NULL) watches its system calls. */

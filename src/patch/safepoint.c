@@ -378,8 +378,112 @@ static const struct range *stack_scan(struct proc *p, struct thread *t, const st
 	return NULL;
 }
 
+/* What the consistency check needs of one thread. */
+struct inspection {
+	struct thread *t;
+	const struct range *hit;	/* the outermost frame inside a range, NULL if none */
+	uint64_t ret;			/* the return address out of that frame, 0 if unknown */
+};
+
+static int inspect(struct proc *p, struct unwinder *uw, struct thread *t,
+		   const struct range *ranges, size_t nr, struct stack *s, bool *maps_fresh,
+		   struct inspection *out)
+{
+	int err = thread_stack(p, uw, t, s);
+	if (err)
+		return err;
+	ssize_t j = -1;
+	out->t = t;
+	out->hit = NULL;
+	out->ret = 0;
+	for (size_t f = 0; f < s->n; f++) {
+		const struct range *r = in_ranges(ranges, nr, frame_addr(s, f));
+		if (r) {
+			j = (ssize_t)f;
+			out->hit = r;
+		}
+	}
+	if (!out->hit && !s->complete)
+		out->hit = stack_scan(p, t, ranges, nr, maps_fresh);
+	if (out->hit && j >= 0 && (size_t)(j + 1) < s->n)
+		out->ret = s->pcs[j + 1];
+	return 0;
+}
+
+/* Threads inspected while the world was stopping (consistency_stop). */
+struct precheck {
+	struct unwinder *uw;
+	const struct range *ranges;
+	size_t nr;
+	struct stack *s;
+	bool maps_fresh;
+	struct inspection *v;
+	size_t n, cap, cursor;
+};
+
+static void precheck_one(void *arg, struct proc *p, struct thread *t)
+{
+	struct precheck *c = arg;
+	struct inspection in;
+
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 64;
+		struct inspection *v = realloc(c->v, cap * sizeof(*v));
+		if (!v)
+			return;		/* inspected again by the check itself */
+		c->v = v;
+		c->cap = cap;
+	}
+	if (inspect(p, c->uw, t, c->ranges, c->nr, c->s, &c->maps_fresh, &in)) {
+		hp_err_clear();	/* the check itself will meet it and report it */
+		return;
+	}
+	c->v[c->n++] = in;
+}
+
+/* The threads come in the order they were inspected: start where the last one was found. */
+static bool precheck_find(struct precheck *c, struct thread *t, struct inspection *out)
+{
+	for (size_t k = 0; c && k < c->n; k++) {
+		size_t i = (c->cursor + k) % c->n;
+		if (c->v[i].t == t) {
+			*out = c->v[i];
+			c->cursor = i + 1;
+			return true;
+		}
+	}
+	return false;
+}
+
+static int consistency_run(struct proc *p, struct objects *objs, const struct range *ranges,
+			   size_t nr, uint64_t deadline, struct precheck *pre);
+
 int consistency_wait(struct proc *p, struct objects *objs, const struct range *ranges, size_t nr,
 		     uint64_t deadline)
+{
+	return consistency_run(p, objs, ranges, nr, deadline, NULL);
+}
+
+int consistency_stop(struct proc *p, struct objects *objs, const struct range *ranges, size_t nr,
+		     uint64_t deadline)
+{
+	struct unwinder *uw;
+	int err = objects_unwinder(objs, &uw);
+	if (err)
+		return err;
+	struct precheck c = { .uw = uw, .ranges = ranges, .nr = nr, .s = malloc(sizeof(*c.s)) };
+	if (!c.s)
+		return -ENOMEM;
+	err = proc_hold_all_cb(p, precheck_one, &c);
+	if (!err)
+		err = consistency_run(p, objs, ranges, nr, deadline, &c);
+	free(c.v);
+	free(c.s);
+	return err;
+}
+
+static int consistency_run(struct proc *p, struct objects *objs, const struct range *ranges,
+			   size_t nr, uint64_t deadline, struct precheck *pre)
 {
 	struct unwinder *uw;
 	bool maps_fresh = false;
@@ -420,38 +524,31 @@ int consistency_wait(struct proc *p, struct objects *objs, const struct range *r
 			struct thread *t = p->threads[i];
 			if (!t->attached || !t->stopped)
 				continue;
-			err = thread_stack(p, uw, t, s);
-			if (err)
-				break;
-			ssize_t j = -1;
-			const struct range *hit = NULL;
-			for (size_t f = 0; f < s->n; f++) {
-				const struct range *r = in_ranges(ranges, nr, frame_addr(s, f));
-				if (r) {
-					j = (ssize_t)f;
-					hit = r;
-				}
+			struct inspection in;
+			/* Round 0: the stop is the one the threads were inspected in. */
+			if (!(round == 0 && precheck_find(pre, t, &in))) {
+				err = inspect(p, uw, t, ranges, nr, s, &maps_fresh, &in);
+				if (err)
+					break;
 			}
-			if (!hit && !s->complete)
-				hit = stack_scan(p, t, ranges, nr, &maps_fresh);
-			if (!hit)
+			if (!in.hit)
 				continue;
 			if (t->was_stopped) {
 				/* Running it out would run its code while its user keeps it stopped. */
 				err = hp_err(HOTPATCH_E_BUSY,
 					     "pid %d: thread %d is stopped (SIGSTOP) inside '%s': send SIGCONT and retry",
-					     p->pid, t->tid, hit->what);
+					     p->pid, t->tid, in.hit->what);
 				break;
 			}
 			nb++;
 			if (!first_tid) {
 				first_tid = t->tid;
-				first_what = hit->what;
+				first_what = in.hit->what;
 			}
-			if (j >= 0 && (size_t)(j + 1) < s->n) {
+			if (in.ret) {
 				ts[nt] = t;
-				what[nt] = hit->what;
-				addrs[nt++] = s->pcs[j + 1];
+				what[nt] = in.hit->what;
+				addrs[nt++] = in.ret;
 			}
 		}
 		if (err || !nb)

@@ -38,6 +38,7 @@ struct thread {
 	bool dr_armed;		/* a debug register breakpoint is set */
 	bool parked;		/* left the code we wait on: stays stopped in proc_run_until */
 	bool interrupted;	/* in the event-stop of our PTRACE_INTERRUPT */
+	bool seen_by_hold;	/* proc_hold_all_cb called its function for it */
 };
 
 struct map {
@@ -86,6 +87,15 @@ void proc_close(struct proc *p);
 
 /* Stop every thread (seize + interrupt), rescanning /proc/PID/task until stable. */
 int proc_hold_all(struct proc *p);
+/*
+ * The same, calling fn(arg, p, t) once for each thread as soon as it is
+ * stopped, while the threads after it are still on their way to their
+ * stops: work on a stopped thread overlaps the stopping of the others.
+ * A thread fn saw stays stopped until proc_hold_all_cb returns (on failure
+ * everything is released and what fn learned is stale).
+ */
+typedef void (*proc_stop_fn)(void *arg, struct proc *p, struct thread *t);
+int proc_hold_all_cb(struct proc *p, proc_stop_fn fn, void *arg);
 /* Resume (detach) every thread except 'keep' (may be NULL) and parked ones: pending signals re-injected. */
 int proc_release_all(struct proc *p, struct thread *keep);
 /* Resume (detach) one thread, re-injecting its pending signal. */
