@@ -1173,18 +1173,43 @@ static int do_apply(struct proc *p, struct plan *pl, const struct hotpatch_opts 
 		goto undo;
 
 	/*
-	 * The state record is built while the threads run: for 1000 functions
-	 * that is megabytes to fill, and only the original bytes, read under
-	 * the stop, are missing from it.
+	 * The state record is built and staged while the threads run (for 1000
+	 * functions that is a megabyte to write), with the entries' bytes as
+	 * they are now. Under the stop write_jumps reads them again: if one
+	 * changed meanwhile, the record is staged again there; then one small
+	 * write commits it.
 	 */
 	struct hotpatch_patch rec = { 0 };
 	fill_funcs(pl, &rec);
 	struct range *ranges = calloc(pl->nf * 5 + 1, sizeof(*ranges));
+	struct hotpatch_patch *np = realloc(st.patches, (st.npatches + 1) * sizeof(*np));
+	struct island_rec *ni = realloc(st.islands, (st.nislands + pl->nislands + 1) * sizeof(*ni));
 	size_t nr = 0;
-	if (!ranges || !rec.funcs) {
+	if (np)
+		st.patches = np;
+	if (ni)
+		st.islands = ni;
+	if (!ranges || !rec.funcs || !np || !ni) {
 		free(ranges);
 		free(rec.funcs);
 		err = -ENOMEM;
+		goto undo;
+	}
+	for (size_t i = 0; i < pl->nf && !err; i++)
+		err = proc_read(p, rec.funcs[i].addr + rec.funcs[i].jump_off, rec.funcs[i].orig,
+				rec.funcs[i].jump_len);
+	rec.id = st.next_id;
+	rec.handle = handle;
+	rec.applied_at = time(NULL);
+	st.patches[st.npatches++] = rec;	/* st owns rec.funcs from here */
+	for (size_t i = 0; i < pl->nislands; i++)
+		st.islands[st.nislands++] = (struct island_rec){ rec.id, pl->islands[i], ISLAND_PAGE };
+	st.next_id++;
+	struct hotpatch_patch *mine = &st.patches[st.npatches - 1];
+	if (!err)
+		err = state_stage(p, NULL, &st);
+	if (err) {
+		free(ranges);
 		goto undo;
 	}
 	for (size_t i = 0; i < pl->nf; i++) {
@@ -1204,37 +1229,21 @@ static int do_apply(struct proc *p, struct plan *pl, const struct hotpatch_opts 
 	if (!err)
 		err = write_jumps(p, pl);
 	if (!err) {
-		struct hotpatch_patch *np = realloc(st.patches, (st.npatches + 1) * sizeof(*np));
-		struct island_rec *ni = realloc(st.islands, (st.nislands + pl->nislands + 1) * sizeof(*ni));
-		if (np)
-			st.patches = np;
-		if (ni)
-			st.islands = ni;
-		if (!np || !ni) {
-			err = -ENOMEM;
-		} else {
-			for (size_t i = 0; i < pl->nf; i++)
-				memcpy(rec.funcs[i].orig, pl->f[i].orig, sizeof(rec.funcs[i].orig));
-			rec.id = st.next_id;
-			rec.handle = handle;
-			rec.applied_at = time(NULL);
-			st.patches[st.npatches] = rec;
-			for (size_t i = 0; i < pl->nislands; i++)
-				st.islands[st.nislands++] = (struct island_rec){ rec.id, pl->islands[i], ISLAND_PAGE };
-			st.npatches++;
-			st.next_id++;
-			err = state_write(p, NULL, &st);
-			if (err) {
-				/* not recorded: rec.funcs is ours again */
-				st.npatches--;
-				st.nislands -= (unsigned)pl->nislands;
-				free(rec.funcs);
+		bool changed = false;
+		for (size_t i = 0; i < pl->nf; i++) {
+			if (memcmp(mine->funcs[i].orig, pl->f[i].orig, pl->f[i].jump_len)) {
+				memcpy(mine->funcs[i].orig, pl->f[i].orig, sizeof(mine->funcs[i].orig));
+				changed = true;
 			}
-			rec.funcs = NULL;	/* freed, or owned by st */
+		}
+		if (changed) {
+			hp_debug("pid %d: entry bytes changed since staging: staging again", p->pid);
+			err = state_stage(p, NULL, &st);
 		}
 	}
+	if (!err)
+		err = state_commit(p, &st);
 	if (err) {
-		free(rec.funcs);
 		unwrite_jumps(p, pl);
 		goto undo;
 	}

@@ -83,14 +83,25 @@ struct state {
 	struct island_rec { unsigned patch_id; uint64_t addr, len; } *islands;
 	uint64_t region;		/* runtime address of the state mapping, 0 = none yet */
 	uint64_t region_len;
+	unsigned slot;			/* the slot the root names */
+	unsigned staged;		/* 1 + slot written by state_stage, not committed; 0 = none */
 };
 #define STATE_NAME "hotpatch-state"
-#define STATE_REGION_LEN (4u << 20)
+/* Virtual size: only the pages written are backed (two slots of ~8 MB: ~7000 functions). */
+#define STATE_REGION_LEN (16u << 20)
 /* Read the state of p (no need to stop it). Absent state = empty. */
 int state_read(struct proc *p, struct state *st);
 /* Create the region if absent (remote syscalls in borrowed thread t). */
 int state_prepare(struct proc *p, struct thread *t, struct state *st);
-/* Create the region if needed (remote syscalls in t), then write st. */
+/*
+ * Write st into the slot not in use (creating the region first if needed,
+ * remote syscalls in t): nothing reads it until state_commit names it. A
+ * second stage before the commit rewrites the same slot.
+ */
+int state_stage(struct proc *p, struct thread *t, struct state *st);
+/* Make the staged state the valid one: one small write (inside the pause). */
+int state_commit(struct proc *p, struct state *st);
+/* state_stage, then state_commit. */
 int state_write(struct proc *p, struct thread *t, struct state *st);
 void state_release(struct state *st);
 /* Patch by id or canonical path; NULL if none. */

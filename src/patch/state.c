@@ -6,6 +6,12 @@
  * /proc/PID/maps ("/memfd:hotpatch-state (deleted)"); MAP_PRIVATE so a
  * fork()ed child gets its own copy, exactly like the patched code it inherits.
  * Format: fixed little-endian records, versioned by the magic.
+ *
+ * Two slots, and a root in the first page naming the valid one: a new state
+ * is written whole into the other slot while the target runs (state_stage),
+ * and made valid by one small write of the root (state_commit), the only
+ * state write left inside the pause. A state of 1000 functions is a megabyte,
+ * which cost a millisecond of pause when it was written there.
  */
 #include <string.h>
 #include <sys/mman.h>
@@ -14,6 +20,14 @@
 #include "patch/patch.h"
 
 #define STATE_MAGIC "HPSTATE1"
+#define ROOT_MAGIC "HPSTATE2"
+#define ROOT_LEN 4096u
+
+struct rec_root {
+	char magic[8];
+	uint32_t slot;		/* 0 or 1: which slot holds the state */
+	uint32_t pad;
+};
 
 struct rec_hdr {
 	char magic[8];
@@ -74,8 +88,19 @@ void state_release(struct state *st)
 	memset(st, 0, sizeof(*st));
 }
 
+static uint64_t slot_len(const struct state *st)
+{
+	return ((st->region_len - ROOT_LEN) / 2) & ~4095ull;
+}
+
+static uint64_t slot_addr(const struct state *st, unsigned k)
+{
+	return st->region + ROOT_LEN + k * slot_len(st);
+}
+
 int state_read(struct proc *p, struct state *st)
 {
+	struct rec_root root;
 	struct rec_hdr h;
 	int err;
 
@@ -84,20 +109,29 @@ int state_read(struct proc *p, struct state *st)
 	err = find_region(p, &st->region, &st->region_len);
 	if (err || !st->region)
 		return err;
-	err = proc_read(p, st->region, &h, sizeof(h));
+	if (st->region_len < ROOT_LEN + 2 * 4096)
+		return hp_err(HOTPATCH_E_STATE, "pid %d: state region is too small", p->pid);
+	err = proc_read(p, st->region, &root, sizeof(root));
+	if (err)
+		return err;
+	if (memcmp(root.magic, ROOT_MAGIC, 8) || root.slot > 1)
+		return root.magic[0] ? hp_err(HOTPATCH_E_STATE, "pid %d: state region has bad magic", p->pid) : 0;
+	st->slot = root.slot;
+	uint64_t base = slot_addr(st, st->slot);
+	err = proc_read(p, base, &h, sizeof(h));
 	if (err)
 		return err;
 	if (memcmp(h.magic, STATE_MAGIC, 8))
-		return h.magic[0] ? hp_err(HOTPATCH_E_STATE, "pid %d: state region has bad magic", p->pid) : 0;
+		return hp_err(HOTPATCH_E_STATE, "pid %d: state slot %u has bad magic", p->pid, st->slot);
 	uint64_t need = sizeof(h) + (uint64_t)h.npatches * sizeof(struct rec_patch) +
 			(uint64_t)h.nfuncs * sizeof(struct rec_func) +
 			(uint64_t)h.nislands * sizeof(struct rec_island);
-	if (need != h.size || need > st->region_len)
+	if (need != h.size || need > slot_len(st))
 		return hp_err(HOTPATCH_E_STATE, "pid %d: state region is inconsistent", p->pid);
 	uint8_t *buf = malloc(need);
 	if (!buf)
 		return -ENOMEM;
-	err = proc_read(p, st->region, buf, need);
+	err = proc_read(p, base, buf, need);
 	if (err) {
 		free(buf);
 		return err;
@@ -226,7 +260,7 @@ int state_prepare(struct proc *p, struct thread *t, struct state *st)
 	return st->region ? 0 : region_create(p, t, st);
 }
 
-int state_write(struct proc *p, struct thread *t, struct state *st)
+int state_stage(struct proc *p, struct thread *t, struct state *st)
 {
 	unsigned nfuncs = 0;
 	int err;
@@ -244,7 +278,7 @@ int state_write(struct proc *p, struct thread *t, struct state *st)
 		if (err)
 			return err;
 	}
-	if (size > st->region_len)
+	if (size > slot_len(st))
 		return hp_err(HOTPATCH_E_NOTSUP, "pid %d: too many patches for the state region", p->pid);
 	uint8_t *buf = calloc(1, size);
 	if (!buf)
@@ -292,7 +326,32 @@ int state_write(struct proc *p, struct thread *t, struct state *st)
 		ri[i].addr = st->islands[i].addr;
 		ri[i].len = st->islands[i].len;
 	}
-	err = proc_write(p, st->region, buf, size);
+	/* The slot not in use: until the root names it, nothing reads it. */
+	unsigned k = st->staged ? st->staged - 1 : !st->slot;
+	err = proc_write(p, slot_addr(st, k), buf, size);
 	free(buf);
+	if (!err)
+		st->staged = k + 1;
 	return err;
+}
+
+int state_commit(struct proc *p, struct state *st)
+{
+	struct rec_root root = { .magic = ROOT_MAGIC };
+
+	if (!st->staged)
+		return 0;	/* nothing staged: nothing was to be remembered */
+	root.slot = st->staged - 1;
+	int err = proc_write(p, st->region, &root, sizeof(root));
+	if (!err) {
+		st->slot = root.slot;
+		st->staged = 0;
+	}
+	return err;
+}
+
+int state_write(struct proc *p, struct thread *t, struct state *st)
+{
+	int err = state_stage(p, t, st);
+	return err ? err : state_commit(p, st);
 }
