@@ -1223,7 +1223,7 @@ static int do_apply(struct proc *p, struct plan *pl, const struct hotpatch_opts 
 	/* Stop the world, wait until no thread is inside a function we redirect, write. */
 	uint64_t paused = p->pause_ns, t_stop, t_write, t_resume, t_end;
 	t_stop = hp_now_ns();
-	err = consistency_stop(p, &objs, ranges, nr, deadline);
+	err = consistency_stop(p, &objs, ranges, nr, deadline, NULL, NULL);
 	free(ranges);
 	t_write = hp_now_ns();
 	if (!err)

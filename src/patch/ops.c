@@ -237,6 +237,45 @@ static const struct hotpatch_patch *stacked_over(struct state *st, const struct 
 	return NULL;
 }
 
+/* Inside the stop, before the threads are checked: the entries go back to their old bytes. */
+struct restore {
+	struct proc *p;
+	const struct hotpatch_patch *hp;
+	unsigned restored;	/* hp->funcs[restored..] hold their original bytes again */
+};
+
+static int restore_entries(void *arg)
+{
+	struct restore *r = arg;
+	const struct hotpatch_patch *hp = r->hp;
+	int err = 0;
+
+	/* The entries must still hold our jumps; anything else means someone else wrote there. */
+	for (unsigned i = 0; !err && i < hp->nfuncs; i++) {
+		const struct hotpatch_func *f = &hp->funcs[i];
+		uint8_t cur[16];
+		err = proc_read(r->p, f->addr + f->jump_off, cur, f->jump_len);
+		if (!err && memcmp(cur, f->jump, f->jump_len))
+			err = hp_err(HOTPATCH_E_STATE,
+				     "pid %d: '%s' at 0x%llx no longer holds the jump of patch %u: not touching it",
+				     r->p->pid, f->name, (unsigned long long)f->addr, hp->id);
+	}
+	/*
+	 * Restore the entries first, then wait for the threads inside the
+	 * patch's code to leave: with the jumps gone nobody can enter it any
+	 * more, so the wait converges even for a function called in a tight
+	 * loop. A thread at a jump's first byte simply runs the original
+	 * instruction; nothing can be in the middle of a jump we wrote.
+	 */
+	while (!err && r->restored > 0) {
+		const struct hotpatch_func *f = &hp->funcs[r->restored - 1];
+		err = proc_write(r->p, f->addr + f->jump_off, f->orig, f->jump_len);
+		if (!err)
+			r->restored--;
+	}
+	return err;
+}
+
 static int do_revert(struct proc *p, const char *what, const struct hotpatch_opts *opts,
 		     struct hotpatch_result *res, uint64_t start)
 {
@@ -245,16 +284,21 @@ static int do_revert(struct proc *p, const char *what, const struct hotpatch_opt
 	struct thread *t;
 	uint64_t deadline = patch_deadline(opts, start);
 	struct range *ranges = NULL;
+	struct hotpatch_patch gone = { 0 };
+	uint64_t isl[64];
+	size_t nisl = 0, nr = 0;
 	int err;
 
+	/*
+	 * Everything but the restore itself is prepared while the target runs:
+	 * the state changes only under our per-target lock.
+	 */
 	memset(&st, 0, sizeof(st));
 	err = objects_load(p, &objs);
 	if (!err) {
 		objects_prefetch(&objs);
-		err = proc_hold_all(p);
-	}
-	if (!err)
 		err = state_read(p, &st);
+	}
 	if (err)
 		goto out;
 	struct hotpatch_patch *hp = state_find(&st, what);
@@ -272,7 +316,7 @@ static int do_revert(struct proc *p, const char *what, const struct hotpatch_opt
 	}
 	/* No thread may stay inside the patch's code (it will be unmapped) or its islands. */
 	err = proc_maps_refresh(p);
-	size_t nr = 0, cap = p->nmaps + st.nislands + 1;
+	size_t cap = p->nmaps + st.nislands + 1;
 	ranges = calloc(cap, sizeof(*ranges));
 	if (!ranges && !err)
 		err = -ENOMEM;
@@ -283,49 +327,10 @@ static int do_revert(struct proc *p, const char *what, const struct hotpatch_opt
 		if (st.islands[i].patch_id == hp->id)
 			ranges[nr++] = (struct range){ st.islands[i].addr,
 						       st.islands[i].addr + st.islands[i].len, "jump island" };
-	/* The entries must still hold our jumps; anything else means someone else wrote there. */
-	for (unsigned i = 0; !err && i < hp->nfuncs; i++) {
-		struct hotpatch_func *f = &hp->funcs[i];
-		uint8_t cur[16];
-		err = proc_read(p, f->addr + f->jump_off, cur, f->jump_len);
-		if (!err && memcmp(cur, f->jump, f->jump_len))
-			err = hp_err(HOTPATCH_E_STATE,
-				     "pid %d: '%s' at 0x%llx no longer holds the jump of patch %u: not touching it",
-				     p->pid, f->name, (unsigned long long)f->addr, hp->id);
-	}
 	if (err)
 		goto out;
-	/*
-	 * Restore the entries first, then wait for the threads inside the
-	 * patch's code to leave: with the jumps gone nobody can enter it any
-	 * more, so the wait converges even for a function called in a tight
-	 * loop. A thread at a jump's first byte simply runs the original
-	 * instruction; nothing can be in the middle of a jump we wrote.
-	 */
-	unsigned i;
-	for (i = hp->nfuncs; i-- > 0;) {
-		struct hotpatch_func *f = &hp->funcs[i];
-		err = proc_write(p, f->addr + f->jump_off, f->orig, f->jump_len);
-		if (err)
-			break;
-	}
-	if (!err) {
-		err = consistency_wait(p, &objs, ranges, nr, deadline);
-		i = UINT_MAX;
-		if (err && !p->held && proc_hold_all(p))
-			hp_warn("pid %d: cannot stop the threads again to roll back", p->pid);
-	}
-	if (err) {
-		/* All or nothing: put our jumps back (threads inside the new code are fine with them). */
-		for (unsigned j = i + 1; j < hp->nfuncs; j++)
-			proc_write(p, hp->funcs[j].addr + hp->funcs[j].jump_off, hp->funcs[j].jump,
-				   hp->funcs[j].jump_len);
-		goto out;
-	}
-	/* Remember what to unmap, drop the records, commit. */
-	struct hotpatch_patch gone = *hp;
-	uint64_t isl[64];
-	size_t nisl = 0;
+	/* The state without it, staged now: inside the stop only the commit is left. */
+	gone = *hp;		/* gone owns the funcs from here */
 	unsigned k = 0;
 	for (unsigned j = 0; j < st.nislands; j++) {
 		if (st.islands[j].patch_id == gone.id && nisl < ARRAY_SIZE(isl))
@@ -334,22 +339,36 @@ static int do_revert(struct proc *p, const char *what, const struct hotpatch_opt
 			st.islands[k++] = st.islands[j];
 	}
 	st.nislands = k;
-	res->patch = gone;
-	res->patch.funcs = NULL;
-	copy_patch(&gone, &res->patch);
-	free(gone.funcs);
 	unsigned idx = (unsigned)(hp - st.patches);
 	memmove(&st.patches[idx], &st.patches[idx + 1], (st.npatches - idx - 1) * sizeof(*st.patches));
 	st.npatches--;
-	err = state_write(p, NULL, &st);
-	if (err) {
-		hp_warn("pid %d: reverted, but the state could not be updated", p->pid);
+	err = state_stage(p, NULL, &st);
+	if (err)
 		goto out;
+
+	struct restore rs = { .p = p, .hp = &gone, .restored = gone.nfuncs };
+	err = consistency_stop(p, &objs, ranges, nr, deadline, restore_entries, &rs);
+	if (err && rs.restored < gone.nfuncs) {
+		/* All or nothing: put our jumps back (threads inside the new code are fine with them). */
+		if (!p->held && proc_hold_all(p))
+			hp_warn("pid %d: cannot stop the threads again to roll back", p->pid);
+		for (unsigned j = rs.restored; j < gone.nfuncs; j++)
+			proc_write(p, gone.funcs[j].addr + gone.funcs[j].jump_off, gone.funcs[j].jump,
+				   gone.funcs[j].jump_len);
 	}
-	/* The code is unreachable now; unload it from a safe point. */
-	int r = safepoint_choose(p, &objs, patch_deadline(opts, hp_now_ns()), &t);
+	if (!err)
+		err = state_commit(p, &st);
+	if (err)
+		goto out;
+	proc_release_all(p, NULL);
+	res->timing.stw_ns = p->pause_ns;
+	res->patch = gone;
+	res->patch.funcs = NULL;
+	copy_patch(&gone, &res->patch);
+
+	/* The code is unreachable now; unload it from a safe point, the other threads running. */
+	int r = safepoint_borrow(p, &objs, patch_deadline(opts, hp_now_ns()), &t);
 	if (r == 0) {
-		proc_release_all(p, t);
 		r = remote_dlclose(p, &objs, t, res->patch.handle, patch_deadline(opts, hp_now_ns()));
 		if (r && !patch_target_gone(p, r))
 			hp_warn("pid %d: patch %u reverted but dlclose failed: %s", p->pid,
@@ -362,6 +381,7 @@ static int do_revert(struct proc *p, const char *what, const struct hotpatch_opt
 	}
 	hp_err_clear();
 out:
+	free(gone.funcs);
 	free(ranges);
 	proc_release_all(p, NULL);
 	state_release(&st);

@@ -160,18 +160,15 @@ int safepoint_choose(struct proc *p, struct objects *objs, uint64_t deadline, st
  */
 int safepoint_borrow(struct proc *p, struct objects *objs, uint64_t deadline, struct thread **out);
 /*
- * Stop-the-world is held. Make sure no thread's pc or return address lies in
- * any of ranges[], running blockers out (alone first, then with the others).
- */
-int consistency_wait(struct proc *p, struct objects *objs, const struct range *ranges, size_t n,
-		     uint64_t deadline);
-/*
- * proc_hold_all then consistency_wait, with each thread unwound as soon as it
- * is stopped, while the others are still stopping (the pause is shorter by
- * about the time the slowest thread takes to stop).
+ * Stop the world (proc_hold_all) and make sure no thread's pc or return
+ * address lies in any of ranges[], running blockers out (alone first, then
+ * with the others), bounded by deadline. Each thread is unwound as soon as
+ * it is stopped, while the others are still stopping. 'between' (may be
+ * NULL) runs once everything is stopped, before any thread is run out:
+ * revert restores the entries there. On failure the world may still be held.
  */
 int consistency_stop(struct proc *p, struct objects *objs, const struct range *ranges, size_t n,
-		     uint64_t deadline);
+		     uint64_t deadline, int (*between)(void *arg), void *arg);
 
 /* Remote helpers on a borrowed (stopped) thread. */
 /* dlopen(path, RTLD_NOW) in t; 'hook' (may be NULL) watches its system calls. */

@@ -458,14 +458,8 @@ static bool precheck_find(struct precheck *c, struct thread *t, struct inspectio
 static int consistency_run(struct proc *p, struct objects *objs, const struct range *ranges,
 			   size_t nr, uint64_t deadline, struct precheck *pre);
 
-int consistency_wait(struct proc *p, struct objects *objs, const struct range *ranges, size_t nr,
-		     uint64_t deadline)
-{
-	return consistency_run(p, objs, ranges, nr, deadline, NULL);
-}
-
 int consistency_stop(struct proc *p, struct objects *objs, const struct range *ranges, size_t nr,
-		     uint64_t deadline)
+		     uint64_t deadline, int (*between)(void *arg), void *arg)
 {
 	struct unwinder *uw;
 	int err = objects_unwinder(objs, &uw);
@@ -475,6 +469,9 @@ int consistency_stop(struct proc *p, struct objects *objs, const struct range *r
 	if (!c.s)
 		return -ENOMEM;
 	err = proc_hold_all_cb(p, precheck_one, &c);
+	/* The threads have not moved since they were inspected: those results still hold. */
+	if (!err && between)
+		err = between(arg);
 	if (!err)
 		err = consistency_run(p, objs, ranges, nr, deadline, &c);
 	free(c.v);
