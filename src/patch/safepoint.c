@@ -344,17 +344,65 @@ int safepoint_borrow(struct proc *p, struct objects *objs, uint64_t deadline, st
 	return err;
 }
 
-static const struct range *in_ranges(const struct range *r, size_t n, uint64_t a)
+/*
+ * The ranges sorted by start, with the largest end so far: a lookup is a
+ * binary search, not a walk of 1000 ranges per frame and per stack word.
+ */
+struct rset {
+	struct range *v;
+	uint64_t *maxend;	/* maxend[i] = max(v[0..i].end) */
+	size_t n;
+};
+
+static int cmp_range(const void *a, const void *b)
 {
+	const struct range *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static int rset_init(struct rset *rs, const struct range *r, size_t n)
+{
+	rs->n = n;
+	rs->v = malloc((n + 1) * sizeof(*rs->v));
+	rs->maxend = malloc((n + 1) * sizeof(*rs->maxend));
+	if (!rs->v || !rs->maxend) {
+		free(rs->v);
+		free(rs->maxend);
+		return -ENOMEM;
+	}
+	memcpy(rs->v, r, n * sizeof(*r));
+	qsort(rs->v, n, sizeof(*rs->v), cmp_range);
 	for (size_t i = 0; i < n; i++)
-		if (a >= r[i].start && a < r[i].end)
-			return &r[i];
+		rs->maxend[i] = i && rs->maxend[i - 1] > rs->v[i].end ? rs->maxend[i - 1] : rs->v[i].end;
+	return 0;
+}
+
+static void rset_release(struct rset *rs)
+{
+	free(rs->v);
+	free(rs->maxend);
+}
+
+static const struct range *in_ranges(const struct rset *rs, uint64_t a)
+{
+	size_t lo = 0, hi = rs->n;
+
+	while (lo < hi) {	/* first range starting after a */
+		size_t mid = lo + (hi - lo) / 2;
+		if (rs->v[mid].start <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i-- > 0 && rs->maxend[i] > a;)
+		if (a < rs->v[i].end)
+			return &rs->v[i];
 	return NULL;
 }
 
 /* Without a complete unwind, look at every word of the stack: a false alarm only costs a retry. */
-static const struct range *stack_scan(struct proc *p, struct thread *t, const struct range *r,
-				      size_t n, bool *maps_fresh)
+static const struct range *stack_scan(struct proc *p, struct thread *t, const struct rset *r,
+				      bool *maps_fresh)
 {
 	uint64_t sp = arch_sp(&t->regs), buf[512];
 	/* Thread stacks mapped since the last read: refresh once per check, and only if needed. */
@@ -369,7 +417,7 @@ static const struct range *stack_scan(struct proc *p, struct thread *t, const st
 		if (proc_read(p, a, buf, len))
 			break;
 		for (size_t i = 0; i < len / 8; i++) {
-			const struct range *hit = in_ranges(r, n, buf[i] - 1);
+			const struct range *hit = in_ranges(r, buf[i] - 1);
 			if (hit)
 				return hit;
 		}
@@ -386,7 +434,7 @@ struct inspection {
 };
 
 static int inspect(struct proc *p, struct unwinder *uw, struct thread *t,
-		   const struct range *ranges, size_t nr, struct stack *s, bool *maps_fresh,
+		   const struct rset *ranges, struct stack *s, bool *maps_fresh,
 		   struct inspection *out)
 {
 	int err = thread_stack(p, uw, t, s);
@@ -397,14 +445,14 @@ static int inspect(struct proc *p, struct unwinder *uw, struct thread *t,
 	out->hit = NULL;
 	out->ret = 0;
 	for (size_t f = 0; f < s->n; f++) {
-		const struct range *r = in_ranges(ranges, nr, frame_addr(s, f));
+		const struct range *r = in_ranges(ranges, frame_addr(s, f));
 		if (r) {
 			j = (ssize_t)f;
 			out->hit = r;
 		}
 	}
 	if (!out->hit && !s->complete)
-		out->hit = stack_scan(p, t, ranges, nr, maps_fresh);
+		out->hit = stack_scan(p, t, ranges, maps_fresh);
 	if (out->hit && j >= 0 && (size_t)(j + 1) < s->n)
 		out->ret = s->pcs[j + 1];
 	return 0;
@@ -413,8 +461,7 @@ static int inspect(struct proc *p, struct unwinder *uw, struct thread *t,
 /* Threads inspected while the world was stopping (consistency_stop). */
 struct precheck {
 	struct unwinder *uw;
-	const struct range *ranges;
-	size_t nr;
+	const struct rset *ranges;
 	struct stack *s;
 	bool maps_fresh;
 	struct inspection *v;
@@ -434,7 +481,7 @@ static void precheck_one(void *arg, struct proc *p, struct thread *t)
 		c->v = v;
 		c->cap = cap;
 	}
-	if (inspect(p, c->uw, t, c->ranges, c->nr, c->s, &c->maps_fresh, &in)) {
+	if (inspect(p, c->uw, t, c->ranges, c->s, &c->maps_fresh, &in)) {
 		hp_err_clear();	/* the check itself will meet it and report it */
 		return;
 	}
@@ -455,8 +502,8 @@ static bool precheck_find(struct precheck *c, struct thread *t, struct inspectio
 	return false;
 }
 
-static int consistency_run(struct proc *p, struct objects *objs, const struct range *ranges,
-			   size_t nr, uint64_t deadline, struct precheck *pre);
+static int consistency_run(struct proc *p, struct objects *objs, const struct rset *ranges,
+			   uint64_t deadline, struct precheck *pre);
 
 int consistency_stop(struct proc *p, struct objects *objs, const struct range *ranges, size_t nr,
 		     uint64_t deadline, int (*between)(void *arg), void *arg)
@@ -465,22 +512,28 @@ int consistency_stop(struct proc *p, struct objects *objs, const struct range *r
 	int err = objects_unwinder(objs, &uw);
 	if (err)
 		return err;
-	struct precheck c = { .uw = uw, .ranges = ranges, .nr = nr, .s = malloc(sizeof(*c.s)) };
-	if (!c.s)
+	struct rset rs;
+	if (rset_init(&rs, ranges, nr))
 		return -ENOMEM;
+	struct precheck c = { .uw = uw, .ranges = &rs, .s = malloc(sizeof(*c.s)) };
+	if (!c.s) {
+		rset_release(&rs);
+		return -ENOMEM;
+	}
 	err = proc_hold_all_cb(p, precheck_one, &c);
 	/* The threads have not moved since they were inspected: those results still hold. */
 	if (!err && between)
 		err = between(arg);
 	if (!err)
-		err = consistency_run(p, objs, ranges, nr, deadline, &c);
+		err = consistency_run(p, objs, &rs, deadline, &c);
 	free(c.v);
 	free(c.s);
+	rset_release(&rs);
 	return err;
 }
 
-static int consistency_run(struct proc *p, struct objects *objs, const struct range *ranges,
-			   size_t nr, uint64_t deadline, struct precheck *pre)
+static int consistency_run(struct proc *p, struct objects *objs, const struct rset *ranges,
+			   uint64_t deadline, struct precheck *pre)
 {
 	struct unwinder *uw;
 	bool maps_fresh = false;
@@ -524,7 +577,7 @@ static int consistency_run(struct proc *p, struct objects *objs, const struct ra
 			struct inspection in;
 			/* Round 0: the stop is the one the threads were inspected in. */
 			if (!(round == 0 && precheck_find(pre, t, &in))) {
-				err = inspect(p, uw, t, ranges, nr, s, &maps_fresh, &in);
+				err = inspect(p, uw, t, ranges, s, &maps_fresh, &in);
 				if (err)
 					break;
 			}
