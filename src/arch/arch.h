@@ -60,6 +60,11 @@ long arch_syscall_result(const struct user_regs_struct *regs);
 void arch_set_syscall_arg(struct user_regs_struct *regs, int i, uint64_t v);
 /* True when the thread was stopped inside a syscall the kernel would restart. */
 bool arch_in_restartable_syscall(const struct user_regs_struct *regs);
+/* The thread pointer (x86_64: fs_base; glibc puts its thread block at the top of the thread's stack). */
+uint64_t arch_tls_base(const struct user_regs_struct *regs);
+/* The signal return trampoline every x86_64 libc uses as sa_restorer: mov $15,%rax; syscall. */
+#define ARCH_SIGRETURN_STUB "\x48\xc7\xc0\x0f\x00\x00\x00\x0f\x05"
+#define ARCH_SIGRETURN_STUB_LEN 9
 /* The syscall instruction bytes (0f 05). */
 #define ARCH_SYSCALL_INSN "\x0f\x05"
 #define ARCH_SYSCALL_INSN_LEN 2

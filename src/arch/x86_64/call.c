@@ -52,6 +52,11 @@ uint64_t arch_sp(const struct user_regs_struct *regs)
 	return regs->rsp;
 }
 
+uint64_t arch_tls_base(const struct user_regs_struct *regs)
+{
+	return regs->fs_base;
+}
+
 void arch_set_pc(struct user_regs_struct *regs, uint64_t pc)
 {
 	regs->rip = pc;
