@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""A/B timing of two hotpatch binaries on one target, runs interleaved so both see the same
+"""A/B timing of two hotpatch binaries, each on its own identical target (a state written by
+one version need not be readable by the other), runs interleaved so both see the same
 machine load: bench/compare.py [--reps N] [--workers N] [--funcs K] OLD NEW.
 Prints medians of the --json timing fields and of the wall time of each binary."""
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -30,14 +32,20 @@ def main():
         exe = os.path.join(B, "bench_multi_ab")
         subprocess.run(["cp", os.path.join(B, "bench_target"), exe], check=True)
     try:
-        for _ in range(max(1, a.multi)):
+        # One target per binary (two state formats may not mix); with --multi, one set for both.
+        for _ in range(max(1, a.multi) if a.multi else len(a.bins)):
             procs.append(subprocess.Popen([exe, "threads", str(a.workers), str(a.funcs)],
                                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL))
         time.sleep(0.5)
-        target = ["--all-of", exe] if a.multi else [str(procs[0].pid)]
         res = {b: {} for b in a.bins}
         for _ in range(a.reps):
-            for b in a.bins:
+            for i, b in enumerate(a.bins):
+                target = ["--all-of", exe] if a.multi else [str(procs[i].pid)]
+                if not a.multi:
+                    # Only the measured target runs: both pin a spinning worker to CPU 0.
+                    for j, q in enumerate(procs):
+                        q.send_signal(signal.SIGCONT if j == i else signal.SIGSTOP)
+                    time.sleep(0.05)
                 t0 = time.perf_counter()
                 r = subprocess.run([b, "apply", "--json"] + target + [patch],
                                    capture_output=True, text=True, timeout=120)
@@ -58,6 +66,7 @@ def main():
             print(f"| {b} | " + " | ".join(f"{statistics.median(res[b][k]):.0f}" for k in keys) + " |")
     finally:
         for p in procs:
+            p.send_signal(signal.SIGCONT)
             p.kill()
             p.wait()
 

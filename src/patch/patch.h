@@ -85,6 +85,7 @@ struct state {
 	uint64_t region_len;
 	unsigned slot;			/* the slot the root names */
 	unsigned staged;		/* 1 + slot written by state_stage, not committed; 0 = none */
+	uint64_t legacy_end;		/* bytes of an older single-image state at the start, 0 = none */
 };
 #define STATE_NAME "hotpatch-state"
 /* Virtual size: only the pages written are backed (two slots of ~8 MB: ~7000 functions). */

@@ -114,10 +114,18 @@ int state_read(struct proc *p, struct state *st)
 	err = proc_read(p, st->region, &root, sizeof(root));
 	if (err)
 		return err;
-	if (memcmp(root.magic, ROOT_MAGIC, 8) || root.slot > 1)
+	uint64_t base, room;
+	if (!memcmp(root.magic, STATE_MAGIC, 8)) {
+		/* Written by a hotpatch before the slots: one image at the start, read as such. */
+		base = st->region;
+		room = st->region_len;
+	} else if (!memcmp(root.magic, ROOT_MAGIC, 8) && root.slot <= 1) {
+		st->slot = root.slot;
+		base = slot_addr(st, st->slot);
+		room = slot_len(st);
+	} else {
 		return root.magic[0] ? hp_err(HOTPATCH_E_STATE, "pid %d: state region has bad magic", p->pid) : 0;
-	st->slot = root.slot;
-	uint64_t base = slot_addr(st, st->slot);
+	}
 	err = proc_read(p, base, &h, sizeof(h));
 	if (err)
 		return err;
@@ -126,8 +134,10 @@ int state_read(struct proc *p, struct state *st)
 	uint64_t need = sizeof(h) + (uint64_t)h.npatches * sizeof(struct rec_patch) +
 			(uint64_t)h.nfuncs * sizeof(struct rec_func) +
 			(uint64_t)h.nislands * sizeof(struct rec_island);
-	if (need != h.size || need > slot_len(st))
+	if (need != h.size || need > room)
 		return hp_err(HOTPATCH_E_STATE, "pid %d: state region is inconsistent", p->pid);
+	if (base == st->region)
+		st->legacy_end = need;
 	uint8_t *buf = malloc(need);
 	if (!buf)
 		return -ENOMEM;
@@ -328,6 +338,11 @@ int state_stage(struct proc *p, struct thread *t, struct state *st)
 	}
 	/* The slot not in use: until the root names it, nothing reads it. */
 	unsigned k = st->staged ? st->staged - 1 : !st->slot;
+	/* Over an old single image (slot reads as 0): slot 1, if that image does not reach it. */
+	if (st->legacy_end && ROOT_LEN + k * slot_len(st) < st->legacy_end)
+		return hp_err(HOTPATCH_E_NOTSUP,
+			      "pid %d: the state written by an older hotpatch is too large to convert: revert with that version",
+			      p->pid);
 	err = proc_write(p, slot_addr(st, k), buf, size);
 	free(buf);
 	if (!err)
@@ -346,6 +361,7 @@ int state_commit(struct proc *p, struct state *st)
 	if (!err) {
 		st->slot = root.slot;
 		st->staged = 0;
+		st->legacy_end = 0;
 	}
 	return err;
 }
