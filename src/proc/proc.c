@@ -81,6 +81,27 @@ static char task_state(pid_t pid, pid_t tid, uint64_t *startstack)
 	return rp[2];
 }
 
+/*
+ * The stack's start again, through the /proc/PID/stat descriptor kept open
+ * (the file follows the task, across exec): one pread inside the pause,
+ * where opening the file cost three system calls.
+ */
+static uint64_t startstack_now(struct proc *p)
+{
+	char buf[1024];
+	ssize_t n = p->statfd >= 0 ? pread(p->statfd, buf, sizeof(buf) - 1, 0) : -1;
+	if (n <= 0) {
+		uint64_t ss = 0;
+		task_state(p->pid, 0, &ss);
+		return ss;
+	}
+	buf[n] = 0;
+	const char *q = strrchr(buf, ')');	/* comm may hold anything */
+	for (int field = 2; q && field < 28; field++)
+		q = strchr(q + 1, ' ');
+	return q ? strtoull(q + 1, NULL, 10) : 0;
+}
+
 /* An exited thread stays listed (state Z/X) until reaped; seizing it fails with EPERM. */
 static bool thread_dead(pid_t pid, pid_t tid)
 {
@@ -160,6 +181,8 @@ int proc_open(pid_t pid, struct proc **out)
 			return hp_err(HOTPATCH_E_NOPROC, "pid %d: no such process", pid);
 		return perm_error(pid, err);
 	}
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	p->statfd = open(path, O_RDONLY | O_CLOEXEC);
 	task_state(pid, 0, &p->startstack);
 	pt_wait_init(&p->old_sigmask);
 	*out = p;
@@ -290,6 +313,8 @@ void proc_close(struct proc *p)
 	}
 	if (p->memfd >= 0)
 		close(p->memfd);
+	if (p->statfd >= 0)
+		close(p->statfd);
 	pt_wait_fini(&p->old_sigmask);
 	free(p->threads);
 	free(p->maps);
@@ -592,8 +617,7 @@ int proc_hold_all_cb(struct proc *p, proc_stop_fn fn, void *arg)
 	}
 	if (!err) {
 		/* Everything is stopped: if the image changed meanwhile, all we know is stale. */
-		uint64_t ss = 0;
-		task_state(p->pid, 0, &ss);
+		uint64_t ss = startstack_now(p);
 		if (ss && p->startstack && ss != p->startstack) {
 			p->execed = true;
 			err = hp_err(HOTPATCH_E_EXITED, "pid %d: process called exec", p->pid);

@@ -67,6 +67,7 @@ struct proc {
 	bool execed;		/* a thread called execve(): the image we worked on is gone */
 	uint64_t startstack;	/* /proc/PID/stat field 28 at open: changes on exec */
 	int lockfd;		/* proc_open_locked: held while p is open, -1 if none */
+	int statfd;		/* /proc/PID/stat, open while p is (-1 if it could not be) */
 	uint64_t first_stop_ns, pause_ns;	/* accounting for timing.pause_ns */
 	uint64_t syscall_insn;	/* address of a 'syscall' instruction in the target, 0 = not found yet */
 	struct map *maps;
