@@ -703,19 +703,34 @@ static bool eintr_syscall(long nr)
 	}
 }
 
-/* A signal of the thread's own is pending and unblocked: then EINTR is real. */
+/*
+ * A signal is pending for the thread and not blocked by it: then EINTR is
+ * real. Asked through ptrace (its mask, its queue and the process's), not
+ * /proc/PID/task/TID/status: inside the pause, three small calls (~4 us)
+ * cost less than formatting that file (~13 us, per epoll thread). Any doubt
+ * counts as pending. Blind spot: a standard signal the kernel could not
+ * queue (RLIMIT_SIGPENDING exhausted) is pending without a queue entry;
+ * then the call restarts after the handler has run, as if the signal had
+ * come just before it, instead of returning EINTR.
+ */
 static bool signal_pending_for(struct proc *p, pid_t tid)
 {
-	char path[64], buf[4096];
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", p->pid, tid);
-	if (read_small(path, buf, sizeof(buf)) <= 0)
+	siginfo_t si[8];
+	uint64_t blocked;
+
+	(void)p;
+	if (pt_getsigmask(tid, &blocked))
 		return true;
-	const char *a = strstr(buf, "SigPnd:"), *b = strstr(buf, "ShdPnd:"), *c = strstr(buf, "SigBlk:");
-	if (!a || !b || !c)
-		return true;
-	unsigned long long pnd = strtoull(a + 7, NULL, 16) | strtoull(b + 7, NULL, 16);
-	unsigned long long blk = strtoull(c + 7, NULL, 16);
-	return (pnd & ~blk) != 0;
+	for (int shared = 0; shared < 2; shared++) {
+		int n = pt_peeksiginfo(tid, shared, si, (int)ARRAY_SIZE(si));
+		if (n < 0 || n == (int)ARRAY_SIZE(si))
+			return true;
+		for (int i = 0; i < n; i++)
+			if (si[i].si_signo < 1 || si[i].si_signo > 64 ||
+			    !(blocked & (1ull << (si[i].si_signo - 1))))
+				return true;
+	}
+	return false;
 }
 
 static void restart_interrupted_syscall(struct proc *p, struct thread *t)

@@ -110,6 +110,14 @@ int pt_getsiginfo(pid_t tid, siginfo_t *si)
 	return pt(PTRACE_GETSIGINFO, tid, NULL, si);
 }
 
+int pt_peeksiginfo(pid_t tid, bool shared, siginfo_t *si, int n)
+{
+	struct __ptrace_peeksiginfo_args a = {
+		.off = 0, .flags = shared ? PTRACE_PEEKSIGINFO_SHARED : 0, .nr = n };
+	long r = ptrace(PTRACE_PEEKSIGINFO, tid, &a, si);
+	return r < 0 ? -errno : (int)r;
+}
+
 int pt_geteventmsg(pid_t tid, unsigned long *msg)
 {
 	return pt(PTRACE_GETEVENTMSG, tid, NULL, msg);

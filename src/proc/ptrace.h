@@ -9,6 +9,7 @@
 #define HP_PTRACE_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -34,6 +35,8 @@ int pt_peekuser(pid_t tid, size_t off, uint64_t *val);
 int pt_pokeuser(pid_t tid, size_t off, uint64_t val);
 int pt_getsiginfo(pid_t tid, siginfo_t *si);
 int pt_geteventmsg(pid_t tid, unsigned long *msg);
+/* Up to n signals queued for tid (its own queue, or the process's): count, or -errno. */
+int pt_peeksiginfo(pid_t tid, bool shared, siginfo_t *si, int n);
 
 /*
  * Wait for a state change of tid (-1: any tracee) until deadline_ns
