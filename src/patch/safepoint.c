@@ -436,10 +436,12 @@ static const struct range *stack_scan(struct proc *p, struct thread *t, const st
  * every frame on that stack. It does not cover frames on another stack: a
  * signal handler running on sigaltstack, whose interrupted context is
  * elsewhere. A signal frame starts with the address of the sa_restorer
- * trampoline, so any word equal to a libc's restorer means the unwinder
- * decides (it follows signal frames). Only used when every libc of the
- * process has its restorer found; any doubt (a stack beyond 64 KiB, a read
- * failing, an odd thread pointer), and the unwinder decides.
+ * trampoline and holds the alternate stack's bounds (uc_stack): a word
+ * equal to a libc's restorer, or a (base, flags, size) triple whose range
+ * holds sp, means the unwinder decides (it follows signal frames). Only
+ * used when every libc of the process has its restorer found; any doubt (a
+ * stack beyond 64 KiB, a read failing, an odd thread pointer), and the
+ * unwinder decides.
  */
 #define QUICK_MAX (64u << 10)
 #define QUICK_RESTORERS 4
@@ -521,6 +523,12 @@ static bool quick_clear(struct proc *p, struct thread *t, const struct rset *r,
 		for (size_t k = 0; k < q->nrestorer; k++)
 			if (w == q->restorer[k])
 				return false;
+		/*
+		 * The uc_stack of a signal frame (ss_sp, ss_flags, ss_size) whose
+		 * alternate stack holds sp: caught whatever the restorer.
+		 */
+		if (i + 2 < n && w <= sp && q->buf[i + 2] <= (1ull << 30) && sp - w < q->buf[i + 2])
+			return false;
 	}
 	q->cleared++;
 	return true;
