@@ -56,6 +56,8 @@ void arch_set_pc(struct user_regs_struct *regs, uint64_t pc);
 void arch_setup_syscall(struct user_regs_struct *regs, uint64_t insn_addr, long nr,
 			const uint64_t *args, int nargs);
 long arch_syscall_result(const struct user_regs_struct *regs);
+/* At a syscall-entry stop: make the kernel skip the call (x86_64: orig_rax = -1). */
+void arch_cancel_syscall(struct user_regs_struct *regs);
 /* Set argument i (0-5) of the system call a thread is stopped at the entry of. */
 void arch_set_syscall_arg(struct user_regs_struct *regs, int i, uint64_t v);
 /* True when the thread was stopped inside a syscall the kernel would restart. */

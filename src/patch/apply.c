@@ -1004,10 +1004,17 @@ static uint64_t placement_hint(struct proc *p, const struct plan *pl)
 		if ((brk && brk >= prev_end && brk < m->end) ||
 		    (i && !strcmp(p->maps[i - 1].path, "[heap]")))
 			continue;
-		uint64_t floor = prev_end > PLACE_FLOOR ? prev_end : PLACE_FLOOR;
-		if (m->start < floor + 2 * PLACE_GUARD + span)
+		/* A hole inside one object (segments aligned to 2 MiB): not ours to fill. */
+		const struct map *pm = i ? &p->maps[i - 1] : NULL;
+		if (pm && m->inode && pm->inode == m->inode && pm->dev_major == m->dev_major &&
+		    pm->dev_minor == m->dev_minor)
 			continue;
-		uint64_t h = (m->start - PLACE_GUARD - span) & ~(align - 1);
+		/* Above a page, ld.so first reserves span + align anonymously at the hint. */
+		uint64_t need = span + (align > 4096 ? align : 0);
+		uint64_t floor = prev_end > PLACE_FLOOR ? prev_end : PLACE_FLOOR;
+		if (m->start < floor + 2 * PLACE_GUARD + need)
+			continue;
+		uint64_t h = (m->start - PLACE_GUARD - need) & ~(align - 1);
 		if (h < floor + PLACE_GUARD)
 			continue;
 		size_t n = 0;

@@ -237,6 +237,30 @@ static const struct hotpatch_patch *stacked_over(struct state *st, const struct 
 	return NULL;
 }
 
+/* Roll a revert back: our jumps over hp->funcs[from..], once no thread is amid those bytes. */
+static int put_jumps_back(struct proc *p, const struct hotpatch_patch *hp, unsigned from)
+{
+	size_t n = hp->nfuncs - from;
+	struct range *w = calloc(n + 1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	for (unsigned j = from; j < hp->nfuncs; j++) {
+		uint64_t a = hp->funcs[j].addr + hp->funcs[j].jump_off;
+		w[j - from] = (struct range){ a, a + hp->funcs[j].jump_len, hp->funcs[j].name };
+	}
+	/* The operation's own deadline has passed: a few steps need no more than a second. */
+	int err = leave_windows(p, w, n, hp_now_ns() + 1000000000ull);
+	unsigned j;
+	for (j = from; !err && j < hp->nfuncs; j++)
+		err = proc_write(p, w[j - from].start, hp->funcs[j].jump, hp->funcs[j].jump_len);
+	/* A write refused half-way: nothing ran since, take back the ones written. */
+	if (err)
+		while (j-- > from)
+			proc_write(p, w[j - from].start, hp->funcs[j].orig, hp->funcs[j].jump_len);
+	free(w);
+	return err;
+}
+
 /* Inside the stop, before the threads are checked: the entries go back to their old bytes. */
 struct restore {
 	struct proc *p;
@@ -347,25 +371,46 @@ static int do_revert(struct proc *p, const char *what, const struct hotpatch_opt
 		goto out;
 
 	struct restore rs = { .p = p, .hp = &gone, .restored = gone.nfuncs };
+	bool keep_loaded = false;
 	err = consistency_stop(p, &objs, ranges, nr, deadline, restore_entries, &rs);
-	if (err && rs.restored < gone.nfuncs) {
-		/* All or nothing: put our jumps back (threads inside the new code are fine with them). */
-		if (!p->held && proc_hold_all(p))
-			hp_warn("pid %d: cannot stop the threads again to roll back", p->pid);
-		for (unsigned j = rs.restored; j < gone.nfuncs; j++)
-			proc_write(p, gone.funcs[j].addr + gone.funcs[j].jump_off, gone.funcs[j].jump,
-				   gone.funcs[j].jump_len);
-	}
 	if (!err)
 		err = state_commit(p, &st);
-	if (err)
+	if (err && rs.restored < gone.nfuncs && !patch_target_gone(p, err)) {
+		/*
+		 * All or nothing: put our jumps back. Threads have run the restored
+		 * bytes meanwhile, so first none may be in the middle of them.
+		 * If that cannot be made so, finish the revert instead (all old
+		 * is as consistent as all new) and leave the code loaded for the
+		 * threads still inside it.
+		 */
+		struct hp_err_saved why;
+		hp_err_save(&why);
+		int rb = -EAGAIN;
+		if (p->held || !proc_hold_all(p))
+			rb = put_jumps_back(p, &gone, rs.restored);
+		if (!rb) {
+			hp_err_restore(&why);
+			goto out;
+		}
+		hp_warn("%s; putting the jumps back is not safe (%s): patch %u is reverted instead and its code stays loaded",
+			why.msg, hotpatch_errmsg(), gone.id);
+		hp_err_clear();
+		/* The entries hold the old bytes: the state must say so (the target never reads it). */
+		err = state_commit(p, &st);
+		if (err)
+			goto out;
+		keep_loaded = true;
+	} else if (err) {
 		goto out;
+	}
 	proc_release_all(p, NULL);
 	res->timing.stw_ns = p->pause_ns;
 	res->patch = gone;
 	res->patch.funcs = NULL;
 	copy_patch(&gone, &res->patch);
 
+	if (keep_loaded)
+		goto out;
 	/* The code is unreachable now; unload it from a safe point, the other threads running. */
 	int r = safepoint_borrow(p, &objs, patch_deadline(opts, hp_now_ns()), &t);
 	if (r == 0) {

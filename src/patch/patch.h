@@ -171,6 +171,15 @@ int safepoint_borrow(struct proc *p, struct objects *objs, uint64_t deadline, st
 int consistency_stop(struct proc *p, struct objects *objs, const struct range *ranges, size_t n,
 		     uint64_t deadline, int (*between)(void *arg), void *arg);
 
+/*
+ * The world is held. Before bytes that threads have been running are
+ * overwritten again (a revert rolled back): no thread's pc nor return
+ * address may lie strictly inside a window (start < x < end). A pc there is
+ * single-stepped out (its own instructions, at most 64); a return address
+ * there, or a stuck step, is -HOTPATCH_E_BUSY.
+ */
+int leave_windows(struct proc *p, const struct range *win, size_t n, uint64_t deadline);
+
 /* Remote helpers on a borrowed (stopped) thread. */
 /* dlopen(path, RTLD_NOW) in t; 'hook' (may be NULL) watches its system calls. */
 int remote_dlopen(struct proc *p, struct objects *objs, struct thread *t, const char *path,

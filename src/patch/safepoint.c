@@ -507,7 +507,10 @@ static bool quick_clear(struct proc *p, struct thread *t, const struct rset *r,
 {
 	if (!q || !q->on)
 		return false;
-	uint64_t pc = arch_pc(&t->regs), sp = arch_sp(&t->regs) & ~7ull;
+	/* An odd sp (hand-written code) may hold return addresses between our words. */
+	if (arch_sp(&t->regs) & 7)
+		return false;
+	uint64_t pc = arch_pc(&t->regs), sp = arch_sp(&t->regs);
 	uint64_t top = (t->tid == p->pid ? q->main_stack_end : arch_tls_base(&t->regs)) & ~7ull;
 	if (in_ranges(r, pc) || sp >= top || top - sp > QUICK_MAX)
 		return false;
@@ -532,6 +535,56 @@ static bool quick_clear(struct proc *p, struct thread *t, const struct rset *r,
 	}
 	q->cleared++;
 	return true;
+}
+
+int leave_windows(struct proc *p, const struct range *win, size_t n, uint64_t deadline)
+{
+	struct range *r = calloc(n + 1, sizeof(*r));
+	struct rset rs;
+	bool maps_fresh = false;
+	int err = 0;
+
+	if (!r)
+		return -ENOMEM;
+	/* A return address strictly inside a window w: ret - 1 in [w.start, w.end - 1). */
+	for (size_t i = 0; i < n; i++)
+		r[i] = (struct range){ win[i].start, win[i].end - 1, win[i].what };
+	err = rset_init(&rs, r, n);
+	free(r);
+	if (err)
+		return err;
+	for (size_t i = 0; !err && i < p->nthreads; i++) {
+		struct thread *t = p->threads[i];
+		if (!t->attached || !t->stopped || t->gone)
+			continue;
+		err = thread_get_regs(p, t);
+		for (int steps = 0; !err; steps++) {
+			uint64_t pc = arch_pc(&t->regs);
+			const struct range *w = NULL;
+			for (size_t k = 0; k < n && !w; k++)
+				if (pc > win[k].start && pc < win[k].end)
+					w = &win[k];
+			if (!w) {
+				if (steps)
+					hp_debug("pid %d: thread %d stepped out of the first bytes of a function (%d steps)",
+						 p->pid, t->tid, steps);
+				break;
+			}
+			if (steps == 64 || t->was_stopped)
+				err = hp_err(HOTPATCH_E_BUSY,
+					     "pid %d: thread %d stays inside the first bytes of '%s'",
+					     p->pid, t->tid, w->what);
+			else
+				err = proc_step(p, t, deadline);
+		}
+		const struct range *hit = err ? NULL : stack_scan(p, t, &rs, &maps_fresh);
+		if (hit)
+			err = hp_err(HOTPATCH_E_BUSY,
+				     "pid %d: thread %d will return into the first bytes of '%s'", p->pid,
+				     t->tid, hit->what);
+	}
+	rset_release(&rs);
+	return err;
 }
 
 /* What the consistency check needs of one thread. */

@@ -167,6 +167,11 @@ struct remote_hook {
 int proc_remote_call_hooked(struct proc *p, struct thread *t, uint64_t fn, const uint64_t *args,
 			    int nargs, const void *data, size_t len, uint64_t *ret,
 			    uint64_t deadline_ns, const struct remote_hook *hook);
+/*
+ * Execute one instruction of stopped thread t's own code, all signals held
+ * back meanwhile; t->regs are its registers afterwards.
+ */
+int proc_step(struct proc *p, struct thread *t, uint64_t deadline_ns);
 /* Run a system call in stopped thread t (restored afterwards). *ret = raw result (-errno). */
 int proc_remote_syscall(struct proc *p, struct thread *t, long nr, const uint64_t *args, int nargs,
 			const void *data, size_t len, long *ret);

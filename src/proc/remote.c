@@ -98,6 +98,25 @@ static void syscall_stop(struct proc *p, struct thread *t, const struct remote_h
 		*tracing = false;
 }
 
+/*
+ * Registers written at a syscall-entry stop are the arguments of a system
+ * call the kernel then runs: restoring the borrowed thread's own there would
+ * run its interrupted call (a read, say) once more. So a thread taken back
+ * at an entry stop has that call skipped and is resumed to
+ * the exit stop, where writing registers is safe. True when it was resumed.
+ */
+static bool skip_syscall_entry(struct thread *t)
+{
+	struct __ptrace_syscall_info si;
+	struct user_regs_struct regs;
+
+	if (pt_syscall_info(t->tid, &si) || si.op != PTRACE_SYSCALL_INFO_ENTRY ||
+	    pt_getregs(t->tid, &regs))
+		return false;
+	arch_cancel_syscall(&regs);
+	return pt_setregs(t->tid, &regs) == 0 && pt_syscall(t->tid, 0) == 0;
+}
+
 static int run_injected(struct proc *p, struct thread *t, bool step, uint64_t end_pc,
 			uint64_t deadline, const char *what, const struct remote_hook *hook)
 {
@@ -117,8 +136,11 @@ static int run_injected(struct proc *p, struct thread *t, bool step, uint64_t en
 			int st;
 			while (!t->stopped && pt_wait(t->tid, &st, hp_now_ns() + 2000000000ull) > 0) {
 				if (WIFSTOPPED(st)) {
-					t->stopped = true;
 					int sig = WSTOPSIG(st);
+					if ((st >> 16) == 0 && sig == (SIGTRAP | 0x80) &&
+					    skip_syscall_entry(t))
+						continue;	/* on to its exit stop */
+					t->stopped = true;
 					/* not a syscall stop of a hooked call either: no signal */
 					if ((st >> 16) == 0 && sig != SIGTRAP && sig != SIGSEGV &&
 					    sig != (SIGTRAP | 0x80))
@@ -244,6 +266,24 @@ int proc_remote_call_hooked(struct proc *p, struct thread *t, uint64_t fn, const
 	/* Back in the stop we found it in, EINTR fix-up included (see proc.c). */
 	t->interrupted = was_interrupted;
 	return err ? err : r;
+}
+
+int proc_step(struct proc *p, struct thread *t, uint64_t deadline_ns)
+{
+	uint64_t mask;
+	int err = pt_getsigmask(t->tid, &mask);
+	if (err)
+		return hp_err(err, "pid %d: thread %d: cannot read signal mask", p->pid, t->tid);
+	/* Its own instruction, nothing else: no handler may run in between. */
+	err = pt_setsigmask(t->tid, ~0ull);
+	if (!err)
+		err = run_injected(p, t, true, 0, deadline_ns, "single step", NULL);
+	int r = t->gone ? 0 : pt_setsigmask(t->tid, mask);
+	if (!err && r)
+		err = hp_err(r, "pid %d: thread %d: cannot restore signal mask", p->pid, t->tid);
+	if (!err && !t->regs_valid)
+		err = thread_get_regs(p, t);
+	return err;
 }
 
 /* Find a syscall instruction: where the thread sits if it is in a syscall, else in libc or vdso text. */

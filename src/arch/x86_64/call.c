@@ -74,6 +74,11 @@ void arch_setup_syscall(struct user_regs_struct *regs, uint64_t insn_addr, long 
 	regs->eflags &= ~(uint64_t)EFLAGS_TF;
 }
 
+void arch_cancel_syscall(struct user_regs_struct *regs)
+{
+	regs->orig_rax = (uint64_t)-1;
+}
+
 void arch_set_syscall_arg(struct user_regs_struct *regs, int i, uint64_t v)
 {
 	unsigned long long *slots[6] = { &regs->rdi, &regs->rsi, &regs->rdx, &regs->r10, &regs->r8, &regs->r9 };
