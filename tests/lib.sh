@@ -259,7 +259,7 @@ racing_verdict() {
 	124|137) die "hotpatch hung" ;;
 	esac
 	[ "$RC" -lt 128 ] || die "hotpatch died of signal $((RC - 128))"
-	if grep -qE 'AddressSanitizer|runtime error:|LeakSanitizer|BUG' "$WORK/hp.stderr"; then
+	if grep -qE 'AddressSanitizer|runtime error:|LeakSanitizer|hotpatch: BUG at' "$WORK/hp.stderr"; then
 		die "hotpatch reported a bug"
 	fi
 	[ "$RC" -eq 0 ] && return 0
