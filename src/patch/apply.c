@@ -960,29 +960,6 @@ struct placement {
  * cannot be near all of them); on a tie, the nearest. 0 when none reaches
  * any: ld.so decides.
  */
-/* Where brk starts (/proc/PID/stat field 47), 0 if unknown. */
-static uint64_t start_brk(pid_t pid)
-{
-	char path[64], buf[2048];
-	unsigned long long v = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	char *q = strrchr(buf, ')');	/* the command name may hold anything */
-	for (int field = 2; q && field < 47; field++)
-		q = strchr(q + 1, ' ');
-	if (q)
-		v = strtoull(q + 1, NULL, 10);
-	return v;
-}
-
 static uint64_t placement_hint(struct proc *p, const struct plan *pl)
 {
 	uint64_t span = pl->pf.load_span, align = pl->pf.load_align;
@@ -995,7 +972,7 @@ static uint64_t placement_hint(struct proc *p, const struct plan *pl)
 		return 0;
 	if (!span || span >= PLACE_REACH || pl->was_mapped || !pl->nf || proc_maps_refresh(p))
 		return 0;
-	uint64_t brk = start_brk(p->pid);
+	uint64_t brk = proc_stat_field(p, 47);	/* start_brk */
 	for (size_t i = 0; i < p->nmaps; prev_end = p->maps[i].end, i++) {
 		const struct map *m = &p->maps[i];
 		if (m->path[0] == '[' && strcmp(m->path, "[heap]"))

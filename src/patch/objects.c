@@ -24,9 +24,9 @@ static void classify(struct object *o)
 {
 	const char *b = base_name(o->path);
 	o->is_ld = has_prefix(b, "ld-linux") || has_prefix(b, "ld-2.") || has_prefix(b, "ld64.so");
-	o->runtime = o->is_ld || has_prefix(b, "libc.so") || has_prefix(b, "libc-2.") ||
-		     has_prefix(b, "libpthread.so") || has_prefix(b, "libpthread-") ||
-		     has_prefix(b, "libdl.so") || has_prefix(b, "libdl-");
+	o->is_libc = has_prefix(b, "libc.so") || has_prefix(b, "libc-2.");
+	o->runtime = o->is_ld || o->is_libc || has_prefix(b, "libpthread.so") ||
+		     has_prefix(b, "libpthread-") || has_prefix(b, "libdl.so") || has_prefix(b, "libdl-");
 }
 
 static struct object *object_add(struct objects *objs)

@@ -26,6 +26,7 @@ struct object {
 	bool main;		/* the main executable */
 	bool runtime;		/* libc, libpthread, libdl or the dynamic linker: safe-point relevant */
 	bool is_ld;		/* the dynamic linker */
+	bool is_libc;		/* glibc's libc.so */
 	uint64_t link_map;	/* address of its struct link_map in the target */
 	struct elf_file *elf;	/* opened lazily */
 	int elf_err;

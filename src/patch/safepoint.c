@@ -455,13 +455,6 @@ struct quick {
 	unsigned cleared, unwound;	/* threads decided each way (debug log) */
 };
 
-static bool is_libc(const struct object *o)
-{
-	const char *b = strrchr(o->path, '/');
-	b = b ? b + 1 : o->path;
-	return !o->main && !o->is_ld && !strncmp(b, "libc", 4) && (b[4] == '.' || b[4] == '-');
-}
-
 static void quick_setup(struct proc *p, struct objects *objs, struct quick *q)
 {
 	static const char *const names[] = { "__libc_sigaction", "__sigaction", "sigaction", NULL };
@@ -470,13 +463,13 @@ static void quick_setup(struct proc *p, struct objects *objs, struct quick *q)
 
 	memset(q, 0, sizeof(*q));
 	for (size_t i = 0; i < objs->n; i++)
-		libcs += is_libc(&objs->v[i]);
+		libcs += objs->v[i].is_libc;
 	for (size_t i = 0; i < objs->n; i++) {
 		struct object *o = &objs->v[i];
 		struct elf_file *ef;
 		struct elf_sym sym;
 		/* The executable only when no libc is loaded: a static one carries its own. */
-		if (!(libcs ? is_libc(o) : o->main) || object_elf(o, &ef))
+		if (!(libcs ? o->is_libc : o->main) || object_elf(o, &ef))
 			continue;
 		const char *const *n;
 		for (n = names; *n && elf_file_find(ef, *n, NULL, ELF_SYM_FUNC, &sym); n++)

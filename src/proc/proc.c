@@ -81,23 +81,22 @@ static char task_state(pid_t pid, pid_t tid, uint64_t *startstack)
 	return rp[2];
 }
 
-/*
- * The stack's start again, through the /proc/PID/stat descriptor kept open
- * (the file follows the task, across exec): one pread inside the pause,
- * where opening the file cost three system calls.
- */
-static uint64_t startstack_now(struct proc *p)
+uint64_t proc_stat_field(struct proc *p, int field)
 {
-	char buf[1024];
-	ssize_t n = p->statfd >= 0 ? pread(p->statfd, buf, sizeof(buf) - 1, 0) : -1;
-	if (n <= 0) {
-		uint64_t ss = 0;
-		task_state(p->pid, 0, &ss);
-		return ss;
+	char path[64], buf[2048];
+	ssize_t n;
+
+	if (p->statfd >= 0) {
+		n = pread(p->statfd, buf, sizeof(buf) - 1, 0);
+	} else {
+		snprintf(path, sizeof(path), "/proc/%d/stat", p->pid);
+		n = read_small(path, buf, sizeof(buf));
 	}
+	if (n <= 0)
+		return 0;
 	buf[n] = 0;
 	const char *q = strrchr(buf, ')');	/* comm may hold anything */
-	for (int field = 2; q && field < 28; field++)
+	for (int f = 2; q && f < field; f++)
 		q = strchr(q + 1, ' ');
 	return q ? strtoull(q + 1, NULL, 10) : 0;
 }
@@ -617,7 +616,7 @@ int proc_hold_all_cb(struct proc *p, proc_stop_fn fn, void *arg)
 	}
 	if (!err) {
 		/* Everything is stopped: if the image changed meanwhile, all we know is stale. */
-		uint64_t ss = startstack_now(p);
+		uint64_t ss = proc_stat_field(p, 28);
 		if (ss && p->startstack && ss != p->startstack) {
 			p->execed = true;
 			err = hp_err(HOTPATCH_E_EXITED, "pid %d: process called exec", p->pid);

@@ -86,6 +86,12 @@ int proc_open_locked(pid_t pid, unsigned wait_ms, struct proc **out);
 /* Release everything; the process must already be released (proc_release_all). */
 void proc_close(struct proc *p);
 
+/*
+ * Numeric field 'field' (1-based, as in proc(5)) of /proc/PID/stat, read
+ * through a descriptor kept open (the file follows the task across exec:
+ * one pread, even inside the pause); 0 if unreadable.
+ */
+uint64_t proc_stat_field(struct proc *p, int field);
 /* Stop every thread (seize + interrupt), rescanning /proc/PID/task until stable. */
 int proc_hold_all(struct proc *p);
 /*
