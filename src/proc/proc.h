@@ -217,6 +217,8 @@ int proc_run_until(struct proc *p, struct thread **ts, const uint64_t *addrs, si
  */
 enum proc_bp { PROC_BP_HW = 1, PROC_BP_SW = 2 };
 enum proc_bp proc_bp_mechanism(const char **why);
+/* The probe alone (cached): does a debug-register breakpoint fire on this machine? */
+bool proc_hw_breakpoints_fire(const char **why);
 
 struct thread *proc_thread(struct proc *p, pid_t tid);
 /* Threads not gone. */

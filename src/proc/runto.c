@@ -159,6 +159,18 @@ static bool hw_breakpoints_fire(const char **why)
 	return fired;
 }
 
+bool proc_hw_breakpoints_fire(const char **why)
+{
+	static int fired = -1;
+	static const char *reason;
+
+	if (fired < 0)
+		fired = hw_breakpoints_fire(&reason);
+	if (why)
+		*why = reason;
+	return fired;
+}
+
 enum proc_bp proc_bp_mechanism(const char **why)
 {
 	static int mode = -1;
@@ -176,7 +188,7 @@ enum proc_bp proc_bp_mechanism(const char **why)
 		} else {
 			if (env && *env && strcmp(env, "auto"))
 				hp_warn("HOTPATCH_BREAKPOINTS=%s is not hw, sw or auto: probing", env);
-			mode = hw_breakpoints_fire(&reason) ? PROC_BP_HW : PROC_BP_SW;
+			mode = proc_hw_breakpoints_fire(&reason) ? PROC_BP_HW : PROC_BP_SW;
 		}
 		hp_debug("breakpoints: %s (%s)",
 			 mode == PROC_BP_HW ? "hardware (debug registers)" : "software (int3)",
@@ -384,7 +396,11 @@ struct sw {
 	/* Children announced by a fork/clone event whose first stop is still to come. */
 	pid_t *expect;
 	size_t nexpect;
+	/* Children whose first stop was seen (an event may come after it). */
+	pid_t *born;
+	size_t nborn;
 	uint64_t held_since;	/* when the oldest thread waiting at a breakpoint stopped, 0 = none */
+	bool finishing;		/* the int3s are out for good: new children are let go at once */
 	bool found;
 	size_t hit;
 	unsigned traps, stepovers;
@@ -532,13 +548,28 @@ static void sw_at_bp(struct sw *w, struct thread *t, struct swbp *b)
 		w->held_since = hp_now_ns();
 }
 
+static bool pid_in(const pid_t *v, size_t n, pid_t pid)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == pid)
+			return true;
+	return false;
+}
+
+static void pid_add(pid_t **v, size_t *n, pid_t pid)
+{
+	pid_t *nv = realloc(*v, (*n + 1) * sizeof(*nv));
+	if (nv) {
+		*v = nv;
+		nv[(*n)++] = pid;
+	}
+}
+
+/* A fork/clone event names child: its first stop is still to come, unless it came first. */
 static void sw_expect(struct sw *w, pid_t child)
 {
-	pid_t *v = realloc(w->expect, (w->nexpect + 1) * sizeof(*v));
-	if (v) {
-		w->expect = v;
-		w->expect[w->nexpect++] = child;
-	}
+	if (!pid_in(w->born, w->nborn, child) && !pid_in(w->expect, w->nexpect, child))
+		pid_add(&w->expect, &w->nexpect, child);
 }
 
 static void sw_event(struct sw *w, struct thread *t, int st, bool stopping);
@@ -682,6 +713,7 @@ static void sw_newborn(struct sw *w, pid_t pid, int st, bool stopping)
 	for (size_t i = 0; i < w->nexpect; i++)
 		if (w->expect[i] == pid)
 			w->expect[i] = w->expect[--w->nexpect];
+	pid_add(&w->born, &w->nborn, pid);
 	if (!WIFSTOPPED(st))
 		return;
 	snprintf(path, sizeof(path), "/proc/%d/task/%d", w->p->pid, pid);
@@ -697,7 +729,7 @@ static void sw_newborn(struct sw *w, pid_t pid, int st, bool stopping)
 		return;
 	}
 	long same = syscall(SYS_kcmp, w->p->pid, pid, KCMP_VM, 0, 0);
-	if (same != 0 && same != -1) {
+	if (w->finishing || (same != 0 && same != -1)) {
 		sw_clean_copy(w, pid);
 		pt_detach(pid, 0);
 		hp_debug("pid %d: forked child %d cleaned and let go", w->p->pid, pid);
@@ -794,17 +826,35 @@ static int sw_step_over(struct sw *w, uint64_t deadline)
 }
 
 /*
- * Stop everything we run, take every int3 out (of p and of any copy a fork
- * made), put p's threads back to the ptrace options of a stop, let the
- * foreign tasks go. After it, every thread of p that we trace is stopped.
+ * Done waiting: take every int3 out (of p and of any copy a fork made), stop
+ * everything we run, put p's threads back to the ptrace options of a stop,
+ * let the foreign tasks go. After it, every thread of p we trace is stopped.
+ *
+ * The int3s go first, while everything still runs: nobody needs to meet one
+ * any more, and a vfork child must be able to finish, or its parent cannot
+ * stop. A trap already in flight is still taken: every task stays traced
+ * until we have seen it stopped.
  */
 static void sw_finish(struct sw *w)
 {
 	struct thread *t;
 	int st;
 
-	SW_FOR_EACH(w, i, t)
+	w->finishing = true;
+	int err = sw_bp_write(w, false);
+	if (err && !proc_vanished(w->p))
+		hp_warn("pid %d: could not take a breakpoint out: %s", w->p->pid, strerror(-err));
+	/* Children sharing our memory first: their parents wait for them. */
+	for (size_t i = 0; i < w->nextra; i++) {
+		t = w->extra[i];
 		sw_stop(w, t);
+		sw_clean_copy(w, t->tid);
+		if (t->attached)
+			pt_detach(t->tid, t->pending_sig);
+		t->attached = false;
+	}
+	for (size_t i = 0; i < w->p->nthreads; i++)
+		sw_stop(w, w->p->threads[i]);
 	/* Children announced but not yet seen, and any other stop still queued. */
 	for (size_t i = 0; i < w->nexpect;) {
 		pid_t c = w->expect[i];
@@ -812,8 +862,8 @@ static void sw_finish(struct sw *w)
 		if (r == c) {
 			sw_status(w, c, st, true);
 		} else {
-			hp_warn("pid %d: child %d never stopped: cleaned blind", w->p->pid, c);
-			sw_clean_copy(w, c);
+			/* Gone before its first stop (killed with its parent, say): nothing of it runs. */
+			hp_debug("pid %d: child %d never stopped", w->p->pid, c);
 			w->expect[i] = w->expect[--w->nexpect];
 		}
 	}
@@ -822,28 +872,20 @@ static void sw_finish(struct sw *w)
 		if (r <= 0)
 			break;
 		sw_status(w, r, st, true);
-		SW_FOR_EACH(w, i, t)
-			sw_stop(w, t);
 	}
-	int err = sw_bp_write(w, false);
-	if (err && !proc_vanished(w->p))
-		hp_warn("pid %d: could not take a breakpoint out: %s", w->p->pid, strerror(-err));
-	SW_FOR_EACH(w, i, t) {
+	for (size_t i = 0; i < w->p->nthreads; i++) {
+		t = w->p->threads[i];
 		t->at_bp = false;
-		if (t->attached && t->stopped && !sw_is_extra(w, t))
+		if (t->attached && t->stopped)
 			pt_setoptions(t->tid, BASE_OPTIONS);
 	}
-	for (size_t i = 0; i < w->nextra; i++) {
-		t = w->extra[i];
-		sw_clean_copy(w, t->tid);
-		if (t->attached)
-			pt_detach(t->tid, t->pending_sig);
-		free(t);
-	}
+	for (size_t i = 0; i < w->nextra; i++)
+		free(w->extra[i]);
 	hp_debug("pid %d: software breakpoints: %zu set, %u traps, %u step-over rounds",
 		 w->p->pid, w->nbp, w->traps, w->stepovers);
 	free(w->extra);
 	free(w->expect);
+	free(w->born);
 	free(w->bp);
 }
 
