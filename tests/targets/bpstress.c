@@ -4,7 +4,7 @@
  * The test replaces work(); caller() calls it, so a thread found inside
  * work() is run out to caller()'s return site, where an int3 stands while:
  *  - three "hot" threads call caller(0) back to back (they run into it all the time),
- *  - a "slow" thread calls caller(150) (150 ms inside work(): always found there),
+ *  - a "slow" thread calls caller(300) (300 ms inside work(): always found there),
  *  - a "forker" forks a child every 2 ms that calls caller(0) 200 times and exits 7,
  *  - a "vforker" vforks a child that calls caller(0) and _exit(7)s, every 2 ms,
  *  - a "spawner" starts a thread every 2 ms that calls caller(0) 200 times and ends.
@@ -49,7 +49,7 @@ static void *slow(void *arg)
 {
 	(void)arg;
 	for (;;)
-		sink += (unsigned long)caller(150);
+		sink += (unsigned long)caller(300);
 }
 
 static void reap(pid_t c, const char *what)
