@@ -104,16 +104,16 @@ class Target:
             self.p.wait()
 
 
-def hp(*args, timeout=120):
+def hp(*args, timeout=120, env=None):
     t0 = time.perf_counter_ns()
     r = subprocess.run([HOTPATCH] + [str(a) for a in args], capture_output=True, text=True,
-                       timeout=timeout)
+                       timeout=timeout, env=env)
     wall_us = (time.perf_counter_ns() - t0) / 1e3
     return r, wall_us
 
 
-def hp_json(*args, timeout=120):
-    r, wall = hp(*args, "--json", timeout=timeout)
+def hp_json(*args, timeout=120, env=None):
+    r, wall = hp(*args, "--json", timeout=timeout, env=env)
     try:
         d = json.loads(r.stdout)
     except ValueError:
@@ -272,6 +272,25 @@ def multi_run(nproc, patch, reps):
 
 # ---- report ----
 
+# ---- run-to-return: cost per thread of each breakpoint mechanism ----
+
+def bp_run(mech, nthreads, reps):
+    """apply total_us with every thread inside the replaced function, and the baseline."""
+    env = dict(os.environ, HOTPATCH_BREAKPOINTS=mech)
+    t = Target([nthreads], exe=os.path.join(B, "busy"), control=False)
+    busy, cold = [], []
+    try:
+        time.sleep(0.2)
+        for _ in range(reps):
+            for patch, acc in (("busy_patch.so", busy), ("cold_patch.so", cold)):
+                d, _ = hp_json("apply", "--timeout", 10000, t.pid, os.path.join(B, patch), env=env)
+                acc.append(d["timing"]["total_us"])
+                hp("revert", t.pid, "--all", env=env)
+    finally:
+        t.stop()
+    return dict(busy=med(busy), cold=med(cold))
+
+
 def machine():
     cpu = "?"
     with open("/proc/cpuinfo") as f:
@@ -304,10 +323,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=11)
     ap.add_argument("--quick", action="store_true", help="fewer reps and configurations")
-    ap.add_argument("--only", default="", help="comma list: threads,funcs,gdb,apply,calls,multi")
+    ap.add_argument("--only", default="", help="comma list: threads,funcs,gdb,apply,calls,multi,bp")
     a = ap.parse_args()
     reps = 3 if a.quick else a.reps
-    only = set(a.only.split(",")) if a.only else {"threads", "funcs", "gdb", "apply", "calls", "multi"}
+    only = set(a.only.split(",")) if a.only else {"threads", "funcs", "gdb", "apply", "calls", "multi",
+                                                  "bp"}
     # hotpatch and gdb (our children) leave CPU 0 to the target's spinning worker
     cpus = os.sched_getaffinity(0)
     if len(cpus) > 1 and 0 in cpus:
@@ -429,6 +449,31 @@ def main():
             out.append(f"| copy of pc_clob | by hand: `ff 25 rel32`, address in data, its own cache "
                        f"line | {m['clob_ref']:.2f} | {m['ff25far']:.2f} | "
                        f"{m['ff25far'] / m['clob_ref']:.2f} |")
+            out.append("")
+        if "bp" in only and not over_budget():
+            probe = json.loads(subprocess.run([HOTPATCH, "probe", "--json"], capture_output=True,
+                                              text=True).stdout)
+            mechs = ["sw"] + (["hw"] if probe["hw_breakpoints"] else [])
+            out.append("### Run-to-return: cost per thread of each breakpoint mechanism\n")
+            out.append(f"Probe: hardware breakpoints {'fire' if probe['hw_breakpoints'] else 'do not fire'} "
+                       f"({probe['hw_reason']}). Target: N threads each calling a function that "
+                       "spins 100 µs, back to back, so every thread is inside it at the stop and is "
+                       "run out to its return. *baseline* = the same apply of a function no thread "
+                       "runs. *per thread* = (apply - baseline) / N, library total_us, medians.\n")
+            out.append("| mechanism | threads inside | apply total_us | baseline | per thread |")
+            out.append("|---|---:|---:|---:|---:|")
+            for mech in mechs:
+                for n in ([1, 4] if a.quick else [1, 4, 16]):
+                    if over_budget():
+                        break
+                    log(f"run-to-return: {mech}, {n} threads")
+                    r = bp_run(mech, n, reps)
+                    res[("bp", mech, n)] = r
+                    name = "int3 (software)" if mech == "sw" else "debug registers"
+                    out.append(f"| {name} | {n} | {us(r['busy'])} | {us(r['cold'])} | "
+                               f"{us((r['busy'] - r['cold']) / n)} |")
+            if not probe["hw_breakpoints"]:
+                out.append("| debug registers | - | not measurable here: they do not fire | | |")
             out.append("")
         if "multi" in only and not over_budget():
             log("100 processes")
