@@ -806,8 +806,12 @@ static int sw_step_over(struct sw *w, uint64_t deadline)
 		if (!t->attached || !t->at_bp)
 			continue;
 		uint64_t dl = hp_now_ns() + SW_STEP_NS;
+		bool exited = w->p->exited;
 		int r = proc_step(w->p, t, dl < deadline ? dl : deadline);
 		t->at_bp = false;
+		/* A vfork child stepping into its _exit is not the process exiting. */
+		if (sw_is_extra(w, t))
+			w->p->exited = exited;
 		if (r == -HOTPATCH_E_TIMEOUT)
 			hp_debug("pid %d: thread %d: step over a breakpoint blocked (a system call)",
 				 w->p->pid, t->tid);
