@@ -846,7 +846,8 @@ static void sw_finish(struct sw *w)
 
 	w->finishing = true;
 	int err = sw_bp_write(w, false);
-	if (err && !proc_vanished(w->p))
+	/* A memory that cannot be written any more (EIO) belongs to a process exiting or exec'ing. */
+	if (err && !proc_wait_vanished(w->p, -ESRCH, 500))
 		hp_warn("pid %d: could not take a breakpoint out: %s", w->p->pid, strerror(-err));
 	/* Children sharing our memory first: their parents wait for them. */
 	for (size_t i = 0; i < w->nextra; i++) {
