@@ -86,5 +86,8 @@ wait_line "$WORK/d2.out" "error: pid $A .*giving up after 2 attempts" 10 || die 
 for p in $A $B $E; do alive "$p"; done
 unchanged "$OA" 'func=300'
 stop_daemon d2
-for o in "$OA" "$OB" "$OC" "$OE"; do no_errors "$o"; done
+for o in "$OA" "$OB" "$OC" "$OE"; do
+	no_errors "$o"
+	! grep -q 'old again' "$o" || die "$(basename "$o"): a patch went away"
+done
 echo PASS
