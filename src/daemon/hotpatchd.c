@@ -567,14 +567,17 @@ static bool read_events(int fd)
 		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)len);
 		     h = NLMSG_NEXT(h, len)) {
 			struct cn_msg *m = NLMSG_DATA(h);
-			struct proc_event *ev = (struct proc_event *)m->data;
+			struct proc_event ev;
 
 			if (h->nlmsg_type == NLMSG_ERROR || h->nlmsg_type == NLMSG_NOOP)
 				continue;
 			if (m->id.idx != CN_IDX_PROC || m->id.val != CN_VAL_PROC)
 				continue;
-			if (ev->what == PROC_EVENT_EXEC)
-				add_job(ev->event_data.exec.process_tgid, ev->timestamp_ns, true);
+			/* The event follows a 20-byte header: copy it out, aligned. */
+			memset(&ev, 0, sizeof(ev));
+			memcpy(&ev, m->data, m->len < sizeof(ev) ? m->len : sizeof(ev));
+			if (ev.what == PROC_EVENT_EXEC)
+				add_job(ev.event_data.exec.process_tgid, ev.timestamp_ns, true);
 		}
 	}
 	return !lost;
