@@ -528,9 +528,9 @@ def main():
                        "patched function) per millisecond from its first line of main. *exec -> "
                        "patched*: from the kernel's exec event (connector timestamp) or the "
                        "discovery by rescan, to the end of the apply, as hotpatchd logs it; "
-                       "with the fallback the clock starts at discovery, so the target's own columns tell "
-                       "the truth; *loader wait*: until the process blocks outside ld.so. Median / p90 / "
-                       "max.\n")
+                       "with the fallback the clock starts at discovery, so the target's own "
+                       "columns tell the truth; *loader wait*: until the process blocks outside "
+                       "ld.so. Median / p90 / max.\n")
             out.append("| mode | exec -> patched | loader wait | apply | main -> first patched "
                        "call | requests served unpatched |")
             out.append("|---|---:|---:|---:|---:|---:|")

@@ -10,7 +10,7 @@ HOTPATCHD=$(dirname "$HOTPATCH")/hotpatchd
 need "$HOTPATCHD" "$T/persist" "$P/func100.so" "$P/nosym.so"
 
 # On failure, the daemons' logs say why.
-trap 'rc=$?; [ $rc -eq 0 ] || tail -n 30 "$WORK"/d[12].out >&2 2>/dev/null; (exit $rc); cleanup' EXIT
+trap 'rc=$?; set +e; [ $rc -eq 0 ] || tail -n 30 "$WORK"/d[12].out >&2 2>/dev/null; (exit $rc); cleanup' EXIT
 export HOTPATCH_DIR=$WORK/reg
 mkdir -p "$WORK/bin" "$WORK/reg"
 cp "$T/persist" "$WORK/bin/persist"
