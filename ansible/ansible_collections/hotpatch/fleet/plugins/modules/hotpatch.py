@@ -277,9 +277,12 @@ def main():
         ret["installed"] = registration(cli, p, patch_id, pin)
         changed = changed or ret["installed"] != "unchanged"
     if nfail:
+        def why(r):
+            # the CLI's messages already start with "pid N: "
+            e = r["error"]
+            return e if e.startswith("pid %d:" % r["pid"]) else "pid %d: %s" % (r["pid"], e)
         module.fail_json(msg="%d of %d processes failed: %s" % (
-            nfail, len(results), "; ".join("pid %d: %s" % (r["pid"], r["error"])
-                                           for r in results if r["action"] == "failed")),
+            nfail, len(results), "; ".join(why(r) for r in results if r["action"] == "failed")),
             changed=changed, **ret)
     module.exit_json(changed=changed, **ret)
 
