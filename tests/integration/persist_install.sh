@@ -3,6 +3,7 @@
 # target's build-id (pin, --binary or --build-id; none: refused), copies are root-owned 0644 in 0755
 # directories, a second install changes nothing, uninstall takes an id prefix or a file, and status
 # names a process of the binary that lacks a registered patch until the patch is applied to it.
+# `make install` installs hotpatchd and its systemd unit.
 . "$(dirname "$0")/../lib.sh"
 need "$T/persist" "$P/func100.so" "$P/buildid_bad.so" "$P/nosym.so"
 
@@ -88,4 +89,11 @@ echo "$OUT" | grep -q '"patches":\[\]' || die "installed is not empty"
 unchanged "$O" 'func=300'
 alive "$PID"
 no_errors "$O"
+
+make -s -C "$ROOT" install DESTDIR="$WORK/root" PREFIX=/usr >"$WORK/install.log" 2>&1 ||
+	{ cat "$WORK/install.log"; die "make install failed"; }
+[ -x "$WORK/root/usr/sbin/hotpatchd" ] || die "make install did not install hotpatchd"
+unit=$WORK/root/usr/lib/systemd/system/hotpatchd.service
+grep -qx 'ExecStart=/usr/sbin/hotpatchd' "$unit" || die "hotpatchd.service: wrong or missing ExecStart"
+grep -qx 'ExecReload=/bin/kill -HUP $MAINPID' "$unit" || die "hotpatchd.service: reload is not SIGHUP"
 echo PASS
