@@ -331,6 +331,12 @@ static void add_job(pid_t pid, uint64_t exec_ns, bool from_exec)
 	uint64_t st;
 	struct job *j;
 
+	/* A new image: whatever was pending for the old one is void. */
+	for (size_t i = 0; from_exec && i < njobs; i++)
+		if (jobs[i].pid == pid) {
+			jobs[i] = jobs[--njobs];
+			break;
+		}
 	if (from_exec)
 		forget_given_up(pid);
 	if (!wanted(pid, exe, sizeof(exe), &bid))
@@ -340,9 +346,9 @@ static void add_job(pid_t pid, uint64_t exec_ns, bool from_exec)
 		return;
 	for (size_t i = 0; i < njobs; i++)
 		if (jobs[i].pid == pid) {
-			if (jobs[i].start == st && !from_exec)
+			if (jobs[i].start == st)
 				return;	/* already being handled */
-			jobs[i] = jobs[--njobs];
+			jobs[i] = jobs[--njobs];	/* a reused pid */
 			break;
 		}
 	if (njobs == capjobs) {
@@ -440,8 +446,13 @@ static bool run_job(struct job *j)
 	unsigned n = 0, done = 0;
 	int err = 0;
 
+	const char *bid;
+
 	if (start_time(j->pid) != j->start)
 		return true;	/* exited (or the pid was reused: its exec brings a new job) */
+	/* Still the image the job is for (an exec since brings its own job, if wanted). */
+	if (reg_pid_build_id(&bids, j->pid, &bid) || strcmp(bid, j->bid))
+		return true;
 	if (!j->settled) {
 		if (!loader_done(j->pid) && t - j->exec_ns < cfg.settle_ms * NS_PER_MS) {
 			j->next_ns = t + 200000;	/* 0.2 ms */
