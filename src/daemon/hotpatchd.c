@@ -539,6 +539,12 @@ static void rescan(void)
 	struct dirent *de;
 	DIR *d;
 
+	/* Forget given-up processes that are gone (their pid may come back as another). */
+	for (size_t i = 0; i < ngaveup;)
+		if (start_time(gaveup[i].pid) != gaveup[i].start)
+			gaveup[i] = gaveup[--ngaveup];
+		else
+			i++;
 	if (!registry.n)
 		return;
 	d = opendir("/proc");
