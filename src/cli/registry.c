@@ -387,6 +387,9 @@ int reg_pid_build_id(struct reg_bid_cache *c, pid_t pid, const char **hex)
 			return e->err;
 		}
 	}
+	/* A long-running daemon sees every binary ever executed: start over past a bound. */
+	if (c->n >= 4096)
+		c->n = 0;
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? 2 * c->cap : 16;
 		struct reg_bid_ent *v = realloc(c->v, cap * sizeof(*v));
