@@ -369,8 +369,8 @@ static void add_job(pid_t pid, uint64_t exec_ns, bool from_exec)
 	j->exec_ns = exec_ns;
 	j->next_ns = now_ns();
 	j->from_exec = from_exec;
-	j->settled = !from_exec;
-	j->settled_ns = j->next_ns;
+	/* Found by a rescan, it may have just exec'd too: the same wait for the loader. */
+	j->settled = false;
 	snprintf(j->exe, sizeof(j->exe), "%s", exe);
 	snprintf(j->bid, sizeof(j->bid), "%s", bid);
 	logmsg(LOG_DEBUG, "pid %d %s: %s, build-id %s", (int)pid, exe,
