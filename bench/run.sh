@@ -2,7 +2,7 @@
 # `make bench`: build the benchmark target, library and patches, run bench/bench.py.
 # Prints Markdown tables (also written to build/bench/results.md). Bounded: the whole run
 # stays under 10 minutes, and every process it starts is killed on exit.
-# usage: bench/run.sh [--quick] [--reps N] [--only threads,funcs,gdb,apply,calls,multi,bp]
+# usage: bench/run.sh [--quick] [--reps N] [--only threads,funcs,gdb,apply,calls,multi,bp,window]
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=$ROOT/build/bench
