@@ -50,6 +50,7 @@ enum cli_target {
 };
 
 #define CLI_DEFAULT_TIMEOUT_MS 5000
+#define CLI_DEFAULT_JOBS 8
 
 struct cli_args {
 	enum cli_cmd cmd;
@@ -59,6 +60,7 @@ struct cli_args {
 	bool force_regs;
 	bool revert_all;
 	unsigned timeout_ms;
+	unsigned jobs;			/* --jobs: processes of a multi-process TARGET at once */
 	enum cli_target target;
 	pid_t pid;
 	const char *target_arg;		/* PATH of --all-of, HEX of --build-id */

@@ -5,13 +5,16 @@
  * humans (stdout, errors as one line on stderr) or as one JSON document.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/common.h"
@@ -345,6 +348,208 @@ static int run_one(struct run *r)
 	return err;
 }
 
+/* One process of a multi-process TARGET, handled in a child of ours. */
+struct job {
+	pid_t pid;		/* the target */
+	pid_t worker;		/* our child handling it, 0 = not started */
+	int fd;			/* its stdout, -1 once read to the end */
+	char *out;		/* what it printed: its error code, then its report */
+	size_t len, cap;
+};
+
+/*
+ * In the child: the target's report goes to the pipe, preceded by the error
+ * code. The report is text lines, or one JSON object that the parent splices
+ * into its "processes" array.
+ */
+static void job_child(struct run *r, struct job *jb, int wfd)
+{
+	if (dup2(wfd, STDOUT_FILENO) < 0)
+		_exit(EXIT_FAIL);
+	close(wfd);
+	int err = 0;
+	FILE *mem = NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	struct json jj;
+	if (r->j) {
+		/* A fresh writer: the object is written as a value of its own. */
+		mem = open_memstream(&buf, &len);
+		if (!mem)
+			_exit(EXIT_FAIL);
+		json_init(&jj, mem);
+		jj.depth = 1;
+		jj.first[1] = true;
+		jj.in_obj[1] = false;
+		r->j = &jj;
+	}
+	r->pid = jb->pid;
+	err = run_one(r);
+	fflush(stdout);
+	if (mem)
+		fclose(mem);
+	if (write(STDOUT_FILENO, "\0", 1) != 1 || write(STDOUT_FILENO, &err, sizeof(err)) != sizeof(err))
+		_exit(EXIT_FAIL);
+	for (size_t off = 0; buf && off < len;) {
+		ssize_t w = write(STDOUT_FILENO, buf + off, len - off);
+		if (w <= 0)
+			_exit(EXIT_FAIL);
+		off += (size_t)w;
+	}
+	_exit(EXIT_OK);
+}
+
+static int job_start(struct run *r, struct job *jb)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC))
+		return -errno;
+	fflush(stdout);
+	fflush(stderr);
+	pid_t w = fork();
+	if (w < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -errno;
+	}
+	if (w == 0) {
+		close(p[0]);
+		job_child(r, jb, p[1]);
+	}
+	close(p[1]);
+	jb->worker = w;
+	jb->fd = p[0];
+	return 0;
+}
+
+/* Read what is there; on end of file reap the worker. */
+static void job_read(struct job *jb)
+{
+	if (jb->len + 4096 > jb->cap) {
+		size_t cap = jb->cap ? 2 * jb->cap : 8192;
+		char *v = realloc(jb->out, cap);
+		if (!v)
+			return;
+		jb->out = v;
+		jb->cap = cap;
+	}
+	ssize_t n = read(jb->fd, jb->out + jb->len, jb->cap - jb->len);
+	if (n > 0) {
+		jb->len += (size_t)n;
+		return;
+	}
+	if (n < 0 && errno == EINTR)
+		return;
+	close(jb->fd);
+	jb->fd = -1;
+	while (waitpid(jb->worker, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+/*
+ * The processes of a multi-process TARGET, up to r->a->jobs at once, each in
+ * a child of ours: ptrace ties a target to the thread that attached it, and
+ * a process of its own per target keeps one busy target (a thread that will
+ * not leave a function, a safe point that does not come) from delaying the
+ * others. The reports are printed in pid order once all are in; errors go
+ * to stderr as they happen. SIGINT reaches the workers with us (one process
+ * group); SIGTERM and SIGHUP sent to us alone are passed on.
+ */
+static void run_parallel(struct run *r, const pid_t *pids, size_t n, int *nfail, int *first_err)
+{
+	struct job *v = calloc(n, sizeof(*v));
+	struct pollfd *pfd = calloc(n, sizeof(*pfd));
+	size_t next = 0, running = 0;
+	bool passed_on = false;
+
+	if (!v || !pfd) {
+		free(v);
+		free(pfd);
+		*nfail = (int)n;
+		*first_err = -ENOMEM;
+		fprintf(stderr, "hotpatch: %s\n", strerror(ENOMEM));
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		v[i].pid = pids[i];
+		v[i].fd = -1;
+	}
+	while (next < n || running) {
+		while (running < r->a->jobs && next < n && !interrupted) {
+			int err = job_start(r, &v[next]);
+			if (err)
+				snprintf(r->msg, sizeof(r->msg), "pid %d: cannot start a worker: %s",
+					 (int)v[next].pid, strerror(-err));
+			else
+				running++;
+			next++;
+		}
+		if (interrupted && !passed_on) {
+			for (size_t i = 0; i < n; i++)
+				if (v[i].fd >= 0)
+					kill(v[i].worker, (int)interrupted);
+			passed_on = true;
+		}
+		if (!running) {
+			if (next < n && interrupted)
+				next = n;	/* the ones not started are reported as not attempted */
+			continue;
+		}
+		nfds_t np = 0;
+		size_t map[1024];
+		for (size_t i = 0; i < n && np < ARRAY_SIZE(map); i++)
+			if (v[i].fd >= 0) {
+				pfd[np].fd = v[i].fd;
+				pfd[np].events = POLLIN;
+				map[np++] = i;
+			}
+		if (poll(pfd, np, -1) < 0)
+			continue;	/* EINTR: a signal to pass on */
+		for (nfds_t k = 0; k < np; k++)
+			if (pfd[k].revents) {
+				job_read(&v[map[k]]);
+				if (v[map[k]].fd < 0)
+					running--;
+			}
+	}
+	/* In pid order: each report, and its verdict (the code after the marker). */
+	for (size_t i = 0; i < n; i++) {
+		struct job *jb = &v[i];
+		char *mark = jb->out ? memchr(jb->out, 0, jb->len) : NULL;
+		int err;
+		if (mark && (size_t)(mark - jb->out) + 1 + sizeof(err) <= jb->len) {
+			memcpy(&err, mark + 1, sizeof(err));
+			fwrite(jb->out, 1, (size_t)(mark - jb->out), stdout);
+			size_t rest = jb->len - (size_t)(mark - jb->out) - 1 - sizeof(err);
+			if (r->j && rest)
+				json_raw(r->j, NULL, mark + 1 + sizeof(err), rest);
+		} else {
+			/* Not attempted, or its worker died before reporting. */
+			err = interrupted ? -HOTPATCH_E_INTR : -EIO;
+			if (jb->len)
+				fwrite(jb->out, 1, jb->len, stdout);
+			r->pid = jb->pid;
+			snprintf(r->msg, sizeof(r->msg), "pid %d: %s", (int)jb->pid,
+				 interrupted ? "not attempted: interrupted"
+					     : "its worker ended without a report");
+			if (r->j) {
+				json_begin_object(r->j, NULL);
+				json_int(r->j, "pid", jb->pid);
+				json_bool(r->j, "ok", false);
+				json_error(r->j, err, r->msg);
+				json_end_object(r->j);
+			} else {
+				printf("pid %d: error: %s\n", (int)jb->pid, strip_pid(r->msg, jb->pid));
+			}
+		}
+		if (err && !(*nfail)++)
+			*first_err = err;
+		free(jb->out);
+	}
+	free(v);
+	free(pfd);
+}
+
 static int run_targets(const struct cli_args *a, struct json *j)
 {
 	struct run r = { .a = a, .j = j, .file = a->file, .what = a->what };
@@ -400,13 +605,17 @@ static int run_targets(const struct cli_args *a, struct json *j)
 		json_string(j, "target_arg", a->target_arg);
 		json_begin_array(j, "processes");
 	}
-	/* One by one and independently: a failure in one process stops nothing. */
-	for (size_t i = 0; i < n; i++) {
-		r.pid = pids[i];
-		err = run_one(&r);
-		fflush(stdout);
-		if (err && !nfail++)
-			first_err = err;
+	/* Independently: a failure in one process stops nothing. */
+	if (a->jobs > 1 && n > 1) {
+		run_parallel(&r, pids, n, &nfail, &first_err);
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			r.pid = pids[i];
+			err = run_one(&r);
+			fflush(stdout);
+			if (err && !nfail++)
+				first_err = err;
+		}
 	}
 	free(pids);
 	if (nfail)

@@ -16,6 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/kcmp.h>
+#include <sys/syscall.h>
+
 #include "proc/proc.h"
 #include "proc/ptrace.h"
 
@@ -272,12 +275,32 @@ static int proc_lock(pid_t pid, unsigned wait_ms, int *lockfd)
 	return 0;
 }
 
+pid_t proc_mm_parent(pid_t pid)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	long ppid = read_small(path, buf, sizeof(buf)) > 0 ? status_field(buf, "PPid:") : -1;
+	if (ppid <= 0)
+		return 0;
+	return syscall(SYS_kcmp, (pid_t)ppid, pid, KCMP_VM, 0, 0) == 0 ? (pid_t)ppid : 0;
+}
+
 int proc_open_locked(pid_t pid, unsigned wait_ms, struct proc **out)
 {
 	int lockfd;
 	*out = NULL;
 	if (pid <= 0)
 		return hp_err(HOTPATCH_E_NOPROC, "pid %d: no such process", pid);
+	/*
+	 * A vfork child runs in its parent's memory until it execs: a dlopen in
+	 * it would rewrite the parent's heap and loader state under the parent's
+	 * running threads. It is no process of its own to patch.
+	 */
+	pid_t parent = proc_mm_parent(pid);
+	if (parent)
+		return hp_err(HOTPATCH_E_NOTSUP,
+			      "pid %d: shares its memory with its parent %d (a vfork child before exec): patch %d instead",
+			      pid, parent, parent);
 	int err = proc_lock(pid, wait_ms, &lockfd);
 	if (err)
 		return err;

@@ -84,6 +84,8 @@ int proc_open(pid_t pid, struct proc **out);
  * HOTPATCH_E_TRACED naming it). Held until proc_close.
  */
 int proc_open_locked(pid_t pid, unsigned wait_ms, struct proc **out);
+/* The parent pid whose memory pid shares (a vfork child before its exec), else 0. */
+pid_t proc_mm_parent(pid_t pid);
 /* Release everything; the process must already be released (proc_release_all). */
 void proc_close(struct proc *p);
 
