@@ -455,7 +455,8 @@ static void job_read(struct job *jb)
  * to stderr as they happen. SIGINT reaches the workers with us (one process
  * group); SIGTERM and SIGHUP sent to us alone are passed on.
  */
-static void run_parallel(struct run *r, const pid_t *pids, size_t n, int *nfail, int *first_err)
+static void run_parallel(struct run *r, const pid_t *pids, size_t n, int *nfail, int *ngone,
+			 int *first_err)
 {
 	struct job *v = calloc(n, sizeof(*v));
 	struct pollfd *pfd = calloc(n, sizeof(*pfd));
@@ -542,7 +543,9 @@ static void run_parallel(struct run *r, const pid_t *pids, size_t n, int *nfail,
 				printf("pid %d: error: %s\n", (int)jb->pid, strip_pid(r->msg, jb->pid));
 			}
 		}
-		if (err && !(*nfail)++)
+		if (err == -HOTPATCH_E_NOPROC || err == -HOTPATCH_E_EXITED)
+			(*ngone)++;
+		else if (err && !(*nfail)++)
 			*first_err = err;
 		free(jb->out);
 	}
@@ -606,30 +609,45 @@ static int run_targets(const struct cli_args *a, struct json *j)
 		json_begin_array(j, "processes");
 	}
 	/* Independently: a failure in one process stops nothing. */
+	/*
+	 * A process that exited before it could be handled (a short-lived
+	 * worker of the service, found by the scan) is no failure: nothing of
+	 * it is left to patch. It is reported, and counted as "gone".
+	 */
+	int ngone = 0;
 	if (a->jobs > 1 && n > 1) {
-		run_parallel(&r, pids, n, &nfail, &first_err);
+		run_parallel(&r, pids, n, &nfail, &ngone, &first_err);
 	} else {
 		for (size_t i = 0; i < n; i++) {
 			r.pid = pids[i];
 			err = run_one(&r);
 			fflush(stdout);
-			if (err && !nfail++)
+			if (err == -HOTPATCH_E_NOPROC || err == -HOTPATCH_E_EXITED)
+				ngone++;
+			else if (err && !nfail++)
 				first_err = err;
 		}
 	}
 	free(pids);
 	if (nfail)
 		fprintf(stderr, "hotpatch: %d of %zu processes failed\n", nfail, n);
+	if (ngone)
+		fprintf(stderr, "hotpatch: %d of %zu processes exited before they could be handled\n",
+			ngone, n);
+	size_t nok = n - (size_t)nfail - (size_t)ngone;
 	if (j) {
 		json_end_array(j);
-		json_bool(j, "ok", !nfail);
-		json_uint(j, "succeeded", n - (size_t)nfail);
+		json_bool(j, "ok", !nfail && nok);
+		json_uint(j, "succeeded", nok);
 		json_uint(j, "failed", (uint64_t)nfail);
+		json_uint(j, "gone", (uint64_t)ngone);
 		json_end_object(j);
 	}
-	if (!nfail)
+	if (!nfail && nok)
 		return EXIT_OK;
-	return (size_t)nfail < n ? EXIT_PARTIAL : cli_exit_code(first_err);
+	if (!nok)
+		return cli_exit_code(first_err ? first_err : -HOTPATCH_E_NOPROC);
+	return EXIT_PARTIAL;
 }
 
 static int run_info(const struct cli_args *a, struct json *j)
