@@ -33,6 +33,26 @@
 extern "C" {
 #endif
 
+/*
+ * Version of this header. hotpatch_version() returns the version of the
+ * library actually loaded, which may be newer than the header a program was
+ * built with (same major number: the soname is libhotpatch.so.MAJOR).
+ */
+#define HOTPATCH_VERSION_MAJOR 0
+#define HOTPATCH_VERSION_MINOR 1
+#define HOTPATCH_VERSION_PATCH 0
+#define HOTPATCH__STR(x) #x
+#define HOTPATCH__XSTR(x) HOTPATCH__STR(x)
+#define HOTPATCH_VERSION                                                                   \
+	HOTPATCH__XSTR(HOTPATCH_VERSION_MAJOR)                                             \
+	"." HOTPATCH__XSTR(HOTPATCH_VERSION_MINOR) "." HOTPATCH__XSTR(HOTPATCH_VERSION_PATCH)
+/* One number that compares: (major << 16) | (minor << 8) | patch. */
+#define HOTPATCH_VERSION_NUMBER                                                            \
+	((HOTPATCH_VERSION_MAJOR << 16) | (HOTPATCH_VERSION_MINOR << 8) | HOTPATCH_VERSION_PATCH)
+
+/* "0.1.0": the library's version; *number (if not NULL) gets its HOTPATCH_VERSION_NUMBER. */
+const char *hotpatch_version(unsigned *number);
+
 #define HOTPATCH_E_BASE 1000
 
 /* X-macro: code, enum name, message. One table for the enum and the strings. */

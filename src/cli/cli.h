@@ -11,10 +11,6 @@
 #include "libhotpatch.h"
 #include "cli/json.h"
 
-#ifndef HOTPATCH_VERSION
-#define HOTPATCH_VERSION "0.1.0"
-#endif
-
 /* Exit statuses (documented in `hotpatch --help` and hotpatch(1)). */
 enum cli_exit {
 	EXIT_OK = 0,

@@ -14,6 +14,13 @@ static const char *const hp_messages[] = {
 _Static_assert(ARRAY_SIZE(hp_messages) == HOTPATCH_E_END - HOTPATCH_E_BASE,
 	       "HOTPATCH_ERRORS codes must be contiguous");
 
+const char *hotpatch_version(unsigned *number)
+{
+	if (number)
+		*number = HOTPATCH_VERSION_NUMBER;
+	return HOTPATCH_VERSION;
+}
+
 const char *hotpatch_strerror(int err)
 {
 	if (err < 0)
