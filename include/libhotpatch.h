@@ -10,6 +10,27 @@
  *    the pid, symbol, file and reason ("pid 123: 'func' not found in /bin/app");
  *  - diagnostics go through one log callback (hotpatch_set_log).
  *
+ * Who releases what (every pointer argument is the caller's; the library keeps
+ * none of them after a call returns):
+ *  - struct hotpatch_result (apply, check, revert): zeroed on entry; call
+ *    hotpatch_result_release(res) after success AND after failure (a failure
+ *    may leave the patch's path, build-id or functions filled in, for the
+ *    report). Releasing a zeroed or already released result is harmless.
+ *  - struct hotpatch_patch of hotpatch_info: the same, with
+ *    hotpatch_patch_release.
+ *  - hotpatch_list: on success the caller owns *patches and frees it with
+ *    hotpatch_list_free(*patches, *n); on failure *patches is NULL and *n 0
+ *    (hotpatch_list_free(NULL, 0) is harmless).
+ *  - hotpatch_load allocates nothing for the caller.
+ *  - Strings returned by the library are never freed by the caller:
+ *    hotpatch_strerror and hotpatch_version return static strings,
+ *    hotpatch_errmsg a per-thread buffer valid until the thread's next call.
+ *
+ * Audit: the library writes no audit record itself (it has no say in where a
+ * caller's records go). The hotpatch command writes one syslog line per
+ * apply, revert and load; a program using the library keeps its own audit
+ * trail (see README.md, "Audit").
+ *
  * Hazards a caller must know:
  *  - A call stops every thread of the target for the stop-the-world phases
  *    (microseconds to milliseconds) and hijacks one thread to run dlopen().
@@ -109,11 +130,31 @@ enum hotpatch_log_level { HOTPATCH_LOG_ERROR, HOTPATCH_LOG_WARN, HOTPATCH_LOG_IN
 typedef void (*hotpatch_log_fn)(enum hotpatch_log_level level, const char *msg, void *ctx);
 void hotpatch_set_log(hotpatch_log_fn fn, void *ctx, enum hotpatch_log_level max_level);
 
-/* Options of apply/revert/load/check. Zero-initialised means defaults. */
+/*
+ * Options of apply/revert/load/check (libbpf style). The struct only ever
+ * grows at its end; sz says how much of it the caller knows. Declare it with
+ * HOTPATCH_OPTS, which sets sz and zeroes the rest:
+ *
+ *	HOTPATCH_OPTS(opts, .timeout_ms = 2000);
+ *	err = hotpatch_apply(pid, path, &opts, &res);
+ *
+ * The library reads only the fields that sz covers; a field past sz takes its
+ * default, so a program built against an older header keeps working with a
+ * newer library. A program built against a newer header, run with an older
+ * library, is refused with -EINVAL if it sets a field the library does not
+ * know (a non-zero byte past the library's struct), and works otherwise.
+ * sz smaller than the sz field itself (0: forgotten) is -EINVAL too.
+ * opts == NULL means every default. The library does not keep opts after the
+ * call returns.
+ */
 struct hotpatch_opts {
+	size_t sz;		/* sizeof(struct hotpatch_opts) as the caller was built */
 	unsigned timeout_ms;	/* consistency/safe-point bound; 0 = 5000 */
 	bool force_clobber;	/* apply despite stack arguments + preserved registers (--force-regs) */
+	/* new fields go here, at the end, and zero must mean their default */
 };
+#define HOTPATCH_OPTS(name, ...)                                                            \
+	struct hotpatch_opts name = { .sz = sizeof(struct hotpatch_opts), __VA_ARGS__ }
 
 #define HOTPATCH_NAME_MAX 256
 #define HOTPATCH_BUILD_ID_MAX 81 /* hex + NUL */

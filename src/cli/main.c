@@ -89,6 +89,7 @@ static void headline(struct run *r, const char *fmt, ...)
 static struct hotpatch_opts run_opts(const struct cli_args *a)
 {
 	struct hotpatch_opts o = {
+		.sz = sizeof(o),
 		.timeout_ms = a->timeout_ms,
 		.force_clobber = a->force_regs,
 	};

@@ -1271,6 +1271,10 @@ int hotpatch_apply(pid_t pid, const char *patch_path, const struct hotpatch_opts
 
 	hp_err_clear();
 	memset(res, 0, sizeof(*res));
+	struct hotpatch_opts o;
+	if (patch_opts_get(opts, &o))
+		return -EINVAL;
+	opts = &o;
 	err = load_patch(patch_path, &pl);
 	if (!err)
 		err = proc_open_locked(pid, patch_timeout_ms(opts), &p);
@@ -1302,6 +1306,10 @@ int hotpatch_check(pid_t pid, const char *patch_path, const struct hotpatch_opts
 
 	hp_err_clear();
 	memset(res, 0, sizeof(*res));
+	struct hotpatch_opts o;
+	if (patch_opts_get(opts, &o))
+		return -EINVAL;
+	opts = &o;
 	memset(&objs, 0, sizeof(objs));
 	memset(&st, 0, sizeof(st));
 	int err = load_patch(patch_path, &pl);

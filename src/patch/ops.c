@@ -10,6 +10,28 @@
 #include "patch/patch.h"
 
 
+int patch_opts_get(const struct hotpatch_opts *in, struct hotpatch_opts *out)
+{
+	const unsigned char *tail;
+
+	memset(out, 0, sizeof(*out));
+	out->sz = sizeof(*out);
+	if (!in)
+		return 0;
+	if (in->sz < sizeof(in->sz))
+		return hp_err(EINVAL, "hotpatch_opts.sz is %zu: set it to sizeof(struct hotpatch_opts) "
+				      "(declare the options with HOTPATCH_OPTS)", in->sz);
+	/* Newer than us: what we do not know must be unset. */
+	tail = (const unsigned char *)in;
+	for (size_t i = sizeof(*out); i < in->sz; i++)
+		if (tail[i])
+			return hp_err(EINVAL, "hotpatch_opts: an option at offset %zu is set that "
+					      "libhotpatch %s does not know", i, HOTPATCH_VERSION);
+	memcpy(out, in, in->sz < sizeof(*out) ? in->sz : sizeof(*out));
+	out->sz = sizeof(*out);
+	return 0;
+}
+
 int patch_op_result(struct proc *p, int err, const char *op)
 {
 	/* A refused syscall or a failed dlopen in a sandboxed target: say what refused it. */
@@ -146,12 +168,17 @@ int hotpatch_load(pid_t pid, const char *so_path, const struct hotpatch_opts *op
 	struct objects objs;
 	struct thread *t;
 	char canon[4096];
-	uint64_t start = hp_now_ns(), deadline = patch_deadline(opts, start);
+	struct hotpatch_opts o;
+	uint64_t start = hp_now_ns(), deadline;
 
 	hp_err_clear();
 	*handle = 0;
 	if (timing)
 		memset(timing, 0, sizeof(*timing));
+	if (patch_opts_get(opts, &o))
+		return -EINVAL;
+	opts = &o;
+	deadline = patch_deadline(opts, start);
 	/* Any object we inject is code run inside the target: the same file rules as a patch. */
 	struct stat fst;
 	int err = patch_file_check(so_path, canon, &fst);
@@ -440,8 +467,13 @@ int hotpatch_revert(pid_t pid, const char *what, const struct hotpatch_opts *opt
 	struct proc *p;
 	uint64_t start = hp_now_ns();
 
+	struct hotpatch_opts o;
+
 	hp_err_clear();
 	memset(res, 0, sizeof(*res));
+	if (patch_opts_get(opts, &o))
+		return -EINVAL;
+	opts = &o;
 	int err = proc_open_locked(pid, patch_timeout_ms(opts), &p);
 	if (err)
 		return err;

@@ -593,6 +593,15 @@ int proc_hold_all_cb(struct proc *p, proc_stop_fn fn, void *arg)
 			t->interrupt_sent = true;
 		}
 		unboost(boosted);
+		if (first && !p->first_stop_ns) {
+			/*
+			 * Nobody to interrupt: every thread was stopped already (the
+			 * one thread of a one-thread target, borrowed for dlopen).
+			 * The stop-the-world still starts here, for timing.pause_ns.
+			 */
+			p->first_stop_ns = hp_now_ns();
+			first = false;
+		}
 		if (err)
 			break;
 		for (size_t i = 0; i < p->nthreads && !err; i++) {
