@@ -1323,6 +1323,12 @@ int hotpatch_check(pid_t pid, const char *patch_path, const struct hotpatch_opts
 		err = plan_build(p, &objs, &st, &pl, opts);
 	if (!err)
 		fill_funcs(&pl, &res->patch);
+	if (!err && pl.ni) {	/* the same imports as apply reports */
+		res->patch.imports = calloc(pl.ni, sizeof(*res->patch.imports));
+		for (size_t i = 0; res->patch.imports && i < pl.ni; i++)
+			hp_strlcpy(res->patch.imports[i], pl.im[i].d->symbol, HOTPATCH_NAME_MAX);
+		res->patch.nimports = res->patch.imports ? (unsigned)pl.ni : 0;
+	}
 	err = patch_op_result(p, err, "check");
 	timing_fill(&res->timing, p, start);
 	state_release(&st);
