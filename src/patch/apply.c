@@ -1314,7 +1314,7 @@ int hotpatch_check(pid_t pid, const char *patch_path, const struct hotpatch_opts
 	memset(&st, 0, sizeof(st));
 	int err = load_patch(patch_path, &pl);
 	if (!err)
-		err = proc_open(pid, &p);
+		err = proc_open_reader(pid, &p);	/* check only reads: a tracer is no obstacle */
 	if (!err)
 		err = objects_load(p, &objs);
 	if (!err)

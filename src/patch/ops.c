@@ -188,7 +188,7 @@ int hotpatch_list(pid_t pid, struct hotpatch_patch **patches, unsigned *n)
 	hp_err_clear();
 	*patches = NULL;
 	*n = 0;
-	int err = proc_open(pid, &p);
+	int err = proc_open_reader(pid, &p);
 	if (err)
 		return err;
 	err = state_read(p, &st);

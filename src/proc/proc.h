@@ -77,6 +77,8 @@ struct proc {
 
 /* Check pid (exists, not a kernel thread, not traced by someone else, ptrace allowed) and open it. */
 int proc_open(pid_t pid, struct proc **out);
+/* proc_open for reading only (list, check): memory opened read-only, another tracer allowed. */
+int proc_open_reader(pid_t pid, struct proc **out);
 /*
  * proc_open for operations that change the target: first take the per-target
  * lock, waiting up to wait_ms for another hotpatch to finish (then
