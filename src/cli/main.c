@@ -16,6 +16,7 @@
 
 #include "common/common.h"
 #include "cli/cli.h"
+#include "elf/elf.h"
 
 /*
  * Dying while the library holds a target stopped, or one of its threads
@@ -112,10 +113,34 @@ static void log_timing(const struct cli_args *a, pid_t pid, const struct hotpatc
 	if (a->verbose < 1)
 		return;
 	fprintf(stderr,
-		"hotpatch: pid %d: %.3f ms in all; %u threads paused %.3f ms (dlopen %.3f ms, "
+		"hotpatch: pid %d: %.3f ms in all; %u thread%s paused %.3f ms (dlopen %.3f ms, "
 		"final stop %.3f ms)\n",
-		(int)pid, t->total_ns / 1e6, t->threads, t->pause_ns / 1e6, t->dlopen_ns / 1e6,
-		t->stw_ns / 1e6);
+		(int)pid, t->total_ns / 1e6, t->threads, t->threads == 1 ? "" : "s",
+		t->pause_ns / 1e6, t->dlopen_ns / 1e6, t->stw_ns / 1e6);
+}
+
+/* -v: the steps of an apply or revert, from its result (stdout keeps the outcome). */
+static void log_steps(const struct cli_args *a, pid_t pid, const char *op,
+		      const struct hotpatch_patch *p)
+{
+	if (a->verbose < 1)
+		return;
+	if (!strcmp(op, "apply"))
+		fprintf(stderr, "hotpatch: pid %d: loaded %s (handle 0x%" PRIx64 "), build-id %s\n",
+			(int)pid, p->path, p->handle, *p->build_id ? p->build_id : "none");
+	for (unsigned i = 0; i < p->nfuncs; i++) {
+		const struct hotpatch_func *f = &p->funcs[i];
+
+		if (!strcmp(op, "apply"))
+			fprintf(stderr, "hotpatch: pid %d: '%s' at 0x%" PRIx64 " now jumps to '%s'\n",
+				(int)pid, f->name, f->addr, *f->new_name ? f->new_name : "?");
+		else
+			fprintf(stderr, "hotpatch: pid %d: '%s' at 0x%" PRIx64 " restored (%u bytes)\n",
+				(int)pid, f->name, f->addr, f->jump_len);
+	}
+	if (strcmp(op, "apply"))
+		fprintf(stderr, "hotpatch: pid %d: patch %u unloaded (handle 0x%" PRIx64 ")\n",
+			(int)pid, p->id, p->handle);
 }
 
 static int do_apply(struct run *r)
@@ -138,6 +163,7 @@ static int do_apply(struct run *r)
 		return err;
 	}
 	cli_syslog("apply", r->pid, p->path, p->build_id, p->id, 0, NULL);
+	log_steps(a, r->pid, "apply", p);
 	log_timing(a, r->pid, &res.timing);
 	if (r->j) {
 		json_patch(r->j, "patch", p);
@@ -177,18 +203,38 @@ static int do_check(struct run *r)
 	return 0;
 }
 
+/* The GNU build-id of any ELF file, for the audit line ("" if none or unreadable). */
+static void load_build_id(const char *path, char *hex)
+{
+	struct elf_file *ef;
+
+	hex[0] = 0;
+	if (elf_file_open(path, path, &ef))
+		return;
+	if (elf_file_build_id(ef, hex))
+		hex[0] = 0;
+	elf_file_free(ef);
+}
+
 static int do_load(struct run *r)
 {
 	const struct cli_args *a = r->a;
 	struct hotpatch_opts o = run_opts(a);
 	struct hotpatch_timing t = { 0 };
+	char build_id[HOTPATCH_BUILD_ID_MAX];
 	uint64_t handle = 0;
 	int err;
 
 	hp_err_clear();
 	err = hotpatch_load(r->pid, r->file, &o, &handle, &t);
-	if (err)
-		return failed(r, err);
+	if (err) {
+		failed(r, err);
+		load_build_id(r->file, build_id);
+		cli_syslog("load", r->pid, r->file, build_id, 0, err, r->msg);
+		return err;
+	}
+	load_build_id(r->file, build_id);
+	cli_syslog("load", r->pid, r->file, build_id, 0, 0, NULL);
 	log_timing(a, r->pid, &t);
 	if (r->j) {
 		json_string(r->j, "path", r->file);
@@ -245,6 +291,13 @@ static int revert_one(struct run *r, const char *what)
 		return err;
 	}
 	cli_syslog("revert", r->pid, p->path, p->build_id, p->id, 0, NULL);
+	log_steps(r->a, r->pid, "revert", p);
+	if (r->a->verbose >= 1)
+		fprintf(stderr,
+			"hotpatch: pid %d: %.3f ms in all; %u thread%s paused %.3f ms (final stop %.3f ms)\n",
+			(int)r->pid, res.timing.total_ns / 1e6, res.timing.threads,
+			res.timing.threads == 1 ? "" : "s", res.timing.pause_ns / 1e6,
+			res.timing.stw_ns / 1e6);
 	if (r->j)
 		json_patch(r->j, NULL, p);
 	else

@@ -80,7 +80,13 @@ static int hp_verr(bool force, int code, const char *fmt, va_list ap)
 	if (force || !hp_msg_set) {
 		vsnprintf(hp_msg, sizeof(hp_msg), fmt, ap);
 		hp_msg_set = true;
-		hp_log(HOTPATCH_LOG_DEBUG, "error: %s (%s)", hp_msg, hotpatch_strerror(code));
+		/*
+		 * Not "error:": many of these are handled and retried (a wait
+		 * slice that ran out, a thread that exited). The failure of the
+		 * operation, if any, is what the caller reports at the end.
+		 */
+		hp_log(HOTPATCH_LOG_DEBUG, "step failed (%s), may be retried: %s",
+		       hotpatch_strerror(code), hp_msg);
 	}
 	return -code;
 }
