@@ -131,6 +131,26 @@ typedef void (*hotpatch_log_fn)(enum hotpatch_log_level level, const char *msg, 
 void hotpatch_set_log(hotpatch_log_fn fn, void *ctx, enum hotpatch_log_level max_level);
 
 /*
+ * Progress of a long wait inside apply, revert or load: a thread is inside a
+ * function being replaced, or no thread is at a safe point yet. Once a wait
+ * has lasted 250 ms, fn is called about every 100 ms (from the thread that
+ * called the library, between two ptrace calls: it must be quick), and once
+ * more with done = true when that wait ends. The hotpatch command draws it on
+ * stderr when that is a terminal. NULL fn: no reports (the default).
+ */
+struct hotpatch_progress {
+	size_t sz;		/* sizeof(struct hotpatch_progress) of the library */
+	pid_t pid;
+	pid_t tid;		/* the thread waited for, 0 if none in particular */
+	const char *function;	/* the function it must leave; NULL: waiting for a safe point */
+	unsigned elapsed_ms;	/* since the wait began */
+	unsigned limit_ms;	/* when it gives up (the --timeout bound) */
+	bool done;		/* the wait is over (either way) */
+};
+typedef void (*hotpatch_progress_fn)(const struct hotpatch_progress *pr, void *ctx);
+void hotpatch_set_progress(hotpatch_progress_fn fn, void *ctx);
+
+/*
  * Options of apply/revert/load/check (libbpf style). The struct only ever
  * grows at its end; sz says how much of it the caller knows. Declare it with
  * HOTPATCH_OPTS, which sets sz and zeroes the rest:

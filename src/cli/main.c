@@ -48,6 +48,38 @@ static void catch_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* A progress line is on the terminal (stderr), to be erased before anything else is written. */
+static bool progress_shown;
+
+static void progress_erase(void)
+{
+	if (progress_shown)
+		fputs("\r\033[K", stderr);
+	progress_shown = false;
+}
+
+/* Long waits, drawn on one terminal line that is rewritten in place (only when stderr is a tty). */
+static void progress_tty(const struct hotpatch_progress *pr, void *ctx)
+{
+	(void)ctx;
+	if (pr->done) {
+		progress_erase();
+		return;
+	}
+	fprintf(stderr, "\rhotpatch: pid %d: waiting %.1f s of %.1f s for ", (int)pr->pid,
+		pr->elapsed_ms / 1e3, pr->limit_ms / 1e3);
+	if (pr->function && pr->tid)
+		fprintf(stderr, "thread %d to leave '%s'", (int)pr->tid, pr->function);
+	else if (pr->function)
+		fprintf(stderr, "threads to leave '%s'", pr->function);
+	else if (pr->tid)
+		fprintf(stderr, "thread %d to reach a safe point", (int)pr->tid);
+	else
+		fputs("a thread at a safe point (outside libc and ld.so)", stderr);
+	fputs("\033[K", stderr);
+	progress_shown = true;
+}
+
 /* One process's run of a command. */
 struct run {
 	const struct cli_args *a;
@@ -391,6 +423,7 @@ static int run_one(struct run *r)
 		if (r->multi)
 			json_end_object(r->j);
 	}
+	progress_erase();
 	/* With several processes the report on stdout says which failed, in order. */
 	if (err && r->multi && !r->j)
 		printf("pid %d: error: %s\n", (int)r->pid, strip_pid(r->msg, r->pid));
@@ -515,6 +548,7 @@ static const char *const level_prefix[] = {
 static void log_stderr(enum hotpatch_log_level level, const char *msg, void *ctx)
 {
 	(void)ctx;
+	progress_erase();
 	fprintf(stderr, "hotpatch: %s%s\n", level <= HOTPATCH_LOG_DEBUG ? level_prefix[level] : "",
 		msg);
 }
@@ -586,6 +620,8 @@ int main(int argc, char **argv)
 			 a.verbose >= 2	  ? HOTPATCH_LOG_DEBUG
 			 : a.verbose == 1 ? HOTPATCH_LOG_INFO
 					  : HOTPATCH_LOG_WARN);
+	if (isatty(STDERR_FILENO))
+		hotpatch_set_progress(progress_tty, NULL);
 	json_init(&j, stdout);
 	switch (a.cmd) {
 	case CLI_INFO:

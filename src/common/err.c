@@ -133,6 +133,47 @@ void hp_log(enum hotpatch_log_level lvl, const char *fmt, ...)
 	hp_log_fn(lvl, buf, hp_log_ctx);
 }
 
+static hotpatch_progress_fn hp_progress_fn;
+static void *hp_progress_ctx;
+static struct hotpatch_progress hp_last;	/* the last report, for the final "done" */
+static uint64_t hp_progress_next;		/* no report before this time */
+
+void hotpatch_set_progress(hotpatch_progress_fn fn, void *ctx)
+{
+	hp_progress_fn = fn;
+	hp_progress_ctx = ctx;
+}
+
+void hp_progress(pid_t pid, pid_t tid, const char *function, uint64_t start_ns,
+		 uint64_t deadline_ns)
+{
+	uint64_t now = hp_now_ns();
+
+	if (!hp_progress_fn || now < start_ns + 250000000ull || now < hp_progress_next)
+		return;
+	hp_progress_next = now + 100000000ull;
+	hp_last = (struct hotpatch_progress){
+		.sz = sizeof(hp_last),
+		.pid = pid,
+		.tid = tid,
+		.function = function,
+		.elapsed_ms = (unsigned)((now - start_ns) / 1000000),
+		.limit_ms = deadline_ns > start_ns ? (unsigned)((deadline_ns - start_ns) / 1000000) : 0,
+	};
+	hp_progress_fn(&hp_last, hp_progress_ctx);
+}
+
+void hp_progress_done(void)
+{
+	hp_progress_next = 0;
+	if (!hp_progress_fn || !hp_last.sz)
+		return;
+	hp_last.done = true;
+	hp_last.function = NULL;	/* the name may not outlive the wait */
+	hp_progress_fn(&hp_last, hp_progress_ctx);
+	memset(&hp_last, 0, sizeof(hp_last));
+}
+
 uint64_t hp_now_ns(void)
 {
 	struct timespec ts;

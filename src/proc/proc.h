@@ -69,6 +69,9 @@ struct proc {
 	int lockfd;		/* proc_open_locked: held while p is open, -1 if none */
 	int statfd;		/* /proc/PID/stat, open while p is (-1 if it could not be) */
 	uint64_t first_stop_ns, pause_ns;	/* accounting for timing.pause_ns */
+	/* Called every slice while proc_run_until waits (progress reports), NULL if none. */
+	void (*on_wait)(struct proc *p);
+	void *wait_arg;
 	uint64_t syscall_insn;	/* address of a 'syscall' instruction in the target, 0 = not found yet */
 	struct map *maps;
 	size_t nmaps;

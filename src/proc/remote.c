@@ -479,6 +479,8 @@ int proc_run_until(struct proc *p, struct thread **ts, const uint64_t *addrs, si
 			err = hp_err(HOTPATCH_E_INTR, "pid %d: interrupted", p->pid);
 			break;
 		}
+		if (p->on_wait)
+			p->on_wait(p);
 		/* Slices, so an interrupt is noticed within 20 ms. */
 		uint64_t slice = hp_now_ns() + 20000000ull;
 		pid_t r = pt_wait(-1, &status, slice < deadline_ns ? slice : deadline_ns);
