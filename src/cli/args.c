@@ -42,6 +42,7 @@ static const struct cmd_desc cmds[] = {
 	{ "check", CLI_CHECK, OPT_JSON | OPT_FORCE_REGS | OPT_TARGET, "PATCH.so" },
 	{ "info", CLI_INFO, OPT_JSON, "PATCH.so" },
 	{ "build", CLI_BUILD, OPT_JSON | OPT_OUT | OPT_BTARGET, "PATCH.c" },
+	{ "probe", CLI_PROBE, OPT_JSON, NULL },
 };
 
 static const struct cmd_desc *cmd_find(enum cli_cmd cmd)
@@ -106,6 +107,8 @@ static const char *const usage_text[] = {
 		"  build  [-o OUT.so] [--target BINARY] PATCH.c [CFLAGS...]\n"
 		"         compile a patch; with --target, check it against BINARY and pin\n"
 		"         BINARY's build-id\n"
+		"  probe  [--json]\n"
+		"         show what this machine offers (do debug-register breakpoints fire?)\n"
 		"\n",
 	[CLI_APPLY] =
 		"usage: hotpatch apply [--timeout MS] [--json] [--force-regs] TARGET PATCH.so\n"
@@ -155,6 +158,15 @@ static const char *const usage_text[] = {
 		"usage: hotpatch info [--json] PATCH.so\n"
 		"\n"
 		"Show what PATCH.so replaces, wraps, imports and pins. No process involved.\n"
+		"\n"
+		"Options:\n",
+	[CLI_PROBE] =
+		"usage: hotpatch probe [--json]\n"
+		"\n"
+		"Probe what hotpatch depends on here: whether an execute breakpoint in a\n"
+		"debug register fires (some hypervisors accept it and never fire it), and\n"
+		"so which breakpoints run threads out of a function: hardware, or int3\n"
+		"written into the code. HOTPATCH_BREAKPOINTS=hw|sw|auto forces or probes.\n"
 		"\n"
 		"Options:\n",
 	[CLI_BUILD] =

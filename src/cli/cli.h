@@ -30,6 +30,7 @@ enum cli_cmd {
 	CLI_CHECK,
 	CLI_INFO,
 	CLI_BUILD,
+	CLI_PROBE,
 	CLI_VERSION,
 };
 
