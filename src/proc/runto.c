@@ -972,6 +972,8 @@ static int run_until_sw(struct proc *p, struct thread **ts, const uint64_t *addr
 			err = sw_step_over(&w, deadline_ns);
 			continue;
 		}
+		if (p->on_wait)
+			p->on_wait(p);
 		uint64_t until = now + 20000000ull;
 		if (w.held_since && w.held_since + SW_GRACE_NS < until)
 			until = w.held_since + SW_GRACE_NS;
