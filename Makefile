@@ -25,7 +25,8 @@ SONAME   := libhotpatch.so.$(SOVERSION)
 
 # CFLAGS, CPPFLAGS and LDFLAGS from the environment or the command line (a distribution's
 # hardening flags) are kept; the project's own flags are added around them, so -Werror stays.
-# OPT is the optimisation used when no CFLAGS is given.
+# OPT is the optimisation used when no CFLAGS is given. CFLAGS and CPPFLAGS are `override`
+# variables: a rule that needs more adds them with `override CFLAGS += ...`.
 CSTD     := -std=gnu11
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-missing-field-initializers
 OPT      ?= -O2 -g
