@@ -173,8 +173,11 @@ struct hotpatch_opts {
 	bool force_clobber;	/* apply despite stack arguments + preserved registers (--force-regs) */
 	/* new fields go here, at the end, and zero must mean their default */
 };
-#define HOTPATCH_OPTS(name, ...)                                                            \
-	struct hotpatch_opts name = { .sz = sizeof(struct hotpatch_opts), __VA_ARGS__ }
+/* The initializer alone, for strict C99 (no empty variadic arguments) and C++20:
+ *	struct hotpatch_opts opts = { HOTPATCH_OPTS_INIT, .timeout_ms = 2000 };
+ */
+#define HOTPATCH_OPTS_INIT .sz = sizeof(struct hotpatch_opts)
+#define HOTPATCH_OPTS(name, ...) struct hotpatch_opts name = { HOTPATCH_OPTS_INIT, __VA_ARGS__ }
 
 #define HOTPATCH_NAME_MAX 256
 #define HOTPATCH_BUILD_ID_MAX 81 /* hex + NUL */

@@ -47,6 +47,12 @@ static void test_macro_sets_size(void **state)
 	assert_int_equal(patch_opts_get(&o, &got), 0);
 	assert_int_equal(got.timeout_ms, 1234);
 	assert_true(got.force_clobber);
+
+	struct hotpatch_opts o2 = { HOTPATCH_OPTS_INIT, .timeout_ms = 99 };
+	assert_int_equal(o2.sz, sizeof(o2));
+	assert_int_equal(patch_opts_get(&o2, &got), 0);
+	assert_int_equal(got.timeout_ms, 99);
+	assert_false(got.force_clobber);
 }
 
 static void test_size_zero_refused(void **state)
