@@ -6,6 +6,8 @@
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 BINDIR   ?= $(PREFIX)/bin
+SBINDIR  ?= $(PREFIX)/sbin
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 LIBDIR   ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 DATADIR  ?= $(PREFIX)/share
@@ -95,6 +97,15 @@ $(B)/hotpatch: $(CLI_OBJ) $(B)/libhotpatch.a
 $(B)/asan/hotpatch: $(ASAN_CLI_OBJ) $(B)/asan/libhotpatch.a
 	$(CC) $(CFLAGS) $(SAN) $(LDFLAGS) -o $@ $(ASAN_CLI_OBJ) $(B)/asan/libhotpatch.a $(LIBS)
 
+# ---- hotpatchd (src/daemon): the library and the CLI's patch-directory code ----
+DAEMON_OBJ := $(patsubst %.c,%.o,$(sort $(wildcard src/daemon/*.c)) src/cli/registry.c)
+all: $(B)/hotpatchd $(B)/asan/hotpatchd
+$(B)/hotpatchd: $(DAEMON_OBJ:%=$(B)/obj/%) $(B)/libhotpatch.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(B)/asan/hotpatchd: $(DAEMON_OBJ:%=$(B)/asan/obj/%) $(B)/asan/libhotpatch.a
+	$(CC) $(CFLAGS) $(SAN) $(LDFLAGS) -o $@ $^ $(LIBS)
+progs: $(B)/hotpatchd
+
 # ---- tests ----
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
@@ -152,6 +163,10 @@ INC      := include/hotpatch.h include/libhotpatch.h
 
 install: progs
 	install -Dm755 $(B)/hotpatch $(DESTDIR)$(BINDIR)/hotpatch
+	install -Dm755 $(B)/hotpatchd $(DESTDIR)$(SBINDIR)/hotpatchd
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed -e 's|@PREFIX@|$(PREFIX)|' scripts/hotpatchd.service.in \
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/hotpatchd.service
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
 		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(DOCDIR)
 	install -m644 $(SHLIB) $(DESTDIR)$(LIBDIR)/
@@ -171,14 +186,15 @@ install: progs
 
 # Removes exactly what install wrote (same variables), then the directories left empty.
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/hotpatch $(DESTDIR)$(LIBDIR)/libhotpatch.so.$(VERSION) \
+	rm -f $(DESTDIR)$(BINDIR)/hotpatch $(DESTDIR)$(SBINDIR)/hotpatchd \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/hotpatchd.service $(DESTDIR)$(LIBDIR)/libhotpatch.so.$(VERSION) \
 		$(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libhotpatch.so \
 		$(DESTDIR)$(LIBDIR)/libhotpatch.a $(INC:include/%=$(DESTDIR)$(INCLUDEDIR)/%) \
 		$(DESTDIR)$(PKGCONFIGDIR)/libhotpatch.pc $(DESTDIR)$(MANDIR)/man1/hotpatch.1 \
 		$(DESTDIR)$(BASHCOMPDIR)/hotpatch
 	rm -rf $(DESTDIR)$(DOCDIR)
 
-# Debian packages (hotpatch, libhotpatch0, libhotpatch-dev) from a copy of this tree, so the
+# Debian packages (hotpatch with hotpatchd, libhotpatch0, libhotpatch-dev) from a copy of this tree, so the
 # packaging's `make clean` leaves build/ alone. Then lintian, which must report no error.
 DEB_DIR := $(B)/deb
 deb:

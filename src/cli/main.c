@@ -654,6 +654,12 @@ int main(int argc, char **argv)
 	case CLI_PROBE:
 		rc = run_probe(&a, a.json ? &j : NULL);
 		break;
+	case CLI_INSTALL:
+	case CLI_UNINSTALL:
+	case CLI_INSTALLED:
+	case CLI_STATUS:
+		rc = cli_persist(&a, a.json ? &j : NULL);
+		break;
 	default:
 		openlog("hotpatch", LOG_PID, LOG_USER);
 		rc = run_targets(&a, a.json ? &j : NULL);

@@ -808,8 +808,12 @@ static int sw_step_over(struct sw *w, uint64_t deadline)
 		if (!t->attached || !t->at_bp)
 			continue;
 		uint64_t dl = hp_now_ns() + SW_STEP_NS;
+		bool exited = w->p->exited;
 		int r = proc_step(w->p, t, dl < deadline ? dl : deadline);
 		t->at_bp = false;
+		/* A vfork child stepping into its _exit is not the process exiting. */
+		if (sw_is_extra(w, t))
+			w->p->exited = exited;
 		if (r == -HOTPATCH_E_TIMEOUT)
 			hp_debug("pid %d: thread %d: step over a breakpoint blocked (a system call)",
 				 w->p->pid, t->tid);
@@ -844,7 +848,8 @@ static void sw_finish(struct sw *w)
 
 	w->finishing = true;
 	int err = sw_bp_write(w, false);
-	if (err && !proc_vanished(w->p))
+	/* A memory that cannot be written any more (EIO) belongs to a process exiting or exec'ing. */
+	if (err && !proc_wait_vanished(w->p, -ESRCH, 500))
 		hp_warn("pid %d: could not take a breakpoint out: %s", w->p->pid, strerror(-err));
 	/* Children sharing our memory first: their parents wait for them. */
 	for (size_t i = 0; i < w->nextra; i++) {
