@@ -1,6 +1,7 @@
 #!/bin/bash
 # json_schema: every --json document validates against its schema in docs/schema/ (python3-
-# jsonschema): apply, check, list, load, revert, info, build, usage errors, failures, several
+# jsonschema): apply, check, list, load, revert, info, build, install, installed, status,
+# uninstall, probe, usage errors, failures, several
 # processes (--all-of) and none matching. `imports` is one truth: the same names, in the same
 # order, from info, check, apply, list and revert (the state in the target does not keep them:
 # list and revert read them from the loaded file). And the schemas reject: a document without
@@ -45,6 +46,14 @@ doc info_fail 1 info "$WORK/none.so"
 doc usage 2 apply "$PID"
 doc usage_nocmd 2 frobnicate
 doc build 0 build -o "$WORK/f100.so" "$ROOT/tests/patches/func100.c" -I"$ROOT/include"
+# The patch directory (hotpatchd's), a private one.
+export HOTPATCH_DIR=$WORK/reg
+doc install 0 install --binary "$BIN" "$P/func100.so"
+doc install_fail 2 install "$P/func100.so"
+doc installed 0 installed
+doc status 0 status
+doc uninstall 0 uninstall "$P/func100.so"
+doc probe 0 probe
 note "validate $n documents"
 $PY "$ROOT/tests/json_validate.py" "$D"/*.json || die "documents do not match their schemas"
 

@@ -1,7 +1,8 @@
 #!/bin/bash
 # pkg_deb: the Debian packages and the installed library, as a Debian user gets them.
 # `make deb` (dpkg-buildpackage -b in a copy of the tree, then lintian, which must report no
-# error) gives hotpatch, libhotpatch0 and libhotpatch-dev with the expected files; they are
+# error) gives hotpatch (with hotpatchd and its systemd unit, registered by the maintainer
+# scripts), libhotpatch0 and libhotpatch-dev with the expected files; they are
 # unpacked into a scratch root (dpkg -x), where an external program (tests/pkg/extprog.c) is
 # built with pkg-config twice, linked against the shared library and statically, and both
 # builds run: their version agrees with the header, the hotpatch_opts size rules hold, and
@@ -38,12 +39,18 @@ has() {
 		grep -qxF "./$f" "$WORK/contents" || die "$pkg lacks $f"
 	done
 }
-has hotpatch usr/bin/hotpatch usr/share/man/man1/hotpatch.1.gz \
+has hotpatch usr/bin/hotpatch usr/sbin/hotpatchd lib/systemd/system/hotpatchd.service \
+	usr/share/man/man1/hotpatch.1.gz \
 	usr/share/bash-completion/completions/hotpatch usr/share/doc/hotpatch/json.md.gz \
 	usr/share/doc/hotpatch/schema/apply.json usr/share/doc/hotpatch/README.md.gz
 has libhotpatch0 "usr/lib/$MA/libhotpatch.so.0"
 has libhotpatch-dev usr/include/libhotpatch.h usr/include/hotpatch.h "usr/lib/$MA/libhotpatch.a" \
 	"usr/lib/$MA/libhotpatch.so" "usr/lib/$MA/pkgconfig/libhotpatch.pc"
+dpkg-deb -e "$DEB/hotpatch_${V}_amd64.deb" "$WORK/ctl"
+grep -q 'deb-systemd-helper.*hotpatchd.service' "$WORK/ctl/postinst" ||
+	die "the hotpatch package does not register hotpatchd.service"
+grep -qx 'ExecStart=/usr/sbin/hotpatchd' <(dpkg-deb --fsys-tarfile "$DEB/hotpatch_${V}_amd64.deb" |
+	tar -xOf - ./lib/systemd/system/hotpatchd.service) || die "hotpatchd.service: ExecStart"
 dpkg-deb -f "$DEB/libhotpatch-dev_${V}_amd64.deb" Depends | grep -q "libhotpatch0 (= $V)" ||
 	die "libhotpatch-dev does not depend on its libhotpatch0"
 
@@ -109,6 +116,7 @@ I=$WORK/inst
 make -C "$ROOT" -s install DESTDIR="$I" PREFIX=/usr LIBDIR="/usr/lib/$MA" >"$WORK/inst.log" 2>&1 ||
 	{ cat "$WORK/inst.log"; die "make install failed"; }
 [ -L "$I/usr/lib/$MA/libhotpatch.so.0" ] && [ -f "$I/usr/share/doc/hotpatch/json.md" ] &&
+	[ -x "$I/usr/sbin/hotpatchd" ] && [ -f "$I/usr/lib/systemd/system/hotpatchd.service" ] &&
 	[ -f "$I/usr/lib/$MA/pkgconfig/libhotpatch.pc" ] || die "make install is incomplete"
 grep -qx "libdir=/usr/lib/$MA" "$I/usr/lib/$MA/pkgconfig/libhotpatch.pc" || die ".pc libdir"
 make -C "$ROOT" -s uninstall DESTDIR="$I" PREFIX=/usr LIBDIR="/usr/lib/$MA" >>"$WORK/inst.log" 2>&1 ||
