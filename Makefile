@@ -177,6 +177,8 @@ install: progs
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 		-e 's|@VERSION@|$(VERSION)|' scripts/libhotpatch.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/libhotpatch.pc
 	sed $(MAN_SED) docs/hotpatch.1 > $(DESTDIR)$(MANDIR)/man1/hotpatch.1
+	install -d $(DESTDIR)$(MANDIR)/man8
+	sed $(MAN_SED) docs/hotpatchd.8 > $(DESTDIR)$(MANDIR)/man8/hotpatchd.8
 	install -m644 scripts/hotpatch.bash-completion $(DESTDIR)$(BASHCOMPDIR)/hotpatch
 	install -m644 $(DOCS) $(DESTDIR)$(DOCDIR)/
 	@if [ -n "$(SCHEMAS)" ]; then install -d $(DESTDIR)$(DOCDIR)/schema && \
@@ -191,6 +193,7 @@ uninstall:
 		$(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libhotpatch.so \
 		$(DESTDIR)$(LIBDIR)/libhotpatch.a $(INC:include/%=$(DESTDIR)$(INCLUDEDIR)/%) \
 		$(DESTDIR)$(PKGCONFIGDIR)/libhotpatch.pc $(DESTDIR)$(MANDIR)/man1/hotpatch.1 \
+		$(DESTDIR)$(MANDIR)/man8/hotpatchd.8 \
 		$(DESTDIR)$(BASHCOMPDIR)/hotpatch
 	rm -rf $(DESTDIR)$(DOCDIR)
 

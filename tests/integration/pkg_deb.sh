@@ -40,7 +40,7 @@ has() {
 	done
 }
 has hotpatch usr/bin/hotpatch usr/sbin/hotpatchd lib/systemd/system/hotpatchd.service \
-	usr/share/man/man1/hotpatch.1.gz \
+	usr/share/man/man1/hotpatch.1.gz usr/share/man/man8/hotpatchd.8.gz \
 	usr/share/bash-completion/completions/hotpatch usr/share/doc/hotpatch/json.md.gz \
 	usr/share/doc/hotpatch/schema/apply.json usr/share/doc/hotpatch/README.md.gz
 has libhotpatch0 "usr/lib/$MA/libhotpatch.so.0"
