@@ -210,6 +210,30 @@ static int do_apply(struct run *r)
 	return 0;
 }
 
+/*
+ * check only reads, so another tracer does not stop it; but apply would be
+ * refused while that tracer holds the target: say so.
+ */
+static void warn_traced(pid_t pid)
+{
+	char path[64], line[256];
+	long tracer = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "TracerPid: %ld", &tracer) == 1)
+			break;
+	fclose(f);
+	if (tracer > 0)
+		fprintf(stderr,
+			"hotpatch: warning: pid %d: traced by pid %ld: apply is refused until it lets go\n",
+			(int)pid, tracer);
+}
+
 static int do_check(struct run *r)
 {
 	const struct cli_args *a = r->a;
@@ -223,6 +247,7 @@ static int do_check(struct run *r)
 		hotpatch_result_release(&res);
 		return failed(r, err);
 	}
+	warn_traced(r->pid);
 	if (r->j) {
 		json_patch(r->j, "patch", &res.patch);
 	} else {

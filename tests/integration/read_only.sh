@@ -1,7 +1,7 @@
 #!/bin/bash
 # read_only: list and check only read the target, so another tracer (a debugger) does not stop
 # them: with a patch applied and the target then held by a tracer, list shows the patch and check
-# says a second patch can be applied (exit 0); apply and revert are refused (exit 4, the tracer
+# says a second patch can be applied (exit 0), warning that apply is refused while traced; apply and revert are refused (exit 4, the tracer
 # named) and the tracer keeps the target. Once it lets go, revert works. A zombie is reported
 # as a zombie, naming its parent (exit 1), by list, check and apply alike.
 . "$(dirname "$0")/../lib.sh"
@@ -29,6 +29,7 @@ out_has '"ok":true' "\"id\":$ID"
 hp check "$TPID" "$P/func100.so"
 expect_rc 0
 out_has "^pid $TPID: ok: .*func100\.so can be applied"
+err_line "warning: pid $TPID: traced by pid $TRACER: apply is refused"
 hp apply "$TPID" "$P/func100.so"
 expect_rc 4
 err_line "\b$TRACER\b" 'traced'
