@@ -90,7 +90,7 @@ static const char usage_target[] =
 	"other; it reports one line per process, in pid order.\n";
 
 static const char usage_common[] =
-	"  --json          print one JSON document on stdout (see docs/json.md)\n"
+	"  --json          print one JSON document on stdout (see hotpatch(1), FILES)\n"
 	"  -v, -vv         more log lines on stderr (info, debug)\n"
 	"  -h, --help      show this help\n";
 

@@ -11,10 +11,6 @@
 #include "libhotpatch.h"
 #include "cli/json.h"
 
-#ifndef HOTPATCH_VERSION
-#define HOTPATCH_VERSION "0.1.0"
-#endif
-
 /* Exit statuses (documented in `hotpatch --help` and hotpatch(1)). */
 enum cli_exit {
 	EXIT_OK = 0,
@@ -116,7 +112,9 @@ void json_timing(struct json *j, const char *key, const struct hotpatch_timing *
 void json_error(struct json *j, int err, const char *msg);
 
 /*
- * One syslog line per apply/revert/load, success or failure:
+ * One audit line per apply/revert/load, success or failure, to syslog (LOG_USER,
+ * LOG_NOTICE). When syslog cannot take it (nothing at /dev/log) the line goes to
+ * stderr, saying so. HOTPATCH_AUDIT=stderr: always to stderr; =off: nowhere.
  * "apply pid=1 patch=/p.so build-id=HEX result=ok id=1"
  * "apply pid=1 patch=/p.so build-id=HEX result=error reason=\"...\""
  */

@@ -19,6 +19,7 @@
 
 #include "common/common.h"
 #include "cli/cli.h"
+#include "elf/elf.h"
 
 /*
  * Dying while the library holds a target stopped, or one of its threads
@@ -48,6 +49,38 @@ static void catch_signals(void)
 		sigaction(sigs[i], &sa, NULL);
 	/* A closed stdout is an error to report, not a reason to die mid-run. */
 	signal(SIGPIPE, SIG_IGN);
+}
+
+/* A progress line is on the terminal (stderr), to be erased before anything else is written. */
+static bool progress_shown;
+
+static void progress_erase(void)
+{
+	if (progress_shown)
+		fputs("\r\033[K", stderr);
+	progress_shown = false;
+}
+
+/* Long waits, drawn on one terminal line that is rewritten in place (only when stderr is a tty). */
+static void progress_tty(const struct hotpatch_progress *pr, void *ctx)
+{
+	(void)ctx;
+	if (pr->done) {
+		progress_erase();
+		return;
+	}
+	fprintf(stderr, "\rhotpatch: pid %d: waiting %.1f s of %.1f s for ", (int)pr->pid,
+		pr->elapsed_ms / 1e3, pr->limit_ms / 1e3);
+	if (pr->function && pr->tid)
+		fprintf(stderr, "thread %d to leave '%s'", (int)pr->tid, pr->function);
+	else if (pr->function)
+		fprintf(stderr, "threads to leave '%s'", pr->function);
+	else if (pr->tid)
+		fprintf(stderr, "thread %d to reach a safe point", (int)pr->tid);
+	else
+		fputs("a thread at a safe point (outside libc and ld.so)", stderr);
+	fputs("\033[K", stderr);
+	progress_shown = true;
 }
 
 /* One process's run of a command. */
@@ -92,6 +125,7 @@ static void headline(struct run *r, const char *fmt, ...)
 static struct hotpatch_opts run_opts(const struct cli_args *a)
 {
 	struct hotpatch_opts o = {
+		.sz = sizeof(o),
 		.timeout_ms = a->timeout_ms,
 		.force_clobber = a->force_regs,
 	};
@@ -114,10 +148,34 @@ static void log_timing(const struct cli_args *a, pid_t pid, const struct hotpatc
 	if (a->verbose < 1)
 		return;
 	fprintf(stderr,
-		"hotpatch: pid %d: %.3f ms in all; %u threads paused %.3f ms (dlopen %.3f ms, "
+		"hotpatch: pid %d: %.3f ms in all; %u thread%s paused %.3f ms (dlopen %.3f ms, "
 		"final stop %.3f ms)\n",
-		(int)pid, t->total_ns / 1e6, t->threads, t->pause_ns / 1e6, t->dlopen_ns / 1e6,
-		t->stw_ns / 1e6);
+		(int)pid, t->total_ns / 1e6, t->threads, t->threads == 1 ? "" : "s",
+		t->pause_ns / 1e6, t->dlopen_ns / 1e6, t->stw_ns / 1e6);
+}
+
+/* -v: the steps of an apply or revert, from its result (stdout keeps the outcome). */
+static void log_steps(const struct cli_args *a, pid_t pid, const char *op,
+		      const struct hotpatch_patch *p)
+{
+	if (a->verbose < 1)
+		return;
+	if (!strcmp(op, "apply"))
+		fprintf(stderr, "hotpatch: pid %d: loaded %s (handle 0x%" PRIx64 "), build-id %s\n",
+			(int)pid, p->path, p->handle, *p->build_id ? p->build_id : "none");
+	for (unsigned i = 0; i < p->nfuncs; i++) {
+		const struct hotpatch_func *f = &p->funcs[i];
+
+		if (!strcmp(op, "apply"))
+			fprintf(stderr, "hotpatch: pid %d: '%s' at 0x%" PRIx64 " now jumps to '%s'\n",
+				(int)pid, f->name, f->addr, *f->new_name ? f->new_name : "?");
+		else
+			fprintf(stderr, "hotpatch: pid %d: '%s' at 0x%" PRIx64 " restored (%u bytes)\n",
+				(int)pid, f->name, f->addr, f->jump_len);
+	}
+	if (strcmp(op, "apply"))
+		fprintf(stderr, "hotpatch: pid %d: patch %u unloaded (handle 0x%" PRIx64 ")\n",
+			(int)pid, p->id, p->handle);
 }
 
 static int do_apply(struct run *r)
@@ -140,6 +198,7 @@ static int do_apply(struct run *r)
 		return err;
 	}
 	cli_syslog("apply", r->pid, p->path, p->build_id, p->id, 0, NULL);
+	log_steps(a, r->pid, "apply", p);
 	log_timing(a, r->pid, &res.timing);
 	if (r->j) {
 		json_patch(r->j, "patch", p);
@@ -152,6 +211,30 @@ static int do_apply(struct run *r)
 	}
 	hotpatch_result_release(&res);
 	return 0;
+}
+
+/*
+ * check only reads, so another tracer does not stop it; but apply would be
+ * refused while that tracer holds the target: say so.
+ */
+static void warn_traced(pid_t pid)
+{
+	char path[64], line[256];
+	long tracer = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "TracerPid: %ld", &tracer) == 1)
+			break;
+	fclose(f);
+	if (tracer > 0)
+		fprintf(stderr,
+			"hotpatch: warning: pid %d: traced by pid %ld: apply is refused until it lets go\n",
+			(int)pid, tracer);
 }
 
 static int do_check(struct run *r)
@@ -167,6 +250,7 @@ static int do_check(struct run *r)
 		hotpatch_result_release(&res);
 		return failed(r, err);
 	}
+	warn_traced(r->pid);
 	if (r->j) {
 		json_patch(r->j, "patch", &res.patch);
 	} else {
@@ -179,18 +263,38 @@ static int do_check(struct run *r)
 	return 0;
 }
 
+/* The GNU build-id of any ELF file, for the audit line ("" if none or unreadable). */
+static void load_build_id(const char *path, char *hex)
+{
+	struct elf_file *ef;
+
+	hex[0] = 0;
+	if (elf_file_open(path, path, &ef))
+		return;
+	if (elf_file_build_id(ef, hex))
+		hex[0] = 0;
+	elf_file_free(ef);
+}
+
 static int do_load(struct run *r)
 {
 	const struct cli_args *a = r->a;
 	struct hotpatch_opts o = run_opts(a);
 	struct hotpatch_timing t = { 0 };
+	char build_id[HOTPATCH_BUILD_ID_MAX];
 	uint64_t handle = 0;
 	int err;
 
 	hp_err_clear();
 	err = hotpatch_load(r->pid, r->file, &o, &handle, &t);
-	if (err)
-		return failed(r, err);
+	if (err) {
+		failed(r, err);
+		load_build_id(r->file, build_id);
+		cli_syslog("load", r->pid, r->file, build_id, 0, err, r->msg);
+		return err;
+	}
+	load_build_id(r->file, build_id);
+	cli_syslog("load", r->pid, r->file, build_id, 0, 0, NULL);
 	log_timing(a, r->pid, &t);
 	if (r->j) {
 		json_string(r->j, "path", r->file);
@@ -247,6 +351,13 @@ static int revert_one(struct run *r, const char *what)
 		return err;
 	}
 	cli_syslog("revert", r->pid, p->path, p->build_id, p->id, 0, NULL);
+	log_steps(r->a, r->pid, "revert", p);
+	if (r->a->verbose >= 1)
+		fprintf(stderr,
+			"hotpatch: pid %d: %.3f ms in all; %u thread%s paused %.3f ms (final stop %.3f ms)\n",
+			(int)r->pid, res.timing.total_ns / 1e6, res.timing.threads,
+			res.timing.threads == 1 ? "" : "s", res.timing.pause_ns / 1e6,
+			res.timing.stw_ns / 1e6);
 	if (r->j)
 		json_patch(r->j, NULL, p);
 	else
@@ -340,6 +451,7 @@ static int run_one(struct run *r)
 		if (r->multi)
 			json_end_object(r->j);
 	}
+	progress_erase();
 	/* With several processes the report on stdout says which failed, in order. */
 	if (err && r->multi && !r->j)
 		printf("pid %d: error: %s\n", (int)r->pid, strip_pid(r->msg, r->pid));
@@ -709,6 +821,7 @@ static const char *const level_prefix[] = {
 static void log_stderr(enum hotpatch_log_level level, const char *msg, void *ctx)
 {
 	(void)ctx;
+	progress_erase();
 	fprintf(stderr, "hotpatch: %s%s\n", level <= HOTPATCH_LOG_DEBUG ? level_prefix[level] : "",
 		msg);
 }
@@ -780,6 +893,8 @@ int main(int argc, char **argv)
 			 a.verbose >= 2	  ? HOTPATCH_LOG_DEBUG
 			 : a.verbose == 1 ? HOTPATCH_LOG_INFO
 					  : HOTPATCH_LOG_WARN);
+	if (isatty(STDERR_FILENO))
+		hotpatch_set_progress(progress_tty, NULL);
 	json_init(&j, stdout);
 	switch (a.cmd) {
 	case CLI_INFO:

@@ -73,6 +73,38 @@ static void plan_release(struct plan *pl)
  * root or by us, writable by nobody else (issue: a patch file is code that
  * will run inside a production process).
  */
+/*
+ * Whoever can rename entries of a directory on the path can swap the file
+ * between our checks and the target's dlopen: every directory from the
+ * file's up to / must be owned by root or by us, and not writable by others
+ * unless sticky (/tmp: others cannot rename what is not theirs). canon is
+ * canonical, so these are the real directories.
+ */
+static int patch_dirs_check(const char *canon)
+{
+	char dir[4096];
+	struct stat ds;
+	char *slash;
+
+	hp_strlcpy(dir, canon, sizeof(dir));
+	while ((slash = strrchr(dir, '/'))) {
+		slash[slash == dir] = 0;	/* "/a/b" -> "/a", "/a" -> "/" */
+		if (stat(dir, &ds))
+			return hp_err(errno, "%s: %s", dir, strerror(errno));
+		if (ds.st_uid != 0 && ds.st_uid != geteuid())
+			return hp_err(HOTPATCH_E_FILEPERM,
+				      "%s: directory of %s owned by uid %d, not by root or by us (uid %d): its owner could swap the file",
+				      dir, canon, (int)ds.st_uid, (int)geteuid());
+		if ((ds.st_mode & S_IWOTH) && !(ds.st_mode & S_ISVTX))
+			return hp_err(HOTPATCH_E_FILEPERM,
+				      "%s: directory of %s writable by others and not sticky (mode %04o): anyone could swap the file",
+				      dir, canon, (unsigned)(ds.st_mode & 07777));
+		if (!strcmp(dir, "/"))
+			break;
+	}
+	return 0;
+}
+
 int patch_file_check(const char *arg, char *canon, struct stat *st)
 {
 	if (!realpath(arg, canon))
@@ -89,7 +121,7 @@ int patch_file_check(const char *arg, char *canon, struct stat *st)
 			      "%s: writable by %s (mode %04o): anyone could change the code we load",
 			      canon, st->st_mode & S_IWOTH ? "others" : "group",
 			      (unsigned)(st->st_mode & 07777));
-	return 0;
+	return patch_dirs_check(canon);
 }
 
 /*
@@ -1271,6 +1303,10 @@ int hotpatch_apply(pid_t pid, const char *patch_path, const struct hotpatch_opts
 
 	hp_err_clear();
 	memset(res, 0, sizeof(*res));
+	struct hotpatch_opts o;
+	if (patch_opts_get(opts, &o))
+		return -EINVAL;
+	opts = &o;
 	err = load_patch(patch_path, &pl);
 	if (!err)
 		err = proc_open_locked(pid, patch_timeout_ms(opts), &p);
@@ -1302,11 +1338,15 @@ int hotpatch_check(pid_t pid, const char *patch_path, const struct hotpatch_opts
 
 	hp_err_clear();
 	memset(res, 0, sizeof(*res));
+	struct hotpatch_opts o;
+	if (patch_opts_get(opts, &o))
+		return -EINVAL;
+	opts = &o;
 	memset(&objs, 0, sizeof(objs));
 	memset(&st, 0, sizeof(st));
 	int err = load_patch(patch_path, &pl);
 	if (!err)
-		err = proc_open(pid, &p);
+		err = proc_open_reader(pid, &p);	/* check only reads: a tracer is no obstacle */
 	if (!err)
 		err = objects_load(p, &objs);
 	if (!err)
@@ -1315,6 +1355,12 @@ int hotpatch_check(pid_t pid, const char *patch_path, const struct hotpatch_opts
 		err = plan_build(p, &objs, &st, &pl, opts);
 	if (!err)
 		fill_funcs(&pl, &res->patch);
+	if (!err && pl.ni) {	/* the same imports as apply reports */
+		res->patch.imports = calloc(pl.ni, sizeof(*res->patch.imports));
+		for (size_t i = 0; res->patch.imports && i < pl.ni; i++)
+			hp_strlcpy(res->patch.imports[i], pl.im[i].d->symbol, HOTPATCH_NAME_MAX);
+		res->patch.nimports = res->patch.imports ? (unsigned)pl.ni : 0;
+	}
 	err = patch_op_result(p, err, "check");
 	timing_fill(&res->timing, p, start);
 	state_release(&st);

@@ -4,11 +4,34 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <unistd.h>
 
 #include "patch/patch.h"
 
+
+int patch_opts_get(const struct hotpatch_opts *in, struct hotpatch_opts *out)
+{
+	const unsigned char *tail;
+
+	memset(out, 0, sizeof(*out));
+	out->sz = sizeof(*out);
+	if (!in)
+		return 0;
+	if (in->sz < sizeof(in->sz))
+		return hp_err(EINVAL, "hotpatch_opts.sz is %zu: set it to sizeof(struct hotpatch_opts) "
+				      "(declare the options with HOTPATCH_OPTS)", in->sz);
+	/* Newer than us: what we do not know must be unset. */
+	tail = (const unsigned char *)in;
+	for (size_t i = sizeof(*out); i < in->sz; i++)
+		if (tail[i])
+			return hp_err(EINVAL, "hotpatch_opts: an option at offset %zu is set that "
+					      "libhotpatch %s does not know", i, HOTPATCH_VERSION);
+	memcpy(out, in, in->sz < sizeof(*out) ? in->sz : sizeof(*out));
+	out->sz = sizeof(*out);
+	return 0;
+}
 
 int patch_op_result(struct proc *p, int err, const char *op)
 {
@@ -95,15 +118,65 @@ int hotpatch_info(const char *patch_path, struct hotpatch_patch *out)
 	return 0;
 }
 
-static int copy_patch(const struct hotpatch_patch *src, struct hotpatch_patch *dst)
+/* The HOTPATCH_IMPORT names of a patch file, in descriptor order (as hotpatch_info gives them). */
+static int imports_of_file(const char *path, const char *build_id, struct hotpatch_patch *dst)
+{
+	struct patch_file pf;
+
+	if (patch_file_read(path, &pf))
+		return -ENOENT;
+	if (build_id && strcmp(pf.build_id, build_id)) {
+		patch_file_release(&pf);
+		return -ESTALE;
+	}
+	dst->imports = calloc(pf.ndesc + 1, sizeof(*dst->imports));
+	for (unsigned i = 0; dst->imports && i < pf.ndesc; i++)
+		if (pf.desc[i].kind == HOTPATCH_KIND_IMPORT)
+			hp_strlcpy(dst->imports[dst->nimports++], pf.desc[i].symbol, HOTPATCH_NAME_MAX);
+	patch_file_release(&pf);
+	return dst->imports ? 0 : -ENOMEM;
+}
+
+/*
+ * The imports of an applied patch: the target's state does not keep them, the
+ * patch file does. Read from the file the target has mapped (its map_files
+ * link: the very file loaded, even if replaced or deleted since), else from
+ * the path if that file still has the recorded build-id; else none.
+ */
+static void patch_imports(struct proc *p, struct hotpatch_patch *dst)
+{
+	struct hp_err_saved saved;
+	char path[128];
+	int err = -ENOENT;
+
+	dst->imports = NULL;
+	dst->nimports = 0;
+	hp_err_save(&saved);	/* an unreadable file fails nothing: the caller's message stays */
+	if (!proc_maps_refresh(p)) {
+		for (size_t i = 0; err && i < p->nmaps; i++) {
+			if (p->maps[i].offset || strcmp(p->maps[i].path, dst->path))
+				continue;
+			snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, p->pid,
+				 p->maps[i].start, p->maps[i].end);
+			err = imports_of_file(path, NULL, dst);
+		}
+	}
+	if (err && err != -ENOMEM)
+		err = imports_of_file(dst->path, dst->build_id, dst);
+	if (err)
+		hp_debug("pid %d: patch %u: its file is not readable any more: imports unknown",
+			 p->pid, dst->id);
+	hp_err_restore(&saved);
+}
+
+static int copy_patch(struct proc *p, const struct hotpatch_patch *src, struct hotpatch_patch *dst)
 {
 	*dst = *src;
-	dst->imports = NULL;
-	dst->nimports = 0;	/* names are not kept in the target's state */
 	dst->funcs = calloc(src->nfuncs + 1, sizeof(*dst->funcs));
 	if (!dst->funcs)
 		return -ENOMEM;
 	memcpy(dst->funcs, src->funcs, src->nfuncs * sizeof(*dst->funcs));
+	patch_imports(p, dst);
 	return 0;
 }
 
@@ -115,7 +188,7 @@ int hotpatch_list(pid_t pid, struct hotpatch_patch **patches, unsigned *n)
 	hp_err_clear();
 	*patches = NULL;
 	*n = 0;
-	int err = proc_open(pid, &p);
+	int err = proc_open_reader(pid, &p);
 	if (err)
 		return err;
 	err = state_read(p, &st);
@@ -124,7 +197,7 @@ int hotpatch_list(pid_t pid, struct hotpatch_patch **patches, unsigned *n)
 		if (!*patches)
 			err = -ENOMEM;
 		for (unsigned i = 0; !err && i < st.npatches; i++) {
-			err = copy_patch(&st.patches[i], &(*patches)[i]);
+			err = copy_patch(p, &st.patches[i], &(*patches)[i]);
 			if (!err)
 				(*n)++;
 		}
@@ -146,12 +219,17 @@ int hotpatch_load(pid_t pid, const char *so_path, const struct hotpatch_opts *op
 	struct objects objs;
 	struct thread *t;
 	char canon[4096];
-	uint64_t start = hp_now_ns(), deadline = patch_deadline(opts, start);
+	struct hotpatch_opts o;
+	uint64_t start = hp_now_ns(), deadline;
 
 	hp_err_clear();
 	*handle = 0;
 	if (timing)
 		memset(timing, 0, sizeof(*timing));
+	if (patch_opts_get(opts, &o))
+		return -EINVAL;
+	opts = &o;
+	deadline = patch_deadline(opts, start);
 	/* Any object we inject is code run inside the target: the same file rules as a patch. */
 	struct stat fst;
 	int err = patch_file_check(so_path, canon, &fst);
@@ -407,7 +485,7 @@ static int do_revert(struct proc *p, const char *what, const struct hotpatch_opt
 	res->timing.stw_ns = p->pause_ns;
 	res->patch = gone;
 	res->patch.funcs = NULL;
-	copy_patch(&gone, &res->patch);
+	copy_patch(p, &gone, &res->patch);
 
 	if (keep_loaded)
 		goto out;
@@ -440,8 +518,13 @@ int hotpatch_revert(pid_t pid, const char *what, const struct hotpatch_opts *opt
 	struct proc *p;
 	uint64_t start = hp_now_ns();
 
+	struct hotpatch_opts o;
+
 	hp_err_clear();
 	memset(res, 0, sizeof(*res));
+	if (patch_opts_get(opts, &o))
+		return -EINVAL;
+	opts = &o;
 	int err = proc_open_locked(pid, patch_timeout_ms(opts), &p);
 	if (err)
 		return err;

@@ -110,6 +110,13 @@ void state_release(struct state *st);
 struct hotpatch_patch *state_find(struct state *st, const char *what);
 struct hotpatch_patch *state_find_id(struct state *st, unsigned id);
 
+/*
+ * The caller's options as this library's struct: the fields its opts->sz
+ * covers, the defaults (zero) for the others. -EINVAL if sz is too small or
+ * a field this library does not know is set. NULL in, defaults out.
+ */
+int patch_opts_get(const struct hotpatch_opts *in, struct hotpatch_opts *out);
+
 /* --timeout of opts in ms (default 5000). */
 static inline unsigned patch_timeout_ms(const struct hotpatch_opts *o)
 {

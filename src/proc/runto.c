@@ -287,6 +287,8 @@ static int run_until_hw(struct proc *p, struct thread **ts, const uint64_t *addr
 			err = hp_err(HOTPATCH_E_INTR, "pid %d: interrupted", p->pid);
 			break;
 		}
+		if (p->on_wait)
+			p->on_wait(p);
 		/* Slices, so an interrupt is noticed within 20 ms. */
 		uint64_t slice = hp_now_ns() + 20000000ull;
 		pid_t r = pt_wait(-1, &status, slice < deadline_ns ? slice : deadline_ns);
@@ -1037,6 +1039,8 @@ static int run_until_sw(struct proc *p, struct thread **ts, const uint64_t *addr
 			err = sw_step_over(&w, deadline_ns);
 			continue;
 		}
+		if (p->on_wait)
+			p->on_wait(p);
 		uint64_t until = now + 20000000ull;
 		if (w.held_since && w.held_since + SW_GRACE_NS < until)
 			until = w.held_since + SW_GRACE_NS;
