@@ -106,6 +106,10 @@ int state_commit(struct proc *p, struct state *st);
 /* state_stage, then state_commit. */
 int state_write(struct proc *p, struct thread *t, struct state *st);
 void state_release(struct state *st);
+/* st's patches and islands as one slot image, malloc'd into *buf (no target needed). */
+int state_encode(const struct state *st, uint8_t **buf, size_t *len);
+/* A slot image of len bytes into st's patches, islands and next_id (pid: for messages). */
+int state_decode(pid_t pid, const uint8_t *buf, size_t len, struct state *st);
 /* Patch by id or canonical path; NULL if none. */
 struct hotpatch_patch *state_find(struct state *st, const char *what);
 struct hotpatch_patch *state_find_id(struct state *st, unsigned id);
