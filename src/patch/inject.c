@@ -67,12 +67,19 @@ bool map_is_file(const struct map *m, const struct stat *st)
 	       makedev(m->dev_major, m->dev_minor) == st->st_dev;
 }
 
+/* proc_maps_refresh as a probe: an unreadable map only means "unknown" to its callers. */
+static bool maps_known(struct proc *p)
+{
+	hp_err_quiet_begin();
+	int err = proc_maps_refresh(p);
+	hp_err_quiet_end();
+	return !err;
+}
+
 bool patch_file_mapped(struct proc *p, const struct stat *st)
 {
-	if (proc_maps_refresh(p)) {
-		hp_err_clear();
+	if (!maps_known(p))
 		return true;	/* unknown: leave any mapping alone */
-	}
 	for (size_t i = 0; i < p->nmaps; i++)
 		if (map_is_file(&p->maps[i], st))
 			return true;
@@ -81,10 +88,8 @@ bool patch_file_mapped(struct proc *p, const struct stat *st)
 
 void patch_unmap_file(struct proc *p, struct thread *t, const struct stat *st)
 {
-	if (proc_maps_refresh(p)) {
-		hp_err_clear();
+	if (!maps_known(p))
 		return;
-	}
 	uint64_t (*leftover)[2] = calloc(p->nmaps + 1, sizeof(*leftover));
 	size_t nl = 0;
 	for (size_t i = 0; leftover && i < p->nmaps; i++)
@@ -310,6 +315,8 @@ int inject_dlopen(struct proc *p, struct objects *objs, struct thread *t, struct
 static int find_runtime_fn(struct proc *p, struct objects *objs, const char *const *names,
 			   uint64_t *addr)
 {
+	/* Every object and name is a probe: only finding none is an error. */
+	hp_err_quiet_begin();
 	for (const char *const *n = names; *n; n++) {
 		for (size_t i = 0; i < objs->n; i++) {
 			struct object *o = &objs->v[i];
@@ -319,12 +326,12 @@ static int find_runtime_fn(struct proc *p, struct objects *objs, const char *con
 				continue;
 			if (!elf_file_find(ef, *n, NULL, ELF_SYM_FUNC, &sym)) {
 				*addr = sym.value + o->bias;
-				hp_err_clear();
+				hp_err_quiet_end();
 				return 0;
 			}
 		}
 	}
-	hp_err_clear();
+	hp_err_quiet_end();
 	return hp_err(HOTPATCH_E_NOTSUP, "pid %d: no %s in the target's C library", p->pid, names[0]);
 }
 
@@ -345,12 +352,14 @@ int remote_dlopen(struct proc *p, struct objects *objs, struct thread *t, const 
 		return 0;
 	char msg[512] = "unknown error";
 	uint64_t s = 0;
+	/* Asking dlerror() why is a probe: the failure is the dlopen's. */
+	hp_err_quiet_begin();
 	if (!find_runtime_fn(p, objs, dlerror_names, &fn) &&
 	    !proc_remote_call(p, t, fn, NULL, 0, NULL, 0, &s, deadline) && s) {
 		proc_read(p, s, msg, sizeof(msg) - 1);
 		msg[sizeof(msg) - 1] = 0;
 	}
-	hp_err_clear();
+	hp_err_quiet_end();
 	return hp_err(HOTPATCH_E_DLOPEN, "pid %d: dlopen of %s failed: %s", p->pid, path, msg);
 }
 

@@ -20,6 +20,8 @@ void ipara_clobbers(struct elf_file *ef, uint64_t value, uint32_t *written, bool
 
 	*written = 0;
 	*stack_args = false;
+	/* Whatever cannot be read or decoded only means "clobbers everything". */
+	hp_err_quiet_begin();
 	if (!ef)
 		goto all;
 	todo[ntodo++] = value;
@@ -56,10 +58,10 @@ void ipara_clobbers(struct elf_file *ef, uint64_t value, uint32_t *written, bool
 			todo[ntodo++] = c;
 		}
 	}
-	hp_err_clear();
+	hp_err_quiet_end();
 	return;
 all:
-	hp_err_clear();
+	hp_err_quiet_end();
 	*written = ARCH_REGS_CALLER_SAVED;
 }
 

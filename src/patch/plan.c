@@ -83,6 +83,8 @@ static void plan_notes(struct proc *p, struct plan *pl)
 	char (*names)[HOTPATCH_NAME_MAX] = calloc(32, HOTPATCH_NAME_MAX);
 	char (*left)[HOTPATCH_NAME_MAX] = calloc(32, HOTPATCH_NAME_MAX);
 
+	/* Only warnings: what cannot be read (no DWARF, say) is simply not reported. */
+	hp_err_quiet_begin();
 	if (!names || !left)
 		goto out;
 	for (size_t i = 0; i < pl->nf; i++) {
@@ -115,7 +117,7 @@ static void plan_notes(struct proc *p, struct plan *pl)
 		}
 	}
 out:
-	hp_err_clear();
+	hp_err_quiet_end();
 	free(names);
 	free(left);
 }
@@ -137,9 +139,10 @@ static int plan_entry(struct proc *p, struct plan_func *f)
 	f->off = arch_is_endbr(head, hlen) ? ARCH_ENDBR_LEN : 0;
 	size_t gap = f->r.sym.gap_after < sizeof(pad) ? f->r.sym.gap_after : sizeof(pad);
 	size_t padlen = 0;
+	hp_err_quiet_begin();	/* unreadable padding is no padding */
 	if (gap && !proc_read(p, f->r.addr + f->r.sym.size, pad, gap))
 		padlen = padding_prefix(pad, gap);
-	hp_err_clear();
+	hp_err_quiet_end();
 	f->avail = f->r.sym.size - f->off + padlen;
 	if (f->avail < ARCH_JMP_REL32_LEN)
 		return hp_err(HOTPATCH_E_SMALL,
@@ -272,9 +275,15 @@ int plan_ifuncs(struct proc *p, struct thread *t, struct plan *pl, uint64_t dead
 		err = object_elf(o, &ef);
 		if (err)
 			return err;
-		if (!elf_file_symbolize(ef, impl - o->bias, &sym) && sym.value == impl - o->bias) {
+		/* Its extent: from its symbol, else from its call-frame entry. */
+		hp_err_quiet_begin();
+		bool by_sym = !elf_file_symbolize(ef, impl - o->bias, &sym) && sym.value == impl - o->bias;
+		bool by_fde = !by_sym && !elf_file_fde_range(ef, impl - o->bias, &s, &e) &&
+			      s == impl - o->bias;
+		hp_err_quiet_end();
+		if (by_sym) {
 			f->r.sym = sym;
-		} else if (!elf_file_fde_range(ef, impl - o->bias, &s, &e) && s == impl - o->bias) {
+		} else if (by_fde) {
 			/* Stripped and no debuginfo: the call-frame entry bounds the function. */
 			memset(&f->r.sym, 0, sizeof(f->r.sym));
 			snprintf(f->r.sym.name, sizeof(f->r.sym.name), "%.200s+0x%llx", o->path[0] ?
@@ -288,7 +297,6 @@ int plan_ifuncs(struct proc *p, struct thread *t, struct plan *pl, uint64_t dead
 				      "pid %d: ifunc '%s' of %s resolves to 0x%llx, whose extent is unknown (no symbol, no call-frame entry)",
 				      p->pid, f->d->symbol, o->path, (unsigned long long)impl);
 		}
-		hp_err_clear();
 		f->r.addr = impl;
 		snprintf(f->note, sizeof(f->note), "ifunc: resolved to '%.180s' at 0x%llx",
 			 f->r.sym.name, (unsigned long long)impl);

@@ -163,9 +163,34 @@ static void test_ipara(void **unused)
 	/* No ELF to look at: everything. */
 	ipara_clobbers(NULL, 0x1000, &w, &stack);
 	assert_int_equal(w, ARCH_REGS_CALLER_SAVED);
-	/* Probing leaves no message behind. */
+	/* Probing leaves no message behind, and keeps one recorded before it. */
 	assert_string_equal(hotpatch_errmsg(), "");
+	hp_err(EIO, "the real failure");
+	ipara_clobbers(ef, 1, &w, &stack);	/* no symbol there: a failed probe */
+	assert_int_equal(w, ARCH_REGS_CALLER_SAVED);
+	assert_string_equal(hotpatch_errmsg(), "the real failure");
+	hp_err_clear();
 	elf_file_free(ef);
+}
+
+static void test_quiet_scope(void **unused)
+{
+	(void)unused;
+	hp_err_clear();
+	hp_err_quiet_begin();
+	assert_int_equal(hp_err(ENOENT, "probe 1"), -ENOENT);
+	hp_err_quiet_begin();
+	assert_int_equal(hp_err_force(HOTPATCH_E_NOSYM, "probe 2"), -HOTPATCH_E_NOSYM);
+	hp_err_quiet_end();
+	assert_int_equal(hp_err(EIO, "probe 3"), -EIO);
+	hp_err_quiet_end();
+	assert_string_equal(hotpatch_errmsg(), "");
+	assert_false(hp_err_set());
+	/* Out of the scope, the first message wins again. */
+	hp_err(EIO, "first");
+	hp_err(EIO, "second");
+	assert_string_equal(hotpatch_errmsg(), "first");
+	hp_err_clear();
 }
 
 static void test_note_names(void **unused)
@@ -193,6 +218,7 @@ int main(void)
 		cmocka_unit_test(test_map_is_file),
 		cmocka_unit_test(test_ipara),
 		cmocka_unit_test(test_note_names),
+		cmocka_unit_test(test_quiet_scope),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
