@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
+/* The apply transaction, and check (its dry run). */
 /*
- * The apply transaction (and check, its dry run). Everything that can be
- * checked is checked before the target is touched (plan.c, ipara.c); after
- * that, every step that changes the target has its undo, run in reverse
- * order on any failure (CRIU style), so the target is left as found.
+ * Everything that can be checked is checked before the target is touched
+ * (plan.c, ipara.c); after that, every step that changes the target has its
+ * undo, run in reverse order on any failure (CRIU style), so the target is
+ * left as found.
  */
 #include <inttypes.h>
 #include <string.h>

@@ -53,8 +53,7 @@ static bool plan_replaces(const struct plan *pl, const struct object *o, const c
 	return false;
 }
 
-void note_names(char *note, size_t size, const char *what, char (*names)[HOTPATCH_NAME_MAX],
-		       int n)
+void note_names(char *note, size_t size, const char *what, char (*names)[HOTPATCH_NAME_MAX], int n)
 {
 	size_t len = strlen(note);
 	int shown = 0;

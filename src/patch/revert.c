@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
+/* The revert transaction, a peer of apply.c. */
 /*
- * The revert transaction, the mirror of apply: entries restored under one
- * stop, all or nothing, then the patch unloaded from a safe point.
+ * The mirror of apply: the entries restored under one stop, all or nothing
+ * (rolled back if the patch's code cannot be drained), then the patch
+ * unloaded from a safe point while the other threads run.
  */
 #include <string.h>
 #include <sys/mman.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* The state kept in the target: its encoding, its region, staging and commit. */
 /*
  * State kept in the target: which patches are applied, per function the
  * bytes we replaced, and the islands we mapped. It lives in a private mapping
