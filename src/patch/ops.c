@@ -53,11 +53,20 @@ int op_begin(struct op *op, const char *name, pid_t pid, unsigned flags,
 	return err;
 }
 
+/* Some thread is still seized by us (a failure path that did not release it). */
+static bool any_attached(const struct proc *p)
+{
+	for (size_t i = 0; i < p->nthreads; i++)
+		if (p->threads[i]->attached)
+			return true;
+	return false;
+}
+
 int op_end(struct op *op, int err)
 {
 	struct proc *p = op->p;
 
-	if (p)
+	if (p && any_attached(p))
 		proc_release_all(p, NULL);
 	state_release(&op->st);
 	objects_release(&op->objs);
