@@ -53,6 +53,14 @@ $(B)/hotpatch: $(CLI_OBJ) $(B)/libhotpatch.a
 $(B)/asan/hotpatch: $(ASAN_CLI_OBJ) $(B)/asan/libhotpatch.a
 	$(CC) $(CFLAGS) $(SAN) -o $@ $(ASAN_CLI_OBJ) $(B)/asan/libhotpatch.a $(LIBS)
 
+# ---- hotpatchd (src/daemon): the library and the CLI's patch-directory code ----
+DAEMON_OBJ := $(patsubst %.c,%.o,$(sort $(wildcard src/daemon/*.c)) src/cli/registry.c)
+all: $(B)/hotpatchd $(B)/asan/hotpatchd
+$(B)/hotpatchd: $(DAEMON_OBJ:%=$(B)/obj/%) $(B)/libhotpatch.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+$(B)/asan/hotpatchd: $(DAEMON_OBJ:%=$(B)/asan/obj/%) $(B)/asan/libhotpatch.a
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LIBS)
+
 # ---- tests ----
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
@@ -100,8 +108,12 @@ fuzz: deps
 format:
 	clang-format -i $(LIB_SRC) $(CLI_SRC) $(HDRS)
 
-install: $(B)/hotpatch $(B)/libhotpatch.a
+install: $(B)/hotpatch $(B)/libhotpatch.a $(B)/hotpatchd
 	install -Dm755 $(B)/hotpatch $(DESTDIR)$(PREFIX)/bin/hotpatch
+	install -Dm755 $(B)/hotpatchd $(DESTDIR)$(PREFIX)/sbin/hotpatchd
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed -e 's|@PREFIX@|$(PREFIX)|' scripts/hotpatchd.service.in \
+		> $(DESTDIR)$(PREFIX)/lib/systemd/system/hotpatchd.service
 	install -Dm644 $(B)/libhotpatch.a $(DESTDIR)$(PREFIX)/lib/libhotpatch.a
 	install -Dm644 include/hotpatch.h $(DESTDIR)$(PREFIX)/include/hotpatch.h
 	install -Dm644 include/libhotpatch.h $(DESTDIR)$(PREFIX)/include/libhotpatch.h

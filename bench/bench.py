@@ -104,16 +104,16 @@ class Target:
             self.p.wait()
 
 
-def hp(*args, timeout=120):
+def hp(*args, timeout=120, env=None):
     t0 = time.perf_counter_ns()
     r = subprocess.run([HOTPATCH] + [str(a) for a in args], capture_output=True, text=True,
-                       timeout=timeout)
+                       timeout=timeout, env=env)
     wall_us = (time.perf_counter_ns() - t0) / 1e3
     return r, wall_us
 
 
-def hp_json(*args, timeout=120):
-    r, wall = hp(*args, "--json", timeout=timeout)
+def hp_json(*args, timeout=120, env=None):
+    r, wall = hp(*args, "--json", timeout=timeout, env=env)
     try:
         d = json.loads(r.stdout)
     except ValueError:
@@ -270,7 +270,100 @@ def multi_run(nproc, patch, reps):
     return dict(wall=med(walls), revert=med(rwalls), n=nproc)
 
 
+# ---- exec to patched (hotpatchd) ----
+
+HOTPATCHD = os.path.join(os.path.dirname(HOTPATCH), "hotpatchd")
+PERSIST = os.path.join(ROOT, "build", "tests", "targets", "persist")
+FUNC100 = os.path.join(ROOT, "build", "tests", "patches", "func100.so")
+
+
+def pct(v, q):
+    v = sorted(x for x in v if x is not None)
+    return v[min(len(v) - 1, int(q * len(v)))] if v else None
+
+
+def window_run(n, extra):
+    """n fresh processes of a registered binary: exec -> patched as hotpatchd logs it, and the
+    process's own view (requests of 1 ms served before the patch, main -> first patched call)."""
+    exe = os.path.join(B, "bench_persist")  # hotpatchd --only-exe: only our own processes
+    reg = os.path.join(B, "window-reg")
+    shutil.copy2(PERSIST, exe)
+    shutil.rmtree(reg, ignore_errors=True)
+    os.makedirs(reg, mode=0o755)
+    hp_json("install", "--dir", reg, "--binary", exe, FUNC100)
+    logpath = os.path.join(B, "hotpatchd.log")
+    logf = open(logpath, "w")
+    d = subprocess.Popen([HOTPATCHD, "--dir", reg, "--only-exe", exe] + extra,
+                         stdout=logf, stderr=subprocess.STDOUT)
+    PROCS.append(d)
+    rows = []
+    try:
+        end = time.monotonic() + 10
+        while "ready" not in open(logpath).read():
+            if time.monotonic() > end or d.poll() is not None:
+                raise RuntimeError("hotpatchd did not start")
+            time.sleep(0.01)
+        for _ in range(n):
+            p = subprocess.Popen([exe], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                 text=True, bufsize=1)
+            PROCS.append(p)
+            row = {}
+            try:
+                end = time.monotonic() + 10
+                while time.monotonic() < end and "calls" not in row:
+                    r, _, _ = select.select([p.stdout], [], [], 1)
+                    line = p.stdout.readline() if r else ""
+                    m = re.match(r"first new after (\d+) calls, (\d+) us after main", line)
+                    if m:
+                        row["calls"], row["main"] = int(m.group(1)), int(m.group(2))
+                end = time.monotonic() + 5
+                while time.monotonic() < end and "window" not in row:
+                    for line in open(logpath):
+                        m = re.search(rf"pid {p.pid} .*loader wait ([\d.]+) ms, apply ([\d.]+) ms"
+                                      r".*window_us=(\d+)", line)
+                        if m:
+                            row["wait"] = float(m.group(1)) * 1000
+                            row["apply"] = float(m.group(2)) * 1000
+                            row["window"] = int(m.group(3))
+                    time.sleep(0.01)
+            finally:
+                p.kill()
+                p.wait()
+            if "calls" not in row or "window" not in row:
+                raise RuntimeError(f"process {p.pid} was not patched: {open(logpath).read()[-500:]}")
+            rows.append(row)
+    finally:
+        d.terminate()
+        try:
+            d.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            d.kill()
+        logf.close()
+        PROCS[:] = [x for x in PROCS if x.poll() is None]
+    col = lambda k: [r[k] for r in rows]  # noqa: E731
+    return {k: (med(col(k)), pct(col(k), 0.9), max(col(k))) for k in rows[0]} | {"n": n}
+
+
 # ---- report ----
+
+# ---- run-to-return: cost per thread of each breakpoint mechanism ----
+
+def bp_run(mech, nthreads, reps):
+    """apply total_us with every thread inside the replaced function, and the baseline."""
+    env = dict(os.environ, HOTPATCH_BREAKPOINTS=mech)
+    t = Target([nthreads], exe=os.path.join(B, "busy"), control=False)
+    busy, cold = [], []
+    try:
+        time.sleep(0.2)
+        for _ in range(reps):
+            for patch, acc in (("busy_patch.so", busy), ("cold_patch.so", cold)):
+                d, _ = hp_json("apply", "--timeout", 10000, t.pid, os.path.join(B, patch), env=env)
+                acc.append(d["timing"]["total_us"])
+                hp("revert", t.pid, "--all", env=env)
+    finally:
+        t.stop()
+    return dict(busy=med(busy), cold=med(cold))
+
 
 def machine():
     cpu = "?"
@@ -304,10 +397,12 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=11)
     ap.add_argument("--quick", action="store_true", help="fewer reps and configurations")
-    ap.add_argument("--only", default="", help="comma list: threads,funcs,gdb,apply,calls,multi")
+    ap.add_argument("--only", default="",
+                    help="comma list: threads,funcs,gdb,apply,calls,multi,bp,window")
     a = ap.parse_args()
     reps = 3 if a.quick else a.reps
-    only = set(a.only.split(",")) if a.only else {"threads", "funcs", "gdb", "apply", "calls", "multi"}
+    only = set(a.only.split(",")) if a.only else {"threads", "funcs", "gdb", "apply", "calls", "multi",
+                                                  "bp", "window"}
     # hotpatch and gdb (our children) leave CPU 0 to the target's spinning worker
     cpus = os.sched_getaffinity(0)
     if len(cpus) > 1 and 0 in cpus:
@@ -430,6 +525,31 @@ def main():
                        f"line | {m['clob_ref']:.2f} | {m['ff25far']:.2f} | "
                        f"{m['ff25far'] / m['clob_ref']:.2f} |")
             out.append("")
+        if "bp" in only and not over_budget():
+            probe = json.loads(subprocess.run([HOTPATCH, "probe", "--json"], capture_output=True,
+                                              text=True).stdout)
+            mechs = ["sw"] + (["hw"] if probe["hw_breakpoints"] else [])
+            out.append("### Run-to-return: cost per thread of each breakpoint mechanism\n")
+            out.append(f"Probe: hardware breakpoints {'fire' if probe['hw_breakpoints'] else 'do not fire'} "
+                       f"({probe['hw_reason']}). Target: N threads each calling a function that "
+                       "spins 100 µs, back to back, so every thread is inside it at the stop and is "
+                       "run out to its return. *baseline* = the same apply of a function no thread "
+                       "runs. *per thread* = (apply - baseline) / N, library total_us, medians.\n")
+            out.append("| mechanism | threads inside | apply total_us | baseline | per thread |")
+            out.append("|---|---:|---:|---:|---:|")
+            for mech in mechs:
+                for n in ([1, 4] if a.quick else [1, 4, 16]):
+                    if over_budget():
+                        break
+                    log(f"run-to-return: {mech}, {n} threads")
+                    r = bp_run(mech, n, reps)
+                    res[("bp", mech, n)] = r
+                    name = "int3 (software)" if mech == "sw" else "debug registers"
+                    out.append(f"| {name} | {n} | {us(r['busy'])} | {us(r['cold'])} | "
+                               f"{us((r['busy'] - r['cold']) / n)} |")
+            if not probe["hw_breakpoints"]:
+                out.append("| debug registers | - | not measurable here: they do not fire | | |")
+            out.append("")
         if "multi" in only and not over_budget():
             log("100 processes")
             r = multi_run(100, p1, 3 if a.quick else 5)
@@ -439,6 +559,31 @@ def main():
             out.append("| apply wall | per process | revert --all wall |")
             out.append("|---:|---:|---:|")
             out.append(f"| {us(r['wall'])} | {us(r['wall'] / r['n'])} | {us(r['revert'])} |\n")
+
+        if "window" in only and not over_budget():
+            log("exec to patched (hotpatchd)")
+            n = 5 if a.quick else 20
+            w = {"exec events (connector)": window_run(n, []),
+                 "rescan every 100 ms (no connector)": window_run(n, ["--no-connector",
+                                                                      "--rescan-ms", "100"])}
+            res["window"] = w
+            out.append(f"### Exec to patched: hotpatchd ({n} fresh processes each, 1-function "
+                       "patch)\n")
+            out.append("The target (tests/targets/persist) serves one request (a call of the "
+                       "patched function) per millisecond from its first line of main. *exec -> "
+                       "patched*: from the kernel's exec event (connector timestamp) or the "
+                       "discovery by rescan, to the end of the apply, as hotpatchd logs it; "
+                       "with the fallback the clock starts at discovery, so the target's own "
+                       "columns tell the truth; *loader wait*: until the process blocks outside "
+                       "ld.so. Median / p90 / max.\n")
+            out.append("| mode | exec -> patched | loader wait | apply | main -> first patched "
+                       "call | requests served unpatched |")
+            out.append("|---|---:|---:|---:|---:|---:|")
+            for mode, r in w.items():
+                f = lambda k: " / ".join(us(x) for x in r[k])  # noqa: E731
+                out.append(f"| {mode} | {f('window')} | {f('wait')} | {f('apply')} | {f('main')} | "
+                           f"{' / '.join(str(x) for x in r['calls'])} |")
+            out.append("")
 
         # ---- goals ----
         out.append("### Goals\n")

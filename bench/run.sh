@@ -2,7 +2,7 @@
 # `make bench`: build the benchmark target, library and patches, run bench/bench.py.
 # Prints Markdown tables (also written to build/bench/results.md). Bounded: the whole run
 # stays under 10 minutes, and every process it starts is killed on exit.
-# usage: bench/run.sh [--quick] [--reps N] [--only threads,funcs,gdb,apply,calls,multi]
+# usage: bench/run.sh [--quick] [--reps N] [--only threads,funcs,gdb,apply,calls,multi,bp,window]
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=$ROOT/build/bench
@@ -21,6 +21,9 @@ $CC $CFLAGS -I"$B" -o "$B/bench_target" bench/target.c "$B/bench_funcs.c" \
 for k in 1 10 100 1000; do
 	$CC -shared -fPIC -O2 -Wall -Wextra -Werror -Iinclude -o "$B/patch_$k.so" "$B/patch_$k.c"
 done
+$CC $CFLAGS -o "$B/busy" bench/busy.c -lpthread
+$CC -shared -fPIC -O2 -Wall -Wextra -Werror -Iinclude -o "$B/busy_patch.so" bench/busy_patch.c
+$CC -shared -fPIC -O2 -Wall -Wextra -Werror -Iinclude -DCOLD -o "$B/cold_patch.so" bench/busy_patch.c
 $CC -shared -fPIC -O2 -Wall -Wextra -Werror -Iinclude -o "$B/callpatch.so" bench/callpatch.c
 $CC -shared -fPIC -O2 -Wall -Wextra -Werror -Iinclude -DCALLS_LIB -o "$B/callpatch_lib.so" bench/callpatch.c
 # hotpatch refuses patch files writable by group or others

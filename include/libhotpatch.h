@@ -150,6 +150,19 @@ void hotpatch_result_release(struct hotpatch_result *res);
 /* Read a patch file: descriptors, build-id, pin. No process involved. */
 int hotpatch_info(const char *patch_path, struct hotpatch_patch *out);
 
+/*
+ * What this machine gives hotpatch. The first call probes (a child of the
+ * caller is traced for about a millisecond); later calls return the same.
+ * The strings are static.
+ */
+struct hotpatch_probe {
+	bool hw_breakpoints;		/* an execute breakpoint in a debug register fires */
+	const char *hw_reason;		/* what the probe saw */
+	const char *breakpoints;	/* what runs threads to an address: "hardware" or "software" */
+	const char *breakpoints_reason;	/* probed, or forced by HOTPATCH_BREAKPOINTS=hw|sw */
+};
+int hotpatch_probe(struct hotpatch_probe *out);
+
 /* Everything apply verifies, without stopping the target. */
 int hotpatch_check(pid_t pid, const char *patch_path, const struct hotpatch_opts *opts,
 		   struct hotpatch_result *res);

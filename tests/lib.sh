@@ -325,4 +325,27 @@ read_mem() {
 		tr -d ' \n'
 }
 
+# code_same PID FILE [ADDR LEN]...: every executable mapping of FILE in PID holds the file's
+# own bytes, except inside the ranges given (decimal ADDR, LEN bytes): no breakpoint and no
+# half-written jump was left anywhere in the code.
+code_same() {
+	local pid=$1 file=$2 diff rc=0
+	shift 2
+	diff=$(python3 "$ROOT/tests/code_diff.py" "$pid" "$file") || rc=$?
+	[ $rc -eq 0 ] && return 0
+	[ $rc -eq 1 ] || die "cannot compare the code of $file in pid $pid"
+	local a n ok s l
+	while read -r a n; do
+		ok=0
+		set -- "$@"
+		local i=1 args=("$@")
+		while [ $i -lt ${#args[@]} ]; do
+			s=${args[$((i - 1))]} l=${args[$i]}
+			if [ $((16#$a)) -ge "$s" ] && [ $((16#$a + n)) -le $((s + l)) ]; then ok=1; fi
+			i=$((i + 2))
+		done
+		[ $ok -eq 1 ] || die "pid $pid: code of $file differs from the file at 0x$a ($n bytes)"
+	done <<<"$diff"
+}
+
 set -e

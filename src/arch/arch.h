@@ -71,6 +71,8 @@ uint64_t arch_tls_base(const struct user_regs_struct *regs);
 #define ARCH_SYSCALL_INSN "\x0f\x05"
 #define ARCH_SYSCALL_INSN_LEN 2
 #define ARCH_BREAKPOINT_INSN 0xcc
+/* How far past the breakpoint instruction the pc is when its trap is reported (int3: one byte). */
+#define ARCH_BREAKPOINT_PC_ADJUST 1
 
 /* ---- debug registers (debugreg.c): offsets in struct user for PTRACE_POKEUSER ---- */
 /* Offset of DR'n' in struct user. */

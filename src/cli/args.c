@@ -15,6 +15,7 @@
 
 #include "common/common.h"
 #include "cli/cli.h"
+#include "cli/registry.h"
 
 /* Options, as bits of the per-command set of accepted options. */
 enum {
@@ -25,6 +26,9 @@ enum {
 	OPT_ALL = 1 << 4,
 	OPT_OUT = 1 << 5,
 	OPT_BTARGET = 1 << 6,
+	OPT_DIR = 1 << 7,	/* --dir DIR: the patch directory */
+	OPT_BINARY = 1 << 8,	/* install --binary PATH */
+	OPT_KEY = 1 << 9,	/* install --build-id HEX: the target binary, no process */
 };
 
 struct cmd_desc {
@@ -42,6 +46,11 @@ static const struct cmd_desc cmds[] = {
 	{ "check", CLI_CHECK, OPT_JSON | OPT_FORCE_REGS | OPT_TARGET, "PATCH.so" },
 	{ "info", CLI_INFO, OPT_JSON, "PATCH.so" },
 	{ "build", CLI_BUILD, OPT_JSON | OPT_OUT | OPT_BTARGET, "PATCH.c" },
+	{ "probe", CLI_PROBE, OPT_JSON, NULL },
+	{ "install", CLI_INSTALL, OPT_JSON | OPT_DIR | OPT_BINARY | OPT_KEY, "PATCH.so" },
+	{ "uninstall", CLI_UNINSTALL, OPT_JSON | OPT_DIR, NULL },
+	{ "installed", CLI_INSTALLED, OPT_JSON | OPT_DIR, NULL },
+	{ "status", CLI_STATUS, OPT_JSON | OPT_DIR, NULL },
 };
 
 static const struct cmd_desc *cmd_find(enum cli_cmd cmd)
@@ -106,6 +115,18 @@ static const char *const usage_text[] = {
 		"  build  [-o OUT.so] [--target BINARY] PATCH.c [CFLAGS...]\n"
 		"         compile a patch; with --target, check it against BINARY and pin\n"
 		"         BINARY's build-id\n"
+		"  probe  [--json]\n"
+		"         show what this machine offers (do debug-register breakpoints fire?)\n"
+		"  install [--json] [--dir DIR] [--binary PATH | --build-id HEX] PATCH.so\n"
+		"         register PATCH.so for every process of its binary, now and later\n"
+		"         (hotpatchd applies it)\n"
+		"  uninstall [--json] [--dir DIR] (ID | PATCH.so)\n"
+		"         unregister a patch (running processes keep it until reverted)\n"
+		"  installed [--json] [--dir DIR]\n"
+		"         show the registered patches\n"
+		"  status [--json] [--dir DIR]\n"
+		"         every process that has patches, and registered patches that a\n"
+		"         running process of their binary lacks\n"
 		"\n",
 	[CLI_APPLY] =
 		"usage: hotpatch apply [--timeout MS] [--json] [--force-regs] TARGET PATCH.so\n"
@@ -157,6 +178,15 @@ static const char *const usage_text[] = {
 		"Show what PATCH.so replaces, wraps, imports and pins. No process involved.\n"
 		"\n"
 		"Options:\n",
+	[CLI_PROBE] =
+		"usage: hotpatch probe [--json]\n"
+		"\n"
+		"Probe what hotpatch depends on here: whether an execute breakpoint in a\n"
+		"debug register fires (some hypervisors accept it and never fire it), and\n"
+		"so which breakpoints run threads out of a function: hardware, or int3\n"
+		"written into the code. HOTPATCH_BREAKPOINTS=hw|sw|auto forces or probes.\n"
+		"\n"
+		"Options:\n",
 	[CLI_BUILD] =
 		"usage: hotpatch build [-o OUT.so] [--target BINARY] PATCH.c [CFLAGS...]\n"
 		"\n"
@@ -172,6 +202,49 @@ static const char *const usage_text[] = {
 		"                    wraps or imports (symbols of other objects are only\n"
 		"                    warned about), then pin the patch to BINARY's build-id\n"
 		"                    by compiling a HOTPATCH_BUILD_ID() descriptor with it\n",
+	[CLI_INSTALL] =
+		"usage: hotpatch install [--json] [--dir DIR] [--binary PATH | --build-id HEX]\n"
+		"                        PATCH.so\n"
+		"\n"
+		"Register a copy of PATCH.so in the patch directory, keyed by the build-id of\n"
+		"the binary it targets: its HOTPATCH_BUILD_ID pin, else the build-id of\n"
+		"--binary PATH, else --build-id HEX. hotpatchd applies every registered patch\n"
+		"to every process of that binary, running or started later. Installing a\n"
+		"patch already registered for that binary changes nothing.\n"
+		"\n"
+		"Options:\n"
+		"  --dir DIR         the patch directory (default $HOTPATCH_DIR, else\n"
+		"                    " REG_DEFAULT_DIR ")\n"
+		"  --binary PATH     the patch is for the executable PATH\n"
+		"  --build-id HEX    the patch is for the executable with this GNU build-id\n",
+	[CLI_UNINSTALL] =
+		"usage: hotpatch uninstall [--json] [--dir DIR] (ID | PATCH.so)\n"
+		"\n"
+		"Remove a patch from the patch directory: ID is the patch's build-id (or\n"
+		"8+ leading hex digits of it) as shown by 'hotpatch installed', PATCH.so a\n"
+		"file with the same build-id, or the registered copy. Processes that have the\n"
+		"patch keep it: revert it with 'hotpatch revert --build-id HEX PATCH.so'.\n"
+		"\n"
+		"Options:\n"
+		"  --dir DIR         the patch directory (see 'hotpatch install --help')\n",
+	[CLI_INSTALLED] =
+		"usage: hotpatch installed [--json] [--dir DIR]\n"
+		"\n"
+		"Show the registered patches, by target build-id, in the order hotpatchd\n"
+		"applies them.\n"
+		"\n"
+		"Options:\n"
+		"  --dir DIR         the patch directory (see 'hotpatch install --help')\n",
+	[CLI_STATUS] =
+		"usage: hotpatch status [--json] [--dir DIR]\n"
+		"\n"
+		"Show every process that has patches applied, and every registered patch\n"
+		"that a running process of its binary lacks ('missing'). Targets are only\n"
+		"read, never stopped. Exit status 0 even when patches are missing: see the\n"
+		"'missing' count of --json.\n"
+		"\n"
+		"Options:\n"
+		"  --dir DIR         the patch directory (see 'hotpatch install --help')\n",
 };
 
 void cli_usage(FILE *f, enum cli_cmd cmd)
@@ -262,6 +335,9 @@ static const struct opt_desc opts[] = {
 	{ "--all", OPT_ALL, false },
 	{ "--output", OPT_OUT, true },
 	{ "--target", OPT_BTARGET, true },
+	{ "--dir", OPT_DIR, true },
+	{ "--binary", OPT_BINARY, true },
+	{ "--build-id", OPT_KEY, true },
 };
 
 /* The one short option with a value: -o OUT or -oOUT. */
@@ -290,8 +366,10 @@ static int parse_opt(struct cli_args *a, const struct cmd_desc *d, int argc, cha
 		if (arg[2])
 			val = arg + 2;
 	}
+	/* One name may mean different options for different commands (--build-id). */
 	for (size_t k = 0; !o && k < ARRAY_SIZE(opts); k++) {
-		if (strlen(opts[k].name) == namelen && !strncmp(opts[k].name, arg, namelen)) {
+		if (strlen(opts[k].name) == namelen && !strncmp(opts[k].name, arg, namelen) &&
+		    (d->opts & opts[k].bit)) {
 			o = &opts[k];
 			if (arg[namelen] == '=')
 				val = arg + namelen + 1;
@@ -329,6 +407,22 @@ static int parse_opt(struct cli_args *a, const struct cmd_desc *d, int argc, cha
 		break;
 	case OPT_BTARGET:
 		a->build_target = val;
+		break;
+	case OPT_DIR:
+		a->dir = val;
+		break;
+	case OPT_BINARY:
+	case OPT_KEY:
+		if (a->binary || a->target != CLI_TARGET_NONE)
+			return usage_err(a, "more than one '--binary' or '--build-id'");
+		if (o->bit == OPT_BINARY) {
+			a->binary = val;
+			break;
+		}
+		if (!is_hex_id(val))
+			return usage_err(a, "invalid build-id '%s' (even number of hex digits)", val);
+		a->target = CLI_TARGET_BUILD_ID;
+		a->target_arg = val;
 		break;
 	case OPT_TARGET:
 		if (a->target != CLI_TARGET_NONE)
@@ -419,6 +513,12 @@ static int parse_cmd(struct cli_args *a, const struct cmd_desc *d, int argc, cha
 		if (!*pos[i])
 			return usage_err(a, "empty %s", d->file_name);
 		a->file = pos[i++];
+	} else if (d->cmd == CLI_UNINSTALL) {
+		if (i == npos)
+			return usage_err(a, "missing ID or PATCH.so");
+		if (!*pos[i])
+			return usage_err(a, "empty ID or PATCH.so");
+		a->what = pos[i++];
 	} else if (d->cmd == CLI_REVERT) {
 		if (a->revert_all) {
 			if (i < npos)

@@ -34,7 +34,12 @@ enum cli_cmd {
 	CLI_CHECK,
 	CLI_INFO,
 	CLI_BUILD,
+	CLI_PROBE,
 	CLI_VERSION,
+	CLI_INSTALL,		/* registry.c, persist.c */
+	CLI_UNINSTALL,
+	CLI_INSTALLED,
+	CLI_STATUS,
 };
 
 enum cli_target {
@@ -63,6 +68,8 @@ struct cli_args {
 	const char *build_target;	/* build --target */
 	const char **cflags;		/* build: compiler arguments after PATCH.c (into argv) */
 	int ncflags;
+	const char *dir;		/* --dir: the patch directory (install, status...) */
+	const char *binary;		/* install --binary PATH */
 	char err[512];			/* the usage error when cli_parse fails */
 };
 
@@ -122,6 +129,11 @@ void cli_syslog(const char *op, pid_t pid, const char *path, const char *build_i
  * writes a one-line reason into msg.
  */
 int cli_find_targets(const struct cli_args *a, pid_t **pids, size_t *n, char *msg, size_t msgsz);
+
+/* ---- persist.c: install, uninstall, installed, status ---- */
+
+/* The command a->cmd of the four; j is NULL without --json. Returns the exit status. */
+int cli_persist(const struct cli_args *a, struct json *j);
 
 /* ---- build.c ---- */
 

@@ -451,6 +451,27 @@ static int run_info(const struct cli_args *a, struct json *j)
 	return cli_exit_code(err);
 }
 
+static int run_probe(const struct cli_args *a, struct json *j)
+{
+	struct hotpatch_probe pr;
+	int err = hotpatch_probe(&pr);
+
+	if (j) {
+		json_head(j, a);
+		json_bool(j, "ok", !err);
+		json_bool(j, "hw_breakpoints", pr.hw_breakpoints);
+		json_string(j, "hw_reason", pr.hw_reason);
+		json_string(j, "breakpoints", pr.breakpoints);
+		json_string(j, "breakpoints_reason", pr.breakpoints_reason);
+		json_end_object(j);
+	} else {
+		printf("hardware breakpoints: %s (%s)\n", pr.hw_breakpoints ? "fire" : "do not fire",
+		       pr.hw_reason);
+		printf("breakpoints used: %s (%s)\n", pr.breakpoints, pr.breakpoints_reason);
+	}
+	return cli_exit_code(err);
+}
+
 static const char *const level_prefix[] = {
 	[HOTPATCH_LOG_ERROR] = "error: ",
 	[HOTPATCH_LOG_WARN] = "warning: ",
@@ -539,6 +560,15 @@ int main(int argc, char **argv)
 		break;
 	case CLI_BUILD:
 		rc = cli_build(&a, a.json ? &j : NULL);
+		break;
+	case CLI_PROBE:
+		rc = run_probe(&a, a.json ? &j : NULL);
+		break;
+	case CLI_INSTALL:
+	case CLI_UNINSTALL:
+	case CLI_INSTALLED:
+	case CLI_STATUS:
+		rc = cli_persist(&a, a.json ? &j : NULL);
 		break;
 	default:
 		openlog("hotpatch", LOG_PID, LOG_USER);

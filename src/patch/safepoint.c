@@ -17,6 +17,7 @@
 
 struct stack {
 	uint64_t pcs[MAX_FRAMES];
+	bool act[MAX_FRAMES];	/* an activation: pcs[0], or the context a signal interrupted */
 	size_t n;
 	int complete;
 };
@@ -28,20 +29,22 @@ static int thread_stack(struct proc *p, struct unwinder *uw, struct thread *t, s
 		return err;
 	s->n = 0;
 	s->complete = 0;
-	err = unwind_thread(uw, t->tid, &t->regs, s->pcs, MAX_FRAMES, &s->n, &s->complete);
+	err = unwind_thread_act(uw, t->tid, &t->regs, s->pcs, s->act, MAX_FRAMES, &s->n,
+				&s->complete);
 	if (err || !s->n) {
 		/* Whatever happened, the pc itself is known. */
 		s->pcs[0] = arch_pc(&t->regs);
+		s->act[0] = true;
 		s->n = 1;
 		s->complete = 0;
 	}
 	return 0;
 }
 
-/* A return address points after the call: look up the byte before it. */
+/* A return address points after the call: look up the byte before it. An activation's pc is exact. */
 static uint64_t frame_addr(const struct stack *s, size_t i)
 {
-	return i ? s->pcs[i] - 1 : s->pcs[i];
+	return s->act[i] ? s->pcs[i] : s->pcs[i] - 1;
 }
 
 /*
@@ -86,6 +89,55 @@ static bool frame_is_blocking(struct objects *objs, struct object *o, uint64_t a
 
 enum verdict { UNSAFE, SAFE, SAFE_IDLE };
 
+/* pc stands on a system call instruction, or just after one (the call in progress or ended). */
+static bool at_syscall(struct proc *p, uint64_t pc)
+{
+	uint8_t b[2 * ARCH_SYSCALL_INSN_LEN];
+	if (proc_read(p, pc - ARCH_SYSCALL_INSN_LEN, b, sizeof(b))) {
+		hp_err_clear();
+		return false;
+	}
+	return !memcmp(b, ARCH_SYSCALL_INSN, ARCH_SYSCALL_INSN_LEN) ||
+	       !memcmp(b + ARCH_SYSCALL_INSN_LEN, ARCH_SYSCALL_INSN, ARCH_SYSCALL_INSN_LEN);
+}
+
+/*
+ * Signal frames. A handler may run for a long time, or for good: the
+ * PostgreSQL postmaster forks its children from inside its SIGCHLD handler
+ * while blocked in select(), so each child lives its whole life above a
+ * signal frame over libc's select. What such a frame interrupted holds no
+ * lock when it is a blocking system call wrapper stopped at its system
+ * call (the same rule as for a thread's innermost frames), and the
+ * trampoline that returns from the handler (libc's __restore_rt) holds
+ * none either: those frames are cleared in held[].
+ */
+static void signal_frames_free(struct proc *p, struct objects *objs, const struct stack *s,
+			       struct object **obj, size_t m, bool *held)
+{
+	for (size_t i = 1; i < m; i++) {
+		if (!s->act[i])
+			continue;
+		if (obj[i - 1] && obj[i - 1]->runtime && !obj[i - 1]->is_ld)
+			held[i - 1] = false;	/* the trampoline */
+		size_t j = i;
+		while (j < m && obj[j] && obj[j]->runtime && !obj[j]->is_ld)
+			j++;
+		if (j == i || (j < m && (!obj[j] || obj[j]->runtime)))
+			continue;	/* no libc frame interrupted, or ld.so / unknown code */
+		if (!at_syscall(p, s->pcs[i]))
+			continue;	/* interrupted while computing: it may hold anything */
+		bool ok = j - i == 1;
+		for (size_t f = i; !ok && f < j; f++)
+			ok = frame_is_blocking(objs, obj[f], frame_addr(s, f));
+		if (!ok)
+			continue;
+		for (size_t f = i; f < j; f++)
+			held[f] = false;
+		hp_debug("pid %d: signal frame over a blocking call (frame %zu): holds no lock",
+			 p->pid, i);
+	}
+}
+
 /*
  * Is this thread at a safe point? When it is not, *bp is where it will be:
  * the return address of its outermost libc/ld.so frame, 0 if unknown.
@@ -122,9 +174,13 @@ static enum verdict classify(struct proc *p, struct objects *objs, struct thread
 	size_t k = 0;
 	while (k < m && obj[k] && obj[k]->runtime)
 		k++;
+	bool held[MAX_FRAMES];	/* a runtime frame that may hold a lock */
+	for (size_t i = 0; i < m; i++)
+		held[i] = !obj[i] || obj[i]->runtime;
+	signal_frames_free(p, objs, s, obj, m, held);
 	ssize_t last_rt = -1;
 	for (size_t i = 0; i < m; i++)
-		if (!obj[i] || obj[i]->runtime)
+		if (held[i])
 			last_rt = (ssize_t)i;
 	if (last_rt >= (ssize_t)k) {
 		/* A libc/ld.so frame between user frames (a callback): run past the outermost. */

@@ -781,6 +781,41 @@ int proc_release_thread(struct proc *p, struct thread *t)
 	return err == -ESRCH ? 0 : err;
 }
 
+int proc_resume_thread(struct proc *p, struct thread *t)
+{
+	if (!t->attached || !t->stopped)
+		return 0;
+	restart_interrupted_syscall(p, t);
+	int err = pt_cont(t->tid, t->pending_sig);
+	if (err == -ESRCH) {
+		/* SIGKILLed in its stop: it is on its way out. */
+		t->gone = true;
+		t->attached = false;
+		err = 0;
+	}
+	t->stopped = false;
+	t->interrupted = false;
+	t->interrupt_sent = false;
+	t->pending_sig = 0;
+	t->regs_valid = false;
+	return err;
+}
+
+struct thread *proc_adopt_thread(struct proc *p, pid_t tid)
+{
+	struct thread *t = proc_thread(p, tid);
+	if (!t)
+		t = thread_add(p, tid);
+	else
+		memset(t, 0, sizeof(*t));
+	if (t) {
+		t->tid = tid;
+		t->attached = true;
+		t->stopped = true;
+	}
+	return t;
+}
+
 int proc_release_all(struct proc *p, struct thread *keep)
 {
 	int err = 0;

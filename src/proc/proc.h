@@ -39,6 +39,7 @@ struct thread {
 	bool parked;		/* left the code we wait on: stays stopped in proc_run_until */
 	bool interrupted;	/* in the event-stop of our PTRACE_INTERRUPT */
 	bool seen_by_hold;	/* proc_hold_all_cb called its function for it */
+	bool at_bp;		/* stopped on one of our int3s (pc rewound): waits to be stepped over */
 };
 
 struct map {
@@ -107,6 +108,16 @@ int proc_hold_all_cb(struct proc *p, proc_stop_fn fn, void *arg);
 int proc_release_all(struct proc *p, struct thread *keep);
 /* Resume (detach) one thread, re-injecting its pending signal. */
 int proc_release_thread(struct proc *p, struct thread *t);
+/*
+ * Resume one stopped thread but stay attached (PTRACE_CONT): its pending
+ * signal re-injected, an EINTR our stop caused repaired as at release.
+ */
+int proc_resume_thread(struct proc *p, struct thread *t);
+/*
+ * A new thread of p that the kernel attached to us (PTRACE_O_TRACECLONE)
+ * and that is in its first stop: record it as attached and stopped.
+ */
+struct thread *proc_adopt_thread(struct proc *p, pid_t tid);
 /*
  * The process exited (or is a zombie) or exec'd (p->execed), so whatever
  * failed, failed because of that: callers report HOTPATCH_E_EXITED instead of
@@ -195,6 +206,19 @@ int proc_remote_syscall(struct proc *p, struct thread *t, long nr, const uint64_
  */
 int proc_run_until(struct proc *p, struct thread **ts, const uint64_t *addrs, size_t n, bool alone,
 		   uint64_t deadline_ns, size_t *hit);
+
+/*
+ * The breakpoint proc_run_until uses. Hardware (a debug register of the
+ * thread: nothing written into the code) where a probe on a child of ours
+ * has seen one fire, else software (an int3 written into the code through
+ * /proc/PID/mem; every other thread and child that meets it is handled).
+ * HOTPATCH_BREAKPOINTS=hw|sw forces one, =auto (default) probes, once per
+ * process. *why (may be NULL) says how it was chosen.
+ */
+enum proc_bp { PROC_BP_HW = 1, PROC_BP_SW = 2 };
+enum proc_bp proc_bp_mechanism(const char **why);
+/* The probe alone (cached): does a debug-register breakpoint fire on this machine? */
+bool proc_hw_breakpoints_fire(const char **why);
 
 struct thread *proc_thread(struct proc *p, pid_t tid);
 /* Threads not gone. */

@@ -23,6 +23,11 @@ int pt_seize(pid_t tid, unsigned long options)
 	return pt(PTRACE_SEIZE, tid, NULL, (void *)options);
 }
 
+int pt_setoptions(pid_t tid, unsigned long options)
+{
+	return pt(PTRACE_SETOPTIONS, tid, NULL, (void *)options);
+}
+
 int pt_interrupt(pid_t tid)
 {
 	return pt(PTRACE_INTERRUPT, tid, NULL, NULL);

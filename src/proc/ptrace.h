@@ -16,6 +16,7 @@
 #include <sys/user.h>
 
 int pt_seize(pid_t tid, unsigned long options);
+int pt_setoptions(pid_t tid, unsigned long options);
 int pt_interrupt(pid_t tid);
 int pt_detach(pid_t tid, int sig);
 int pt_cont(pid_t tid, int sig);

@@ -233,6 +233,7 @@ void unwind_end(struct unwinder *uw)
 
 struct uw_walk {
 	uint64_t *pcs;
+	bool *act;
 	size_t max;
 	size_t n;
 	bool gap;	    /* a frame was not found through CFI, or its pc was unknown */
@@ -272,6 +273,8 @@ static int uw_frame(Dwfl_Frame *frame, void *arg)
 		w->gap = true;
 	/* A return address is looked up inside its call instruction. */
 	w->last_pc = activation ? pc : pc - 1;
+	if (w->act)
+		w->act[w->n] = activation || w->n == 0;
 	w->pcs[w->n++] = pc;
 	return DWARF_CB_OK;
 }
@@ -312,7 +315,13 @@ static bool uw_outermost(struct unwinder *uw, Dwarf_Addr pc)
 int unwind_thread(struct unwinder *uw, pid_t tid, const struct user_regs_struct *regs,
 		  uint64_t *pcs, size_t max, size_t *n, int *complete)
 {
-	struct uw_walk w = {.pcs = pcs, .max = max};
+	return unwind_thread_act(uw, tid, regs, pcs, NULL, max, n, complete);
+}
+
+int unwind_thread_act(struct unwinder *uw, pid_t tid, const struct user_regs_struct *regs,
+		      uint64_t *pcs, bool *act, size_t max, size_t *n, int *complete)
+{
+	struct uw_walk w = {.pcs = pcs, .act = act, .max = max};
 	int ret;
 
 	*n = 0;
@@ -329,6 +338,8 @@ int unwind_thread(struct unwinder *uw, pid_t tid, const struct user_regs_struct 
 		/* Only the initial frame can fail this way: report rip, nothing more. */
 		hp_debug("pid %d: tid %d: no frame unwound: %s", uw->pid, tid, dwfl_errmsg(-1));
 		pcs[0] = regs->rip;
+		if (act)
+			act[0] = true;
 		*n = 1;
 		return 0;
 	}

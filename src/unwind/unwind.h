@@ -8,6 +8,7 @@
 #ifndef HP_UNWIND_H
 #define HP_UNWIND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -30,5 +31,13 @@ int unwind_refresh(struct unwinder *uw);
  */
 int unwind_thread(struct unwinder *uw, pid_t tid, const struct user_regs_struct *regs,
 		  uint64_t *pcs, size_t max, size_t *n, int *complete);
+/*
+ * The same, also telling which frames are activations (act[i], may be NULL):
+ * pcs[0], and the interrupted context below each signal frame. An
+ * activation's pc is where it stood, not a return address; the frame just
+ * before one (i - 1) is the signal trampoline.
+ */
+int unwind_thread_act(struct unwinder *uw, pid_t tid, const struct user_regs_struct *regs,
+		      uint64_t *pcs, bool *act, size_t max, size_t *n, int *complete);
 
 #endif

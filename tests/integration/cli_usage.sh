@@ -78,7 +78,7 @@ expect_rc 0
 for w in "usage: hotpatch COMMAND" "Exit status:" "--all-of PATH" "partial success"; do
 	printf '%s\n' "$OUT" | grep -qF -- "$w" || die "hotpatch --help lacks '$w'"
 done
-for cmd in apply load revert list check info build; do
+for cmd in apply load revert list check info build probe; do
 	hp "$cmd" --help
 	expect_rc 0
 	printf '%s\n' "$OUT" | head -1 | grep -q "^usage: hotpatch $cmd " || die "$cmd --help: no usage line"

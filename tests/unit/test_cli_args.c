@@ -129,6 +129,53 @@ static void test_build(void **state)
 	cli_args_release(&a);
 }
 
+/* install, uninstall, installed, status (the patch directory): no TARGET, --build-id names a binary. */
+static void test_persist(void **state)
+{
+	struct cli_args a;
+
+	(void)state;
+	assert_int_equal(parse(&a, "install", "p.so", NULL), 0);
+	assert_int_equal(a.cmd, CLI_INSTALL);
+	assert_string_equal(a.file, "p.so");
+	assert_int_equal(a.target, CLI_TARGET_NONE);
+	assert_null(a.binary);
+	assert_null(a.dir);
+	cli_args_release(&a);
+
+	assert_int_equal(parse(&a, "install", "--json", "--dir=/d", "--binary", "/usr/bin/x", "p.so",
+			       NULL),
+			 0);
+	assert_true(a.json);
+	assert_string_equal(a.dir, "/d");
+	assert_string_equal(a.binary, "/usr/bin/x");
+	cli_args_release(&a);
+
+	assert_int_equal(parse(&a, "install", "p.so", "--build-id", "ABcd01", NULL), 0);
+	assert_int_equal(a.target, CLI_TARGET_BUILD_ID);
+	assert_string_equal(a.target_arg, "ABcd01");
+	cli_args_release(&a);
+
+	assert_int_equal(parse(&a, "uninstall", "--dir", "/d", "2cc235bd", NULL), 0);
+	assert_int_equal(a.cmd, CLI_UNINSTALL);
+	assert_string_equal(a.what, "2cc235bd");
+	cli_args_release(&a);
+
+	assert_int_equal(parse(&a, "installed", "--json", NULL), 0);
+	assert_int_equal(a.cmd, CLI_INSTALLED);
+	cli_args_release(&a);
+
+	assert_int_equal(parse(&a, "status", "--dir", "/d", NULL), 0);
+	assert_int_equal(a.cmd, CLI_STATUS);
+	assert_string_equal(a.dir, "/d");
+	cli_args_release(&a);
+
+	/* --build-id still selects processes for the commands that have a TARGET */
+	assert_int_equal(parse(&a, "list", "--build-id", "abcd", NULL), 0);
+	assert_int_equal(a.target, CLI_TARGET_BUILD_ID);
+	cli_args_release(&a);
+}
+
 static void test_help_verbose(void **state)
 {
 	struct cli_args a;
@@ -220,6 +267,18 @@ static void test_usage_errors(void **state)
 	expect_usage("missing PATCH.c", CLI_BUILD, "build", "-o", "x.so", NULL);
 	expect_usage("empty PATCH.so", CLI_INFO, "info", "", NULL);
 	expect_usage("unknown command 'nope'", CLI_NONE, "help", "nope", NULL);
+	expect_usage("missing PATCH.so", CLI_INSTALL, "install", "--binary", "/x", NULL);
+	expect_usage("more than one '--binary' or '--build-id'", CLI_INSTALL, "install", "--binary",
+		     "/x", "--build-id", "abcd", "p.so", NULL);
+	expect_usage("invalid build-id 'xyz' (even number of hex digits)", CLI_INSTALL, "install",
+		     "--build-id", "xyz", "p.so", NULL);
+	expect_usage("unknown option '--all-of'", CLI_INSTALL, "install", "--all-of", "/x", "p.so",
+		     NULL);
+	expect_usage("unexpected argument '12'", CLI_INSTALL, "install", "p.so", "12", NULL);
+	expect_usage("missing ID or PATCH.so", CLI_UNINSTALL, "uninstall", NULL);
+	expect_usage("unexpected argument 'x'", CLI_STATUS, "status", "x", NULL);
+	expect_usage("unknown option '--binary'", CLI_STATUS, "status", "--binary", "/x", NULL);
+	expect_usage("unknown option '--dir'", CLI_APPLY, "apply", "--dir", "/d", "1", "p.so", NULL);
 }
 
 static void test_exit_codes(void **state)
@@ -246,7 +305,7 @@ int main(void)
 		cmocka_unit_test(test_apply),	     cmocka_unit_test(test_targets),
 		cmocka_unit_test(test_revert),	     cmocka_unit_test(test_build),
 		cmocka_unit_test(test_help_verbose), cmocka_unit_test(test_usage_errors),
-		cmocka_unit_test(test_exit_codes),
+		cmocka_unit_test(test_exit_codes),   cmocka_unit_test(test_persist),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
