@@ -1,17 +1,42 @@
-# hotpatch - GNU Make build. `make`, `make check`, `make demo`, `make bench`, `make install`.
+# hotpatch - GNU Make build. `make`, `make check`, `make demo`, `make bench`, `make install`,
+# `make uninstall`, `make deb` (Debian packages into build/deb/).
 # SPDX-License-Identifier: MIT
 
+# Install layout (GNU conventions; a distribution sets LIBDIR=$(PREFIX)/lib/<multiarch>).
 PREFIX   ?= /usr/local
 DESTDIR  ?=
+BINDIR   ?= $(PREFIX)/bin
+SBINDIR  ?= $(PREFIX)/sbin
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+LIBDIR   ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DATADIR  ?= $(PREFIX)/share
+MANDIR   ?= $(DATADIR)/man
+DOCDIR   ?= $(DATADIR)/doc/hotpatch
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 CC       ?= cc
 CLANG    ?= clang
 B        := build
 
+# One version, in include/libhotpatch.h; the shared library's soname follows its major number.
+VER_PART  = $(shell sed -n 's/^\#define HOTPATCH_VERSION_$(1) \([0-9]*\).*/\1/p' include/libhotpatch.h)
+VERSION  := $(call VER_PART,MAJOR).$(call VER_PART,MINOR).$(call VER_PART,PATCH)
+SOVERSION := $(call VER_PART,MAJOR)
+SONAME   := libhotpatch.so.$(SOVERSION)
+
+# CFLAGS, CPPFLAGS and LDFLAGS from the environment or the command line (a distribution's
+# hardening flags) are kept; the project's own flags are added around them, so -Werror stays.
+# OPT is the optimisation used when no CFLAGS is given. CFLAGS and CPPFLAGS are `override`
+# variables: a rule that needs more adds them with `override CFLAGS += ...`.
 CSTD     := -std=gnu11
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-missing-field-initializers
 OPT      ?= -O2 -g
-CPPFLAGS += -Iinclude -Isrc -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -DHOTPATCH_PREFIX=\"$(PREFIX)\"
-CFLAGS   += $(CSTD) $(OPT) $(WARN) -fno-strict-aliasing
+CFLAGS   ?= $(OPT)
+override CPPFLAGS := -Iinclude -Isrc -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
+	-DHOTPATCH_PREFIX=\"$(PREFIX)\" $(CPPFLAGS)
+override CFLAGS := $(CSTD) $(CFLAGS) $(WARN) -fno-strict-aliasing
+LDFLAGS  ?=
 LIBS     := -lelf -ldw -lZydis -lpthread
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
@@ -25,8 +50,15 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(B)/obj/%.o)
 ASAN_LIB_OBJ := $(LIB_SRC:%.c=$(B)/asan/obj/%.o)
 ASAN_CLI_OBJ := $(CLI_SRC:%.c=$(B)/asan/obj/%.o)
 
-.PHONY: all deps check unit integration demo bench install clean fuzz format tests-build
-all: $(B)/hotpatch $(B)/libhotpatch.a $(B)/asan/hotpatch
+SHLIB    := $(B)/libhotpatch.so.$(VERSION)
+PROGS    := $(B)/hotpatch $(B)/libhotpatch.a $(SHLIB) $(B)/$(SONAME) $(B)/libhotpatch.so
+
+.PHONY: all progs deps check unit integration demo bench install uninstall deb clean fuzz format \
+	tests-build
+all: $(PROGS) $(B)/asan/hotpatch
+
+# What is installed, without the sanitizer build (`make progs` is what a package builds).
+progs: $(PROGS)
 
 deps:
 	@scripts/install-deps.sh
@@ -34,6 +66,9 @@ deps:
 $(B)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+# The library objects serve the static and the shared library: position-independent.
+$(LIB_OBJ): override CFLAGS += -fPIC
 
 $(B)/asan/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -43,23 +78,33 @@ $(B)/libhotpatch.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
+# The shared library exports hotpatch_* only, under the version node of scripts/libhotpatch.map.
+$(SHLIB): $(LIB_OBJ) scripts/libhotpatch.map
+	$(CC) -shared $(CFLAGS) $(LDFLAGS) -Wl,-soname,$(SONAME) \
+		-Wl,--version-script=scripts/libhotpatch.map -Wl,--no-undefined -o $@ $(LIB_OBJ) $(LIBS)
+$(B)/$(SONAME) $(B)/libhotpatch.so: $(SHLIB)
+	ln -sf $(notdir $<) $@
+
 $(B)/asan/libhotpatch.a: $(ASAN_LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
+# The command links the library statically: it also uses internal functions, which the
+# shared library does not export.
 $(B)/hotpatch: $(CLI_OBJ) $(B)/libhotpatch.a
-	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(B)/libhotpatch.a $(LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libhotpatch.a $(LIBS)
 
 $(B)/asan/hotpatch: $(ASAN_CLI_OBJ) $(B)/asan/libhotpatch.a
-	$(CC) $(CFLAGS) $(SAN) -o $@ $(ASAN_CLI_OBJ) $(B)/asan/libhotpatch.a $(LIBS)
+	$(CC) $(CFLAGS) $(SAN) $(LDFLAGS) -o $@ $(ASAN_CLI_OBJ) $(B)/asan/libhotpatch.a $(LIBS)
 
 # ---- hotpatchd (src/daemon): the library and the CLI's patch-directory code ----
 DAEMON_OBJ := $(patsubst %.c,%.o,$(sort $(wildcard src/daemon/*.c)) src/cli/registry.c)
 all: $(B)/hotpatchd $(B)/asan/hotpatchd
 $(B)/hotpatchd: $(DAEMON_OBJ:%=$(B)/obj/%) $(B)/libhotpatch.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 $(B)/asan/hotpatchd: $(DAEMON_OBJ:%=$(B)/asan/obj/%) $(B)/asan/libhotpatch.a
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LIBS)
+	$(CC) $(CFLAGS) $(SAN) $(LDFLAGS) -o $@ $^ $(LIBS)
+progs: $(B)/hotpatchd
 
 # ---- tests ----
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
@@ -108,20 +153,62 @@ fuzz: deps
 format:
 	clang-format -i $(LIB_SRC) $(CLI_SRC) $(HDRS)
 
-install: $(B)/hotpatch $(B)/libhotpatch.a $(B)/hotpatchd
-	install -Dm755 $(B)/hotpatch $(DESTDIR)$(PREFIX)/bin/hotpatch
-	install -Dm755 $(B)/hotpatchd $(DESTDIR)$(PREFIX)/sbin/hotpatchd
-	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+# The man page names installed paths: its /usr/local/... defaults are rewritten to the layout.
+MAN_SED := -e 's|/usr/local/share/doc/hotpatch|$(DOCDIR)|g' -e 's|/usr/local/include|$(INCLUDEDIR)|g' \
+	   -e 's|/usr/local/lib|$(LIBDIR)|g'
+DOCS     := README.md $(wildcard docs/*.md)
+SCHEMAS  := $(wildcard docs/schema/*.json)
+EXAMPLES := $(wildcard examples/*.c examples/*.sh)
+INC      := include/hotpatch.h include/libhotpatch.h
+
+install: progs
+	install -Dm755 $(B)/hotpatch $(DESTDIR)$(BINDIR)/hotpatch
+	install -Dm755 $(B)/hotpatchd $(DESTDIR)$(SBINDIR)/hotpatchd
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
 	sed -e 's|@PREFIX@|$(PREFIX)|' scripts/hotpatchd.service.in \
-		> $(DESTDIR)$(PREFIX)/lib/systemd/system/hotpatchd.service
-	install -Dm644 $(B)/libhotpatch.a $(DESTDIR)$(PREFIX)/lib/libhotpatch.a
-	install -Dm644 include/hotpatch.h $(DESTDIR)$(PREFIX)/include/hotpatch.h
-	install -Dm644 include/libhotpatch.h $(DESTDIR)$(PREFIX)/include/libhotpatch.h
-	@if [ -f docs/hotpatch.1 ]; then install -Dm644 docs/hotpatch.1 $(DESTDIR)$(PREFIX)/share/man/man1/hotpatch.1; fi
-	@if [ -f scripts/hotpatch.bash-completion ]; then install -Dm644 scripts/hotpatch.bash-completion \
-		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/hotpatch; fi
-	@mkdir -p $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	sed -e 's|@PREFIX@|$(PREFIX)|' scripts/libhotpatch.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libhotpatch.pc
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/hotpatchd.service
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(DOCDIR)
+	install -m644 $(SHLIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(SHLIB)) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libhotpatch.so
+	install -m644 $(B)/libhotpatch.a $(DESTDIR)$(LIBDIR)/libhotpatch.a
+	install -m644 $(INC) $(DESTDIR)$(INCLUDEDIR)/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+		-e 's|@VERSION@|$(VERSION)|' scripts/libhotpatch.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/libhotpatch.pc
+	sed $(MAN_SED) docs/hotpatch.1 > $(DESTDIR)$(MANDIR)/man1/hotpatch.1
+	install -d $(DESTDIR)$(MANDIR)/man8
+	sed $(MAN_SED) docs/hotpatchd.8 > $(DESTDIR)$(MANDIR)/man8/hotpatchd.8
+	install -m644 scripts/hotpatch.bash-completion $(DESTDIR)$(BASHCOMPDIR)/hotpatch
+	install -m644 $(DOCS) $(DESTDIR)$(DOCDIR)/
+	@if [ -n "$(SCHEMAS)" ]; then install -d $(DESTDIR)$(DOCDIR)/schema && \
+		install -m644 $(SCHEMAS) $(DESTDIR)$(DOCDIR)/schema/; fi
+	install -d $(DESTDIR)$(DOCDIR)/examples
+	install -m644 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
+
+# Removes exactly what install wrote (same variables), then the directories left empty.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/hotpatch $(DESTDIR)$(SBINDIR)/hotpatchd \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/hotpatchd.service $(DESTDIR)$(LIBDIR)/libhotpatch.so.$(VERSION) \
+		$(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libhotpatch.so \
+		$(DESTDIR)$(LIBDIR)/libhotpatch.a $(INC:include/%=$(DESTDIR)$(INCLUDEDIR)/%) \
+		$(DESTDIR)$(PKGCONFIGDIR)/libhotpatch.pc $(DESTDIR)$(MANDIR)/man1/hotpatch.1 \
+		$(DESTDIR)$(MANDIR)/man8/hotpatchd.8 \
+		$(DESTDIR)$(BASHCOMPDIR)/hotpatch
+	rm -rf $(DESTDIR)$(DOCDIR)
+
+# Debian packages (hotpatch with hotpatchd, libhotpatch0, libhotpatch-dev) from a copy of this tree, so the
+# packaging's `make clean` leaves build/ alone. Then lintian, which must report no error.
+DEB_DIR := $(B)/deb
+deb:
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
+	tar --exclude=./build --exclude=./.git -cf - . | tar -xf - -C $(DEB_DIR)/src
+	cd $(DEB_DIR)/src && DEB_BUILD_OPTIONS="nocheck noddebs parallel=2 $(DEB_BUILD_OPTIONS)" \
+		dpkg-buildpackage -b -us -uc
+	@if command -v lintian >/dev/null; then \
+		echo "lintian $(DEB_DIR)/*.changes"; lintian --fail-on error $(DEB_DIR)/*.changes; \
+	fi
+	@ls -l $(DEB_DIR)/*.deb
 
 clean:
 	rm -rf $(B)

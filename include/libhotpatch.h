@@ -10,6 +10,27 @@
  *    the pid, symbol, file and reason ("pid 123: 'func' not found in /bin/app");
  *  - diagnostics go through one log callback (hotpatch_set_log).
  *
+ * Who releases what (every pointer argument is the caller's; the library keeps
+ * none of them after a call returns):
+ *  - struct hotpatch_result (apply, check, revert): zeroed on entry; call
+ *    hotpatch_result_release(res) after success AND after failure (a failure
+ *    may leave the patch's path, build-id or functions filled in, for the
+ *    report). Releasing a zeroed or already released result is harmless.
+ *  - struct hotpatch_patch of hotpatch_info: the same, with
+ *    hotpatch_patch_release.
+ *  - hotpatch_list: on success the caller owns *patches and frees it with
+ *    hotpatch_list_free(*patches, *n); on failure *patches is NULL and *n 0
+ *    (hotpatch_list_free(NULL, 0) is harmless).
+ *  - hotpatch_load allocates nothing for the caller.
+ *  - Strings returned by the library are never freed by the caller:
+ *    hotpatch_strerror and hotpatch_version return static strings,
+ *    hotpatch_errmsg a per-thread buffer valid until the thread's next call.
+ *
+ * Audit: the library writes no audit record itself (it has no say in where a
+ * caller's records go). The hotpatch command writes one syslog line per
+ * apply, revert and load; a program using the library keeps its own audit
+ * trail (see README.md, "Audit").
+ *
  * Hazards a caller must know:
  *  - A call stops every thread of the target for the stop-the-world phases
  *    (microseconds to milliseconds) and hijacks one thread to run dlopen().
@@ -32,6 +53,26 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/*
+ * Version of this header. hotpatch_version() returns the version of the
+ * library actually loaded, which may be newer than the header a program was
+ * built with (same major number: the soname is libhotpatch.so.MAJOR).
+ */
+#define HOTPATCH_VERSION_MAJOR 0
+#define HOTPATCH_VERSION_MINOR 1
+#define HOTPATCH_VERSION_PATCH 0
+#define HOTPATCH__STR(x) #x
+#define HOTPATCH__XSTR(x) HOTPATCH__STR(x)
+#define HOTPATCH_VERSION                                                                   \
+	HOTPATCH__XSTR(HOTPATCH_VERSION_MAJOR)                                             \
+	"." HOTPATCH__XSTR(HOTPATCH_VERSION_MINOR) "." HOTPATCH__XSTR(HOTPATCH_VERSION_PATCH)
+/* One number that compares: (major << 16) | (minor << 8) | patch. */
+#define HOTPATCH_VERSION_NUMBER                                                            \
+	((HOTPATCH_VERSION_MAJOR << 16) | (HOTPATCH_VERSION_MINOR << 8) | HOTPATCH_VERSION_PATCH)
+
+/* "0.1.0": the library's version; *number (if not NULL) gets its HOTPATCH_VERSION_NUMBER. */
+const char *hotpatch_version(unsigned *number);
 
 #define HOTPATCH_E_BASE 1000
 
@@ -89,11 +130,54 @@ enum hotpatch_log_level { HOTPATCH_LOG_ERROR, HOTPATCH_LOG_WARN, HOTPATCH_LOG_IN
 typedef void (*hotpatch_log_fn)(enum hotpatch_log_level level, const char *msg, void *ctx);
 void hotpatch_set_log(hotpatch_log_fn fn, void *ctx, enum hotpatch_log_level max_level);
 
-/* Options of apply/revert/load/check. Zero-initialised means defaults. */
+/*
+ * Progress of a long wait inside apply, revert or load: a thread is inside a
+ * function being replaced, or no thread is at a safe point yet. Once a wait
+ * has lasted 250 ms, fn is called about every 100 ms (from the thread that
+ * called the library, between two ptrace calls: it must be quick), and once
+ * more with done = true when that wait ends. The hotpatch command draws it on
+ * stderr when that is a terminal. NULL fn: no reports (the default).
+ */
+struct hotpatch_progress {
+	size_t sz;		/* sizeof(struct hotpatch_progress) of the library */
+	pid_t pid;
+	pid_t tid;		/* the thread waited for, 0 if none in particular */
+	const char *function;	/* the function it must leave; NULL: waiting for a safe point */
+	unsigned elapsed_ms;	/* since the wait began */
+	unsigned limit_ms;	/* when it gives up (the --timeout bound) */
+	bool done;		/* the wait is over (either way) */
+};
+typedef void (*hotpatch_progress_fn)(const struct hotpatch_progress *pr, void *ctx);
+void hotpatch_set_progress(hotpatch_progress_fn fn, void *ctx);
+
+/*
+ * Options of apply/revert/load/check (libbpf style). The struct only ever
+ * grows at its end; sz says how much of it the caller knows. Declare it with
+ * HOTPATCH_OPTS, which sets sz and zeroes the rest:
+ *
+ *	HOTPATCH_OPTS(opts, .timeout_ms = 2000);
+ *	err = hotpatch_apply(pid, path, &opts, &res);
+ *
+ * The library reads only the fields that sz covers; a field past sz takes its
+ * default, so a program built against an older header keeps working with a
+ * newer library. A program built against a newer header, run with an older
+ * library, is refused with -EINVAL if it sets a field the library does not
+ * know (a non-zero byte past the library's struct), and works otherwise.
+ * sz smaller than the sz field itself (0: forgotten) is -EINVAL too.
+ * opts == NULL means every default. The library does not keep opts after the
+ * call returns.
+ */
 struct hotpatch_opts {
+	size_t sz;		/* sizeof(struct hotpatch_opts) as the caller was built */
 	unsigned timeout_ms;	/* consistency/safe-point bound; 0 = 5000 */
 	bool force_clobber;	/* apply despite stack arguments + preserved registers (--force-regs) */
+	/* new fields go here, at the end, and zero must mean their default */
 };
+/* The initializer alone, for strict C99 (no empty variadic arguments) and C++20:
+ *	struct hotpatch_opts opts = { HOTPATCH_OPTS_INIT, .timeout_ms = 2000 };
+ */
+#define HOTPATCH_OPTS_INIT .sz = sizeof(struct hotpatch_opts)
+#define HOTPATCH_OPTS(name, ...) struct hotpatch_opts name = { HOTPATCH_OPTS_INIT, __VA_ARGS__ }
 
 #define HOTPATCH_NAME_MAX 256
 #define HOTPATCH_BUILD_ID_MAX 81 /* hex + NUL */

@@ -29,6 +29,7 @@ enum {
 	OPT_DIR = 1 << 7,	/* --dir DIR: the patch directory */
 	OPT_BINARY = 1 << 8,	/* install --binary PATH */
 	OPT_KEY = 1 << 9,	/* install --build-id HEX: the target binary, no process */
+	OPT_JOBS = 1 << 10,	/* --jobs N: processes of a multi-process TARGET handled at once */
 };
 
 struct cmd_desc {
@@ -39,11 +40,11 @@ struct cmd_desc {
 };
 
 static const struct cmd_desc cmds[] = {
-	{ "apply", CLI_APPLY, OPT_TIMEOUT | OPT_JSON | OPT_FORCE_REGS | OPT_TARGET, "PATCH.so" },
-	{ "load", CLI_LOAD, OPT_TIMEOUT | OPT_JSON | OPT_TARGET, "FILE.so" },
-	{ "revert", CLI_REVERT, OPT_TIMEOUT | OPT_JSON | OPT_TARGET | OPT_ALL, NULL },
-	{ "list", CLI_LIST, OPT_JSON | OPT_TARGET, NULL },
-	{ "check", CLI_CHECK, OPT_JSON | OPT_FORCE_REGS | OPT_TARGET, "PATCH.so" },
+	{ "apply", CLI_APPLY, OPT_TIMEOUT | OPT_JSON | OPT_FORCE_REGS | OPT_TARGET | OPT_JOBS, "PATCH.so" },
+	{ "load", CLI_LOAD, OPT_TIMEOUT | OPT_JSON | OPT_TARGET | OPT_JOBS, "FILE.so" },
+	{ "revert", CLI_REVERT, OPT_TIMEOUT | OPT_JSON | OPT_TARGET | OPT_JOBS | OPT_ALL, NULL },
+	{ "list", CLI_LIST, OPT_JSON | OPT_TARGET | OPT_JOBS, NULL },
+	{ "check", CLI_CHECK, OPT_JSON | OPT_FORCE_REGS | OPT_TARGET | OPT_JOBS, "PATCH.so" },
 	{ "info", CLI_INFO, OPT_JSON, "PATCH.so" },
 	{ "build", CLI_BUILD, OPT_JSON | OPT_OUT | OPT_BTARGET, "PATCH.c" },
 	{ "probe", CLI_PROBE, OPT_JSON, NULL },
@@ -84,11 +85,12 @@ static const char usage_target[] =
 	"  PID             one process\n"
 	"  --all-of PATH   every process whose executable (/proc/PID/exe) is PATH\n"
 	"  --build-id HEX  every process whose executable has the GNU build-id HEX\n"
-	"A multi-process TARGET handles the processes one by one, independently, in\n"
-	"pid order, and reports one line per process.\n";
+	"A multi-process TARGET handles the processes independently, up to --jobs N\n"
+	"(default 8) at once, each in a process of its own, so a busy one delays no\n"
+	"other; it reports one line per process, in pid order.\n";
 
 static const char usage_common[] =
-	"  --json          print one JSON document on stdout (see docs/json.md)\n"
+	"  --json          print one JSON document on stdout (see hotpatch(1), FILES)\n"
 	"  -v, -vv         more log lines on stderr (info, debug)\n"
 	"  -h, --help      show this help\n";
 
@@ -328,6 +330,7 @@ struct opt_desc {
 
 static const struct opt_desc opts[] = {
 	{ "--timeout", OPT_TIMEOUT, true },
+	{ "--jobs", OPT_JOBS, true },
 	{ "--json", OPT_JSON, false },
 	{ "--force-regs", OPT_FORCE_REGS, false },
 	{ "--all-of", OPT_TARGET, true },
@@ -392,6 +395,11 @@ static int parse_opt(struct cli_args *a, const struct cmd_desc *d, int argc, cha
 		if (!parse_uint(val, UINT_MAX, &v))
 			return usage_err(a, "invalid timeout '%s' (milliseconds, > 0)", val);
 		a->timeout_ms = (unsigned)v;
+		break;
+	case OPT_JOBS:
+		if (!parse_uint(val, 1024, &v))
+			return usage_err(a, "invalid --jobs '%s' (1 to 1024 processes at once)", val);
+		a->jobs = (unsigned)v;
 		break;
 	case OPT_JSON:
 		a->json = true;
@@ -543,6 +551,7 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
 
 	memset(a, 0, sizeof(*a));
 	a->timeout_ms = CLI_DEFAULT_TIMEOUT_MS;
+	a->jobs = CLI_DEFAULT_JOBS;
 
 	/* Options before the command: -v, --help, --version. */
 	for (i = 1; i < argc && is_opt(argv[i]); i++) {

@@ -11,10 +11,6 @@
 #include "libhotpatch.h"
 #include "cli/json.h"
 
-#ifndef HOTPATCH_VERSION
-#define HOTPATCH_VERSION "0.1.0"
-#endif
-
 /* Exit statuses (documented in `hotpatch --help` and hotpatch(1)). */
 enum cli_exit {
 	EXIT_OK = 0,
@@ -50,6 +46,7 @@ enum cli_target {
 };
 
 #define CLI_DEFAULT_TIMEOUT_MS 5000
+#define CLI_DEFAULT_JOBS 8
 
 struct cli_args {
 	enum cli_cmd cmd;
@@ -59,6 +56,7 @@ struct cli_args {
 	bool force_regs;
 	bool revert_all;
 	unsigned timeout_ms;
+	unsigned jobs;			/* --jobs: processes of a multi-process TARGET at once */
 	enum cli_target target;
 	pid_t pid;
 	const char *target_arg;		/* PATH of --all-of, HEX of --build-id */
@@ -114,7 +112,9 @@ void json_timing(struct json *j, const char *key, const struct hotpatch_timing *
 void json_error(struct json *j, int err, const char *msg);
 
 /*
- * One syslog line per apply/revert/load, success or failure:
+ * One audit line per apply/revert/load, success or failure, to syslog (LOG_USER,
+ * LOG_NOTICE). When syslog cannot take it (nothing at /dev/log) the line goes to
+ * stderr, saying so. HOTPATCH_AUDIT=stderr: always to stderr; =off: nowhere.
  * "apply pid=1 patch=/p.so build-id=HEX result=ok id=1"
  * "apply pid=1 patch=/p.so build-id=HEX result=error reason=\"...\""
  */

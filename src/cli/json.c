@@ -119,6 +119,12 @@ static void json_prefix(struct json *j, const char *key)
 	}
 }
 
+void json_raw(struct json *j, const char *key, const char *text, size_t len)
+{
+	json_prefix(j, key);
+	fwrite(text, 1, len, j->f);
+}
+
 static void json_begin(struct json *j, const char *key, bool obj)
 {
 	json_prefix(j, key);

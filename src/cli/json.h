@@ -47,6 +47,9 @@ void json_hex_u64(struct json *j, const char *key, uint64_t v);
 /* Bytes as one lowercase hex string without separators: "e9fc0f0000". */
 void json_hex_bytes(struct json *j, const char *key, const uint8_t *b, size_t n);
 
+/* A value already written as JSON text elsewhere (a whole object), spliced in as is. */
+void json_raw(struct json *j, const char *key, const char *text, size_t len);
+
 /* Write s[0..len) as a quoted JSON string. */
 void json_write_escaped(FILE *f, const char *s, size_t len);
 

@@ -5,17 +5,21 @@
  * humans (stdout, errors as one line on stderr) or as one JSON document.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/common.h"
 #include "cli/cli.h"
+#include "elf/elf.h"
 
 /*
  * Dying while the library holds a target stopped, or one of its threads
@@ -45,6 +49,38 @@ static void catch_signals(void)
 		sigaction(sigs[i], &sa, NULL);
 	/* A closed stdout is an error to report, not a reason to die mid-run. */
 	signal(SIGPIPE, SIG_IGN);
+}
+
+/* A progress line is on the terminal (stderr), to be erased before anything else is written. */
+static bool progress_shown;
+
+static void progress_erase(void)
+{
+	if (progress_shown)
+		fputs("\r\033[K", stderr);
+	progress_shown = false;
+}
+
+/* Long waits, drawn on one terminal line that is rewritten in place (only when stderr is a tty). */
+static void progress_tty(const struct hotpatch_progress *pr, void *ctx)
+{
+	(void)ctx;
+	if (pr->done) {
+		progress_erase();
+		return;
+	}
+	fprintf(stderr, "\rhotpatch: pid %d: waiting %.1f s of %.1f s for ", (int)pr->pid,
+		pr->elapsed_ms / 1e3, pr->limit_ms / 1e3);
+	if (pr->function && pr->tid)
+		fprintf(stderr, "thread %d to leave '%s'", (int)pr->tid, pr->function);
+	else if (pr->function)
+		fprintf(stderr, "threads to leave '%s'", pr->function);
+	else if (pr->tid)
+		fprintf(stderr, "thread %d to reach a safe point", (int)pr->tid);
+	else
+		fputs("a thread at a safe point (outside libc and ld.so)", stderr);
+	fputs("\033[K", stderr);
+	progress_shown = true;
 }
 
 /* One process's run of a command. */
@@ -89,6 +125,7 @@ static void headline(struct run *r, const char *fmt, ...)
 static struct hotpatch_opts run_opts(const struct cli_args *a)
 {
 	struct hotpatch_opts o = {
+		.sz = sizeof(o),
 		.timeout_ms = a->timeout_ms,
 		.force_clobber = a->force_regs,
 	};
@@ -111,10 +148,34 @@ static void log_timing(const struct cli_args *a, pid_t pid, const struct hotpatc
 	if (a->verbose < 1)
 		return;
 	fprintf(stderr,
-		"hotpatch: pid %d: %.3f ms in all; %u threads paused %.3f ms (dlopen %.3f ms, "
+		"hotpatch: pid %d: %.3f ms in all; %u thread%s paused %.3f ms (dlopen %.3f ms, "
 		"final stop %.3f ms)\n",
-		(int)pid, t->total_ns / 1e6, t->threads, t->pause_ns / 1e6, t->dlopen_ns / 1e6,
-		t->stw_ns / 1e6);
+		(int)pid, t->total_ns / 1e6, t->threads, t->threads == 1 ? "" : "s",
+		t->pause_ns / 1e6, t->dlopen_ns / 1e6, t->stw_ns / 1e6);
+}
+
+/* -v: the steps of an apply or revert, from its result (stdout keeps the outcome). */
+static void log_steps(const struct cli_args *a, pid_t pid, const char *op,
+		      const struct hotpatch_patch *p)
+{
+	if (a->verbose < 1)
+		return;
+	if (!strcmp(op, "apply"))
+		fprintf(stderr, "hotpatch: pid %d: loaded %s (handle 0x%" PRIx64 "), build-id %s\n",
+			(int)pid, p->path, p->handle, *p->build_id ? p->build_id : "none");
+	for (unsigned i = 0; i < p->nfuncs; i++) {
+		const struct hotpatch_func *f = &p->funcs[i];
+
+		if (!strcmp(op, "apply"))
+			fprintf(stderr, "hotpatch: pid %d: '%s' at 0x%" PRIx64 " now jumps to '%s'\n",
+				(int)pid, f->name, f->addr, *f->new_name ? f->new_name : "?");
+		else
+			fprintf(stderr, "hotpatch: pid %d: '%s' at 0x%" PRIx64 " restored (%u bytes)\n",
+				(int)pid, f->name, f->addr, f->jump_len);
+	}
+	if (strcmp(op, "apply"))
+		fprintf(stderr, "hotpatch: pid %d: patch %u unloaded (handle 0x%" PRIx64 ")\n",
+			(int)pid, p->id, p->handle);
 }
 
 static int do_apply(struct run *r)
@@ -137,6 +198,7 @@ static int do_apply(struct run *r)
 		return err;
 	}
 	cli_syslog("apply", r->pid, p->path, p->build_id, p->id, 0, NULL);
+	log_steps(a, r->pid, "apply", p);
 	log_timing(a, r->pid, &res.timing);
 	if (r->j) {
 		json_patch(r->j, "patch", p);
@@ -149,6 +211,30 @@ static int do_apply(struct run *r)
 	}
 	hotpatch_result_release(&res);
 	return 0;
+}
+
+/*
+ * check only reads, so another tracer does not stop it; but apply would be
+ * refused while that tracer holds the target: say so.
+ */
+static void warn_traced(pid_t pid)
+{
+	char path[64], line[256];
+	long tracer = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "TracerPid: %ld", &tracer) == 1)
+			break;
+	fclose(f);
+	if (tracer > 0)
+		fprintf(stderr,
+			"hotpatch: warning: pid %d: traced by pid %ld: apply is refused until it lets go\n",
+			(int)pid, tracer);
 }
 
 static int do_check(struct run *r)
@@ -164,6 +250,7 @@ static int do_check(struct run *r)
 		hotpatch_result_release(&res);
 		return failed(r, err);
 	}
+	warn_traced(r->pid);
 	if (r->j) {
 		json_patch(r->j, "patch", &res.patch);
 	} else {
@@ -176,18 +263,38 @@ static int do_check(struct run *r)
 	return 0;
 }
 
+/* The GNU build-id of any ELF file, for the audit line ("" if none or unreadable). */
+static void load_build_id(const char *path, char *hex)
+{
+	struct elf_file *ef;
+
+	hex[0] = 0;
+	if (elf_file_open(path, path, &ef))
+		return;
+	if (elf_file_build_id(ef, hex))
+		hex[0] = 0;
+	elf_file_free(ef);
+}
+
 static int do_load(struct run *r)
 {
 	const struct cli_args *a = r->a;
 	struct hotpatch_opts o = run_opts(a);
 	struct hotpatch_timing t = { 0 };
+	char build_id[HOTPATCH_BUILD_ID_MAX];
 	uint64_t handle = 0;
 	int err;
 
 	hp_err_clear();
 	err = hotpatch_load(r->pid, r->file, &o, &handle, &t);
-	if (err)
-		return failed(r, err);
+	if (err) {
+		failed(r, err);
+		load_build_id(r->file, build_id);
+		cli_syslog("load", r->pid, r->file, build_id, 0, err, r->msg);
+		return err;
+	}
+	load_build_id(r->file, build_id);
+	cli_syslog("load", r->pid, r->file, build_id, 0, 0, NULL);
 	log_timing(a, r->pid, &t);
 	if (r->j) {
 		json_string(r->j, "path", r->file);
@@ -244,6 +351,13 @@ static int revert_one(struct run *r, const char *what)
 		return err;
 	}
 	cli_syslog("revert", r->pid, p->path, p->build_id, p->id, 0, NULL);
+	log_steps(r->a, r->pid, "revert", p);
+	if (r->a->verbose >= 1)
+		fprintf(stderr,
+			"hotpatch: pid %d: %.3f ms in all; %u thread%s paused %.3f ms (final stop %.3f ms)\n",
+			(int)r->pid, res.timing.total_ns / 1e6, res.timing.threads,
+			res.timing.threads == 1 ? "" : "s", res.timing.pause_ns / 1e6,
+			res.timing.stw_ns / 1e6);
 	if (r->j)
 		json_patch(r->j, NULL, p);
 	else
@@ -337,12 +451,218 @@ static int run_one(struct run *r)
 		if (r->multi)
 			json_end_object(r->j);
 	}
+	progress_erase();
 	/* With several processes the report on stdout says which failed, in order. */
 	if (err && r->multi && !r->j)
 		printf("pid %d: error: %s\n", (int)r->pid, strip_pid(r->msg, r->pid));
 	else if (err)
 		fprintf(stderr, "hotpatch: %s\n", r->msg);
 	return err;
+}
+
+/* One process of a multi-process TARGET, handled in a child of ours. */
+struct job {
+	pid_t pid;		/* the target */
+	pid_t worker;		/* our child handling it, 0 = not started */
+	int fd;			/* its stdout, -1 once read to the end */
+	char *out;		/* what it printed: its error code, then its report */
+	size_t len, cap;
+};
+
+/*
+ * In the child: the target's report goes to the pipe, preceded by the error
+ * code. The report is text lines, or one JSON object that the parent splices
+ * into its "processes" array.
+ */
+static void job_child(struct run *r, struct job *jb, int wfd)
+{
+	if (dup2(wfd, STDOUT_FILENO) < 0)
+		_exit(EXIT_FAIL);
+	close(wfd);
+	int err = 0;
+	FILE *mem = NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	struct json jj;
+	if (r->j) {
+		/* A fresh writer: the object is written as a value of its own. */
+		mem = open_memstream(&buf, &len);
+		if (!mem)
+			_exit(EXIT_FAIL);
+		json_init(&jj, mem);
+		jj.depth = 1;
+		jj.first[1] = true;
+		jj.in_obj[1] = false;
+		r->j = &jj;
+	}
+	r->pid = jb->pid;
+	err = run_one(r);
+	fflush(stdout);
+	if (mem)
+		fclose(mem);
+	if (write(STDOUT_FILENO, "\0", 1) != 1 || write(STDOUT_FILENO, &err, sizeof(err)) != sizeof(err))
+		_exit(EXIT_FAIL);
+	for (size_t off = 0; buf && off < len;) {
+		ssize_t w = write(STDOUT_FILENO, buf + off, len - off);
+		if (w <= 0)
+			_exit(EXIT_FAIL);
+		off += (size_t)w;
+	}
+	_exit(EXIT_OK);
+}
+
+static int job_start(struct run *r, struct job *jb)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC))
+		return -errno;
+	fflush(stdout);
+	fflush(stderr);
+	pid_t w = fork();
+	if (w < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -errno;
+	}
+	if (w == 0) {
+		close(p[0]);
+		job_child(r, jb, p[1]);
+	}
+	close(p[1]);
+	jb->worker = w;
+	jb->fd = p[0];
+	return 0;
+}
+
+/* Read what is there; on end of file reap the worker. */
+static void job_read(struct job *jb)
+{
+	if (jb->len + 4096 > jb->cap) {
+		size_t cap = jb->cap ? 2 * jb->cap : 8192;
+		char *v = realloc(jb->out, cap);
+		if (!v)
+			return;
+		jb->out = v;
+		jb->cap = cap;
+	}
+	ssize_t n = read(jb->fd, jb->out + jb->len, jb->cap - jb->len);
+	if (n > 0) {
+		jb->len += (size_t)n;
+		return;
+	}
+	if (n < 0 && errno == EINTR)
+		return;
+	close(jb->fd);
+	jb->fd = -1;
+	while (waitpid(jb->worker, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+/*
+ * The processes of a multi-process TARGET, up to r->a->jobs at once, each in
+ * a child of ours: ptrace ties a target to the thread that attached it, and
+ * a process of its own per target keeps one busy target (a thread that will
+ * not leave a function, a safe point that does not come) from delaying the
+ * others. The reports are printed in pid order once all are in; errors go
+ * to stderr as they happen. SIGINT reaches the workers with us (one process
+ * group); SIGTERM and SIGHUP sent to us alone are passed on.
+ */
+static void run_parallel(struct run *r, const pid_t *pids, size_t n, int *nfail, int *ngone,
+			 int *first_err)
+{
+	struct job *v = calloc(n, sizeof(*v));
+	struct pollfd *pfd = calloc(n, sizeof(*pfd));
+	size_t next = 0, running = 0;
+	bool passed_on = false;
+
+	if (!v || !pfd) {
+		free(v);
+		free(pfd);
+		*nfail = (int)n;
+		*first_err = -ENOMEM;
+		fprintf(stderr, "hotpatch: %s\n", strerror(ENOMEM));
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		v[i].pid = pids[i];
+		v[i].fd = -1;
+	}
+	while (next < n || running) {
+		while (running < r->a->jobs && next < n && !interrupted) {
+			int err = job_start(r, &v[next]);
+			if (err)
+				snprintf(r->msg, sizeof(r->msg), "pid %d: cannot start a worker: %s",
+					 (int)v[next].pid, strerror(-err));
+			else
+				running++;
+			next++;
+		}
+		if (interrupted && !passed_on) {
+			for (size_t i = 0; i < n; i++)
+				if (v[i].fd >= 0)
+					kill(v[i].worker, (int)interrupted);
+			passed_on = true;
+		}
+		if (!running) {
+			if (next < n && interrupted)
+				next = n;	/* the ones not started are reported as not attempted */
+			continue;
+		}
+		nfds_t np = 0;
+		size_t map[1024];
+		for (size_t i = 0; i < n && np < ARRAY_SIZE(map); i++)
+			if (v[i].fd >= 0) {
+				pfd[np].fd = v[i].fd;
+				pfd[np].events = POLLIN;
+				map[np++] = i;
+			}
+		if (poll(pfd, np, -1) < 0)
+			continue;	/* EINTR: a signal to pass on */
+		for (nfds_t k = 0; k < np; k++)
+			if (pfd[k].revents) {
+				job_read(&v[map[k]]);
+				if (v[map[k]].fd < 0)
+					running--;
+			}
+	}
+	/* In pid order: each report, and its verdict (the code after the marker). */
+	for (size_t i = 0; i < n; i++) {
+		struct job *jb = &v[i];
+		char *mark = jb->out ? memchr(jb->out, 0, jb->len) : NULL;
+		int err;
+		if (mark && (size_t)(mark - jb->out) + 1 + sizeof(err) <= jb->len) {
+			memcpy(&err, mark + 1, sizeof(err));
+			fwrite(jb->out, 1, (size_t)(mark - jb->out), stdout);
+			size_t rest = jb->len - (size_t)(mark - jb->out) - 1 - sizeof(err);
+			if (r->j && rest)
+				json_raw(r->j, NULL, mark + 1 + sizeof(err), rest);
+		} else {
+			/* Not attempted, or its worker died before reporting. */
+			err = interrupted ? -HOTPATCH_E_INTR : -EIO;
+			if (jb->len)
+				fwrite(jb->out, 1, jb->len, stdout);
+			r->pid = jb->pid;
+			snprintf(r->msg, sizeof(r->msg), "pid %d: %s", (int)jb->pid,
+				 interrupted ? "not attempted: interrupted"
+					     : "its worker ended without a report");
+			if (r->j) {
+				json_begin_object(r->j, NULL);
+				json_int(r->j, "pid", jb->pid);
+				json_bool(r->j, "ok", false);
+				json_error(r->j, err, r->msg);
+				json_end_object(r->j);
+			} else {
+				printf("pid %d: error: %s\n", (int)jb->pid, strip_pid(r->msg, jb->pid));
+			}
+		}
+		if (err == -HOTPATCH_E_NOPROC || err == -HOTPATCH_E_EXITED)
+			(*ngone)++;
+		else if (err && !(*nfail)++)
+			*first_err = err;
+		free(jb->out);
+	}
+	free(v);
+	free(pfd);
 }
 
 static int run_targets(const struct cli_args *a, struct json *j)
@@ -400,27 +720,46 @@ static int run_targets(const struct cli_args *a, struct json *j)
 		json_string(j, "target_arg", a->target_arg);
 		json_begin_array(j, "processes");
 	}
-	/* One by one and independently: a failure in one process stops nothing. */
-	for (size_t i = 0; i < n; i++) {
-		r.pid = pids[i];
-		err = run_one(&r);
-		fflush(stdout);
-		if (err && !nfail++)
-			first_err = err;
+	/* Independently: a failure in one process stops nothing. */
+	/*
+	 * A process that exited before it could be handled (a short-lived
+	 * worker of the service, found by the scan) is no failure: nothing of
+	 * it is left to patch. It is reported, and counted as "gone".
+	 */
+	int ngone = 0;
+	if (a->jobs > 1 && n > 1) {
+		run_parallel(&r, pids, n, &nfail, &ngone, &first_err);
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			r.pid = pids[i];
+			err = run_one(&r);
+			fflush(stdout);
+			if (err == -HOTPATCH_E_NOPROC || err == -HOTPATCH_E_EXITED)
+				ngone++;
+			else if (err && !nfail++)
+				first_err = err;
+		}
 	}
 	free(pids);
 	if (nfail)
 		fprintf(stderr, "hotpatch: %d of %zu processes failed\n", nfail, n);
+	if (ngone)
+		fprintf(stderr, "hotpatch: %d of %zu processes exited before they could be handled\n",
+			ngone, n);
+	size_t nok = n - (size_t)nfail - (size_t)ngone;
 	if (j) {
 		json_end_array(j);
-		json_bool(j, "ok", !nfail);
-		json_uint(j, "succeeded", n - (size_t)nfail);
+		json_bool(j, "ok", !nfail && nok);
+		json_uint(j, "succeeded", nok);
 		json_uint(j, "failed", (uint64_t)nfail);
+		json_uint(j, "gone", (uint64_t)ngone);
 		json_end_object(j);
 	}
-	if (!nfail)
+	if (!nfail && nok)
 		return EXIT_OK;
-	return (size_t)nfail < n ? EXIT_PARTIAL : cli_exit_code(first_err);
+	if (!nok)
+		return cli_exit_code(first_err ? first_err : -HOTPATCH_E_NOPROC);
+	return EXIT_PARTIAL;
 }
 
 static int run_info(const struct cli_args *a, struct json *j)
@@ -482,6 +821,7 @@ static const char *const level_prefix[] = {
 static void log_stderr(enum hotpatch_log_level level, const char *msg, void *ctx)
 {
 	(void)ctx;
+	progress_erase();
 	fprintf(stderr, "hotpatch: %s%s\n", level <= HOTPATCH_LOG_DEBUG ? level_prefix[level] : "",
 		msg);
 }
@@ -553,6 +893,8 @@ int main(int argc, char **argv)
 			 a.verbose >= 2	  ? HOTPATCH_LOG_DEBUG
 			 : a.verbose == 1 ? HOTPATCH_LOG_INFO
 					  : HOTPATCH_LOG_WARN);
+	if (isatty(STDERR_FILENO))
+		hotpatch_set_progress(progress_tty, NULL);
 	json_init(&j, stdout);
 	switch (a.cmd) {
 	case CLI_INFO:

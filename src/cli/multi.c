@@ -11,6 +11,8 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <linux/kcmp.h>
+#include <sys/syscall.h>
 
 #include "common/common.h"
 #include "elf/elf.h"
@@ -108,6 +110,21 @@ static int exe_build_id(struct bid_cache *c, pid_t pid, const char **hex)
 	return err;
 }
 
+static bool shares_parent_mm(pid_t pid)
+{
+	char path[64], line[256];
+	long ppid = 0;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "PPid: %ld", &ppid) == 1)
+			break;
+	fclose(f);
+	return ppid > 0 && syscall(SYS_kcmp, (pid_t)ppid, pid, KCMP_VM, 0, 0) == 0;
+}
+
 static int push_pid(pid_t **v, size_t *n, size_t *cap, pid_t pid)
 {
 	if (*n == *cap) {
@@ -166,6 +183,9 @@ int cli_find_targets(const struct cli_args *a, pid_t **pids, size_t *n, char *ms
 		} else if (exe_build_id(&cache, (pid_t)pid, &hex) || strcasecmp(hex, a->target_arg)) {
 			continue;
 		}
+		/* A vfork child before its exec is its parent's memory, not a process to patch. */
+		if (shares_parent_mm((pid_t)pid))
+			continue;
 		err = push_pid(&v, &nv, &cap, (pid_t)pid);
 		if (err) {
 			snprintf(msg, msgsz, "%s", strerror(-err));

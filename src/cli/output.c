@@ -3,8 +3,13 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
+#include <paths.h>
+#include <stdlib.h>
 #include <syslog.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/common.h"
 #include "cli/cli.h"
@@ -275,17 +280,58 @@ static void syslog_quote(const char *s, char *buf, size_t size)
 	buf[n] = 0;
 }
 
+/*
+ * Can syslog(3) deliver? It writes to /dev/log and drops the record without
+ * a word when nothing listens there (a container, a host without a syslog
+ * daemon or journald). Tried once per run, as syslog(3) does: a datagram
+ * socket, then a stream one. 0, or the errno of the failure.
+ */
+static int syslog_reachable(void)
+{
+	static int cached = -1;
+	static const int types[] = { SOCK_DGRAM, SOCK_STREAM };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	if (cached >= 0)
+		return cached;
+	hp_strlcpy(sa.sun_path, _PATH_LOG, sizeof(sa.sun_path));
+	cached = ENOENT;
+	for (size_t i = 0; i < ARRAY_SIZE(types) && cached; i++) {
+		int fd = socket(AF_UNIX, types[i] | SOCK_CLOEXEC, 0);
+
+		if (fd < 0) {
+			cached = errno;
+			continue;
+		}
+		cached = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ? errno : 0;
+		close(fd);
+	}
+	return cached;
+}
+
 void cli_syslog(const char *op, pid_t pid, const char *path, const char *build_id, unsigned id,
 		int err, const char *reason)
 {
-	char q[1200];
+	const char *audit = getenv("HOTPATCH_AUDIT");
+	char line[2048], q[1200];
+	int e;
 
-	if (!err) {
-		syslog(LOG_NOTICE, "%s pid=%d patch=%s build-id=%s result=ok id=%u", op, (int)pid,
-		       path, *build_id ? build_id : "none", id);
+	if (audit && !strcmp(audit, "off"))
 		return;
+	if (!err) {
+		snprintf(line, sizeof(line), "%s pid=%d patch=%s build-id=%s result=ok id=%u", op,
+			 (int)pid, path, *build_id ? build_id : "none", id);
+	} else {
+		syslog_quote(reason, q, sizeof(q));
+		snprintf(line, sizeof(line), "%s pid=%d patch=%s build-id=%s result=error reason=\"%s\"",
+			 op, (int)pid, path, *build_id ? build_id : "none", q);
 	}
-	syslog_quote(reason, q, sizeof(q));
-	syslog(LOG_NOTICE, "%s pid=%d patch=%s build-id=%s result=error reason=\"%s\"", op, (int)pid,
-	       path, *build_id ? build_id : "none", q);
+	/* Not lost without a word: on stderr, where the operator sees it. */
+	if (audit && !strcmp(audit, "stderr"))
+		fprintf(stderr, "hotpatch: audit: %s\n", line);
+	else if ((e = syslog_reachable()))
+		fprintf(stderr, "hotpatch: audit record not kept (no syslog at %s: %s): %s\n", _PATH_LOG,
+			strerror(e), line);
+	else
+		syslog(LOG_NOTICE, "%s", line);
 }

@@ -57,6 +57,13 @@ void hp_err_quiet_begin(void);
 void hp_err_quiet_end(void);
 
 void hp_log(enum hotpatch_log_level lvl, const char *fmt, ...) HP_PRINTF(2, 3);
+/*
+ * A wait (started at start_ns, given up at deadline_ns) is still going on:
+ * report it to the progress callback, rate-limited. hp_progress_done() ends it.
+ */
+void hp_progress(pid_t pid, pid_t tid, const char *function, uint64_t start_ns,
+		 uint64_t deadline_ns);
+void hp_progress_done(void);
 #define hp_warn(...)  hp_log(HOTPATCH_LOG_WARN, __VA_ARGS__)
 #define hp_info(...)  hp_log(HOTPATCH_LOG_INFO, __VA_ARGS__)
 #define hp_debug(...) hp_log(HOTPATCH_LOG_DEBUG, __VA_ARGS__)

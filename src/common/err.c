@@ -14,6 +14,13 @@ static const char *const hp_messages[] = {
 _Static_assert(ARRAY_SIZE(hp_messages) == HOTPATCH_E_END - HOTPATCH_E_BASE,
 	       "HOTPATCH_ERRORS codes must be contiguous");
 
+const char *hotpatch_version(unsigned *number)
+{
+	if (number)
+		*number = HOTPATCH_VERSION_NUMBER;
+	return HOTPATCH_VERSION;
+}
+
 const char *hotpatch_strerror(int err)
 {
 	if (err < 0)
@@ -92,7 +99,13 @@ static int hp_verr(bool force, int code, const char *fmt, va_list ap)
 	if (force || !hp_msg_set) {
 		vsnprintf(hp_msg, sizeof(hp_msg), fmt, ap);
 		hp_msg_set = true;
-		hp_log(HOTPATCH_LOG_DEBUG, "error: %s (%s)", hp_msg, hotpatch_strerror(code));
+		/*
+		 * Not "error:": many of these are handled and retried (a wait
+		 * slice that ran out, a thread that exited). The failure of the
+		 * operation, if any, is what the caller reports at the end.
+		 */
+		hp_log(HOTPATCH_LOG_DEBUG, "step failed (%s), may be retried: %s",
+		       hotpatch_strerror(code), hp_msg);
 	}
 	return -code;
 }
@@ -137,6 +150,47 @@ void hp_log(enum hotpatch_log_level lvl, const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	hp_log_fn(lvl, buf, hp_log_ctx);
+}
+
+static hotpatch_progress_fn hp_progress_fn;
+static void *hp_progress_ctx;
+static struct hotpatch_progress hp_last;	/* the last report, for the final "done" */
+static uint64_t hp_progress_next;		/* no report before this time */
+
+void hotpatch_set_progress(hotpatch_progress_fn fn, void *ctx)
+{
+	hp_progress_fn = fn;
+	hp_progress_ctx = ctx;
+}
+
+void hp_progress(pid_t pid, pid_t tid, const char *function, uint64_t start_ns,
+		 uint64_t deadline_ns)
+{
+	uint64_t now = hp_now_ns();
+
+	if (!hp_progress_fn || now < start_ns + 250000000ull || now < hp_progress_next)
+		return;
+	hp_progress_next = now + 100000000ull;
+	hp_last = (struct hotpatch_progress){
+		.sz = sizeof(hp_last),
+		.pid = pid,
+		.tid = tid,
+		.function = function,
+		.elapsed_ms = (unsigned)((now - start_ns) / 1000000),
+		.limit_ms = deadline_ns > start_ns ? (unsigned)((deadline_ns - start_ns) / 1000000) : 0,
+	};
+	hp_progress_fn(&hp_last, hp_progress_ctx);
+}
+
+void hp_progress_done(void)
+{
+	hp_progress_next = 0;
+	if (!hp_progress_fn || !hp_last.sz)
+		return;
+	hp_last.done = true;
+	hp_last.function = NULL;	/* the name may not outlive the wait */
+	hp_progress_fn(&hp_last, hp_progress_ctx);
+	memset(&hp_last, 0, sizeof(hp_last));
 }
 
 uint64_t hp_now_ns(void)

@@ -440,7 +440,7 @@ static uint64_t backoff_ns(unsigned k)
 /* Work on one job. Returns true when it is finished (patched, gone, or given up). */
 static bool run_job(struct job *j)
 {
-	struct hotpatch_opts opts = { .timeout_ms = cfg.timeout_ms };
+	HOTPATCH_OPTS(opts, .timeout_ms = cfg.timeout_ms);
 	struct hotpatch_patch *v = NULL;
 	uint64_t t = now_ns();
 	unsigned n = 0, done = 0;

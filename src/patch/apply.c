@@ -241,12 +241,8 @@ int hotpatch_apply(pid_t pid, const char *patch_path, const struct hotpatch_opts
 	if (!err)
 		err = do_apply(&op, &pl, res);
 	err = op_end(&op, err);
-	if (!err && pl.ni) {
-		res->patch.imports = calloc(pl.ni, sizeof(*res->patch.imports));
-		for (size_t i = 0; res->patch.imports && i < pl.ni; i++)
-			hp_strlcpy(res->patch.imports[i], pl.im[i].d->symbol, HOTPATCH_NAME_MAX);
-		res->patch.nimports = res->patch.imports ? (unsigned)pl.ni : 0;
-	}
+	if (!err)
+		plan_imports(&pl, &res->patch);
 	if (err)
 		hp_info("apply pid=%d patch=%s result=error (%s)", pid, pl.path, hotpatch_errmsg());
 	plan_release(&pl);
@@ -263,11 +259,14 @@ int hotpatch_check(pid_t pid, const char *patch_path, const struct hotpatch_opts
 	memset(res, 0, sizeof(*res));
 	int err = plan_open(patch_path, &pl);
 	if (!err)
-		err = op_begin(&op, "check", pid, OP_OBJECTS | OP_STATE, opts, &res->timing);
+		err = op_begin(&op, "check", pid, OP_READER | OP_OBJECTS | OP_STATE, opts,
+			       &res->timing);	/* check only reads: a tracer is no obstacle */
 	if (!err)
-		err = plan_build(op.p, &op.objs, &op.st, &pl, opts);
-	if (!err)
+		err = plan_build(op.p, &op.objs, &op.st, &pl, op.opts);
+	if (!err) {
 		plan_record(&pl, &res->patch);
+		plan_imports(&pl, &res->patch);	/* the same imports as apply reports */
+	}
 	err = op_end(&op, err);
 	plan_release(&pl);
 	return err;

@@ -15,9 +15,42 @@
 /* ---- the file ---- */
 
 /*
+ * Whoever can rename entries of a directory on the path can swap the file
+ * between our checks and the target's dlopen: every directory from the
+ * file's up to / must be owned by root or by us, and not writable by others
+ * unless sticky (/tmp: others cannot rename what is not theirs). canon is
+ * canonical, so these are the real directories.
+ */
+static int patch_dirs_check(const char *canon)
+{
+	char dir[4096];
+	struct stat ds;
+	char *slash;
+
+	hp_strlcpy(dir, canon, sizeof(dir));
+	while ((slash = strrchr(dir, '/'))) {
+		slash[slash == dir] = 0;	/* "/a/b" -> "/a", "/a" -> "/" */
+		if (stat(dir, &ds))
+			return hp_err(errno, "%s: %s", dir, strerror(errno));
+		if (ds.st_uid != 0 && ds.st_uid != geteuid())
+			return hp_err(HOTPATCH_E_FILEPERM,
+				      "%s: directory of %s owned by uid %d, not by root or by us (uid %d): its owner could swap the file",
+				      dir, canon, (int)ds.st_uid, (int)geteuid());
+		if ((ds.st_mode & S_IWOTH) && !(ds.st_mode & S_ISVTX))
+			return hp_err(HOTPATCH_E_FILEPERM,
+				      "%s: directory of %s writable by others and not sticky (mode %04o): anyone could swap the file",
+				      dir, canon, (unsigned)(ds.st_mode & 07777));
+		if (!strcmp(dir, "/"))
+			break;
+	}
+	return 0;
+}
+
+/*
  * The patch must be exactly what its owner wrote: a regular file owned by
  * root or by us, writable by nobody else (issue: a patch file is code that
- * will run inside a production process).
+ * will run inside a production process), in directories nobody else can
+ * rename it in.
  */
 int patch_file_check(const char *arg, char *canon, struct stat *st)
 {
@@ -35,7 +68,7 @@ int patch_file_check(const char *arg, char *canon, struct stat *st)
 			      "%s: writable by %s (mode %04o): anyone could change the code we load",
 			      canon, st->st_mode & S_IWOTH ? "others" : "group",
 			      (unsigned)(st->st_mode & 07777));
-	return 0;
+	return patch_dirs_check(canon);
 }
 
 /*

@@ -1,11 +1,34 @@
 /* SPDX-License-Identifier: MIT */
 /* The frame of every operation (begin/end, result, timing), public records, and load, list, info. */
+#include <inttypes.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <limits.h>
 #include <unistd.h>
 
 #include "patch/patch.h"
+
+int patch_opts_get(const struct hotpatch_opts *in, struct hotpatch_opts *out)
+{
+	const unsigned char *tail;
+
+	memset(out, 0, sizeof(*out));
+	out->sz = sizeof(*out);
+	if (!in)
+		return 0;
+	if (in->sz < sizeof(in->sz))
+		return hp_err(EINVAL, "hotpatch_opts.sz is %zu: set it to sizeof(struct hotpatch_opts) "
+				      "(declare the options with HOTPATCH_OPTS)", in->sz);
+	/* Newer than us: what we do not know must be unset. */
+	tail = (const unsigned char *)in;
+	for (size_t i = sizeof(*out); i < in->sz; i++)
+		if (tail[i])
+			return hp_err(EINVAL, "hotpatch_opts: an option at offset %zu is set that "
+					      "libhotpatch %s does not know", i, HOTPATCH_VERSION);
+	memcpy(out, in, in->sz < sizeof(*out) ? in->sz : sizeof(*out));
+	out->sz = sizeof(*out);
+	return 0;
+}
 
 int patch_op_result(struct proc *p, int err, const char *op)
 {
@@ -34,11 +57,19 @@ int op_begin(struct op *op, const char *name, pid_t pid, unsigned flags,
 
 	memset(op, 0, sizeof(*op));
 	op->name = name;
-	op->opts = opts;
+	op->opts = &op->o;
 	op->timing = timing;
 	op->start = hp_now_ns();
-	err = flags & OP_LOCK ? proc_open_locked(pid, patch_timeout_ms(opts), &op->p)
-			      : proc_open(pid, &op->p);
+	err = patch_opts_get(opts, &op->o);
+	if (err)
+		return err;
+	opts = op->opts;
+	if (flags & OP_LOCK)
+		err = proc_open_locked(pid, patch_timeout_ms(opts), &op->p);
+	else if (flags & OP_READER)
+		err = proc_open_reader(pid, &op->p);
+	else
+		err = proc_open(pid, &op->p);
 	if (err) {
 		op->p = NULL;
 		return err;
@@ -109,6 +140,57 @@ int patch_record_copy(const struct hotpatch_patch *src, struct hotpatch_patch *d
 	return 0;
 }
 
+/* The HOTPATCH_IMPORT names of a patch file, in descriptor order (as hotpatch_info gives them). */
+static int imports_of_file(const char *path, const char *build_id, struct hotpatch_patch *dst)
+{
+	struct patch_file pf;
+
+	if (patch_file_read(path, &pf))
+		return -ENOENT;
+	if (build_id && strcmp(pf.build_id, build_id)) {
+		patch_file_release(&pf);
+		return -ESTALE;
+	}
+	dst->imports = calloc(pf.ndesc + 1, sizeof(*dst->imports));
+	for (unsigned i = 0; dst->imports && i < pf.ndesc; i++)
+		if (pf.desc[i].kind == HOTPATCH_KIND_IMPORT)
+			hp_strlcpy(dst->imports[dst->nimports++], pf.desc[i].symbol, HOTPATCH_NAME_MAX);
+	patch_file_release(&pf);
+	return dst->imports ? 0 : -ENOMEM;
+}
+
+/*
+ * The imports of an applied patch: the target's state does not keep them, the
+ * patch file does. Read from the file the target has mapped (its map_files
+ * link: the very file loaded, even if replaced or deleted since), else from
+ * the path if that file still has the recorded build-id; else none.
+ */
+void patch_imports(struct proc *p, struct hotpatch_patch *dst)
+{
+	struct hp_err_saved saved;
+	char path[128];
+	int err = -ENOENT;
+
+	dst->imports = NULL;
+	dst->nimports = 0;
+	hp_err_save(&saved);	/* an unreadable file fails nothing: the caller's message stays */
+	if (!proc_maps_refresh(p)) {
+		for (size_t i = 0; err && i < p->nmaps; i++) {
+			if (p->maps[i].offset || strcmp(p->maps[i].path, dst->path))
+				continue;
+			snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, p->pid,
+				 p->maps[i].start, p->maps[i].end);
+			err = imports_of_file(path, NULL, dst);
+		}
+	}
+	if (err && err != -ENOMEM)
+		err = imports_of_file(dst->path, dst->build_id, dst);
+	if (err)
+		hp_debug("pid %d: patch %u: its file is not readable any more: imports unknown",
+			 p->pid, dst->id);
+	hp_err_restore(&saved);
+}
+
 void hotpatch_patch_release(struct hotpatch_patch *p)
 {
 	if (!p)
@@ -175,7 +257,7 @@ int hotpatch_list(pid_t pid, struct hotpatch_patch **patches, unsigned *n)
 	hp_err_clear();
 	*patches = NULL;
 	*n = 0;
-	int err = proc_open(pid, &p);
+	int err = proc_open_reader(pid, &p);
 	if (err)
 		return err;
 	err = state_read(p, &st);
@@ -185,8 +267,10 @@ int hotpatch_list(pid_t pid, struct hotpatch_patch **patches, unsigned *n)
 			err = -ENOMEM;
 		for (unsigned i = 0; !err && i < st.npatches; i++) {
 			err = patch_record_copy(&st.patches[i], &(*patches)[i]);
-			if (!err)
+			if (!err) {
+				patch_imports(p, &(*patches)[i]);
 				(*n)++;
+			}
 		}
 		if (err) {
 			hotpatch_list_free(*patches, *n);
@@ -224,6 +308,7 @@ int hotpatch_load(pid_t pid, const char *so_path, const struct hotpatch_opts *op
 	err = op_begin(&op, "load", pid, OP_LOCK | OP_OBJECTS, opts, timing);
 	if (err)
 		return op_end(&op, err);
+	opts = op.opts;
 	op.count_threads = true;
 	objects_prefetch(&op.objs);
 	err = safepoint_borrow(op.p, &op.objs, op.deadline, &t);

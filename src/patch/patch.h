@@ -117,6 +117,13 @@ struct hotpatch_patch *state_find_id(struct state *st, unsigned id);
 const struct hotpatch_patch *stacked_over(const struct state *st, const struct hotpatch_patch *hp,
 					  const char **fn);
 
+/*
+ * The caller's options as this library's struct: the fields its opts->sz
+ * covers, the defaults (zero) for the others. -EINVAL if sz is too small or
+ * a field this library does not know is set. NULL in, defaults out.
+ */
+int patch_opts_get(const struct hotpatch_opts *in, struct hotpatch_opts *out);
+
 /* --timeout of opts in ms (default 5000). */
 static inline unsigned patch_timeout_ms(const struct hotpatch_opts *o)
 {
@@ -133,9 +140,11 @@ static inline bool patch_target_gone(struct proc *p, int err)
 #define OP_LOCK		1u	/* changes the target: take the per-target lock */
 #define OP_OBJECTS	2u	/* load the objects (link_map walk) */
 #define OP_STATE	4u	/* read the state kept in the target */
+#define OP_READER	8u	/* only reads: open it even if another tracer holds it */
 struct op {
 	const char *name;	/* "apply", for messages */
-	const struct hotpatch_opts *opts;
+	const struct hotpatch_opts *opts;	/* &o */
+	struct hotpatch_opts o;	/* the caller's options as this library's struct (patch_opts_get) */
 	struct proc *p;
 	struct objects objs;
 	struct state st;
@@ -163,6 +172,12 @@ int patch_op_result(struct proc *p, int err, const char *op);
 void func_from_desc(struct hotpatch_func *f, const struct patch_desc *d);
 /* Deep copy of a patch record; imports are not kept in the state, so none are copied. */
 int patch_record_copy(const struct hotpatch_patch *src, struct hotpatch_patch *dst);
+/*
+ * The imports of an applied patch: the state does not keep them, the patch
+ * file does (the one the target has mapped, else the path if its build-id
+ * still matches). None when unreadable; never records an error.
+ */
+void patch_imports(struct proc *p, struct hotpatch_patch *dst);
 
 /* ---- the object we inject (inject.c) ---- */
 struct stat;

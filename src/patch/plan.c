@@ -340,3 +340,15 @@ void plan_record(const struct plan *pl, struct hotpatch_patch *out)
 	hp_strlcpy(out->build_id, pl->pf.build_id, sizeof(out->build_id));
 	hp_strlcpy(out->pin, pl->pf.pin, sizeof(out->pin));
 }
+
+void plan_imports(const struct plan *pl, struct hotpatch_patch *out)
+{
+	out->imports = NULL;
+	out->nimports = 0;
+	if (!pl->ni)
+		return;
+	out->imports = calloc(pl->ni, sizeof(*out->imports));
+	for (size_t i = 0; out->imports && i < pl->ni; i++)
+		hp_strlcpy(out->imports[i], pl->im[i].d->symbol, HOTPATCH_NAME_MAX);
+	out->nimports = out->imports ? (unsigned)pl->ni : 0;
+}

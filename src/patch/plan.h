@@ -68,6 +68,8 @@ struct hotpatch_patch *plan_applied(struct state *st, const struct plan *pl);
 int plan_ifuncs(struct proc *p, struct thread *t, struct plan *pl, uint64_t deadline);
 /* The record of the patch as planned (funcs calloc'd; id, handle and time left to the caller). */
 void plan_record(const struct plan *pl, struct hotpatch_patch *out);
+/* The patch's HOTPATCH_IMPORT names into out->imports (as apply and check report them). */
+void plan_imports(const struct plan *pl, struct hotpatch_patch *out);
 /* Append "what: a, b, c" to note (size bytes), as many names as fit ("and N more" for the rest). */
 void note_names(char *note, size_t size, const char *what, char (*names)[HOTPATCH_NAME_MAX], int n);
 

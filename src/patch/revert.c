@@ -189,6 +189,7 @@ static int do_revert(struct op *op, const char *what, struct hotpatch_result *re
 	proc_release_all(p, NULL);
 	res->timing.stw_ns = p->pause_ns;
 	patch_record_copy(&gone, &res->patch);
+	patch_imports(p, &res->patch);
 
 	if (keep_loaded)
 		goto out;

@@ -208,8 +208,35 @@ static void sleep_ms(unsigned ms)
 	nanosleep(&ts, NULL);
 }
 
+/* What a wait is for, for progress reports (p->wait_arg while proc_run_until waits). */
+struct wait_info {
+	pid_t tid;
+	const char *what;	/* function to leave, NULL: a safe point */
+	uint64_t start, deadline;
+};
+
+static void wait_tick(struct proc *p)
+{
+	const struct wait_info *w = p->wait_arg;
+
+	hp_progress(p->pid, w->tid, w->what, w->start, w->deadline);
+}
+
+/* proc_run_until, reporting progress while it waits. */
+static int run_until_reporting(struct proc *p, struct thread **ts, const uint64_t *addrs, size_t n,
+			       bool alone, uint64_t until, size_t *hit, struct wait_info *w)
+{
+	p->on_wait = wait_tick;
+	p->wait_arg = w;
+	int err = proc_run_until(p, ts, addrs, n, alone, until, hit);
+	p->on_wait = NULL;
+	p->wait_arg = NULL;
+	return err;
+}
+
 int safepoint_choose(struct proc *p, struct objects *objs, uint64_t deadline, struct thread **out)
 {
+	struct wait_info wi = { .start = hp_now_ns(), .deadline = deadline };
 	struct unwinder *uw;
 	int err = objects_unwinder(objs, &uw);
 	if (err)
@@ -278,8 +305,9 @@ int safepoint_choose(struct proc *p, struct objects *objs, uint64_t deadline, st
 			/* Let them run, the others too so lock holders can release, until one leaves libc. */
 			size_t hit;
 			uint64_t dl = hp_now_ns() + 100000000ull;
-			err = proc_run_until(p, cand, addrs, nc, false, dl < deadline ? dl : deadline,
-					     &hit);
+			wi.tid = nc == 1 ? cand[0]->tid : 0;
+			err = run_until_reporting(p, cand, addrs, nc, false,
+						  dl < deadline ? dl : deadline, &hit, &wi);
 			if (err == -HOTPATCH_E_TIMEOUT) {
 				hp_err_clear();
 				err = 0;
@@ -292,6 +320,7 @@ int safepoint_choose(struct proc *p, struct objects *objs, uint64_t deadline, st
 				break;
 		} else {
 			/* Nothing to aim at: give the process a moment and look again. */
+			hp_progress(p->pid, 0, NULL, wi.start, deadline);
 			err = proc_release_all(p, NULL);
 			if (!err) {
 				sleep_ms(rounds < 10 ? 1 : 10);
@@ -301,6 +330,7 @@ int safepoint_choose(struct proc *p, struct objects *objs, uint64_t deadline, st
 				break;
 		}
 	}
+	hp_progress_done();
 	free(cand);
 	free(addrs);
 	free(s);
@@ -842,6 +872,8 @@ static int consistency_run(struct proc *p, struct objects *objs, const struct rs
 				     nb > 1 ? " (and other threads)" : "");
 			break;
 		}
+		struct wait_info wi = { first_tid, first_what, start, deadline };
+		hp_progress(p->pid, first_tid, first_what, start, deadline);
 		if (!nt) {
 			err = proc_release_all(p, NULL);
 			if (!err) {
@@ -852,7 +884,8 @@ static int consistency_run(struct proc *p, struct objects *objs, const struct rs
 		}
 		bool alone = now < alone_until;
 		size_t hit;
-		err = proc_run_until(p, ts, addrs, nt, alone, alone ? alone_until : deadline, &hit);
+		err = run_until_reporting(p, ts, addrs, nt, alone, alone ? alone_until : deadline, &hit,
+					  &wi);
 		if (!err) {
 			/*
 			 * It left: keep it stopped from now on, or a thread calling
@@ -867,6 +900,7 @@ static int consistency_run(struct proc *p, struct objects *objs, const struct rs
 		}
 		hp_debug("pid %d: consistency round %u: %zu blockers", p->pid, round, nb);
 	}
+	hp_progress_done();
 	for (size_t i = 0; i < p->nthreads; i++)
 		p->threads[i]->parked = false;
 	free(ts);

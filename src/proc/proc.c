@@ -16,6 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/kcmp.h>
+#include <sys/syscall.h>
+
 #include "proc/proc.h"
 #include "proc/ptrace.h"
 
@@ -135,7 +138,8 @@ static int perm_error(pid_t pid, int err)
 	return hp_err(HOTPATCH_E_PERM, "pid %d: not permitted to trace: %s", pid, strerror(err));
 }
 
-int proc_open(pid_t pid, struct proc **out)
+/* reader: for list and check, which only read memory: another tracer is no obstacle. */
+static int open_proc(pid_t pid, bool reader, struct proc **out)
 {
 	char path[64], buf[4096];
 	int err;
@@ -153,6 +157,7 @@ int proc_open(pid_t pid, struct proc **out)
 	unsigned long flags = 0;
 	if (rp && sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %lu", &flags) == 1 && (flags & PF_KTHREAD))
 		return hp_err(HOTPATCH_E_KTHREAD, "pid %d: is a kernel thread, nothing to patch", pid);
+	char state = rp ? rp[2] : 0;
 	/* A thread id that is not a thread-group leader names a thread, not a process. */
 	snprintf(path, sizeof(path), "/proc/%d/status", pid);
 	if (read_small(path, buf, sizeof(buf)) > 0) {
@@ -161,8 +166,13 @@ int proc_open(pid_t pid, struct proc **out)
 			return hp_err(HOTPATCH_E_NOPROC,
 				      "pid %d: is a thread of process %ld; give the process id", pid,
 				      tgid);
+		/* Exited, not yet reaped (a leader gone by pthread_exit with threads left is alive). */
+		if ((state == 'Z' || state == 'X') && status_field(buf, "Threads:") <= 1)
+			return hp_err(HOTPATCH_E_EXITED,
+				      "pid %d: is a zombie: it has exited and waits for its parent (pid %ld) to reap it",
+				      pid, status_field(buf, "PPid:"));
 		long tracer = status_field(buf, "TracerPid:");
-		if (tracer > 0)
+		if (tracer > 0 && !reader)
 			return perm_error(pid, EPERM);
 	}
 
@@ -172,7 +182,7 @@ int proc_open(pid_t pid, struct proc **out)
 	p->pid = pid;
 	p->lockfd = -1;
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
-	p->memfd = open(path, O_RDWR | O_CLOEXEC);
+	p->memfd = open(path, (reader ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (p->memfd < 0) {
 		err = errno;
 		free(p);
@@ -186,6 +196,16 @@ int proc_open(pid_t pid, struct proc **out)
 	pt_wait_init(&p->old_sigmask);
 	*out = p;
 	return 0;
+}
+
+int proc_open(pid_t pid, struct proc **out)
+{
+	return open_proc(pid, false, out);
+}
+
+int proc_open_reader(pid_t pid, struct proc **out)
+{
+	return open_proc(pid, true, out);
 }
 
 static int list_tasks(struct proc *p, pid_t **tids, size_t *n);
@@ -272,12 +292,32 @@ static int proc_lock(pid_t pid, unsigned wait_ms, int *lockfd)
 	return 0;
 }
 
+pid_t proc_mm_parent(pid_t pid)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	long ppid = read_small(path, buf, sizeof(buf)) > 0 ? status_field(buf, "PPid:") : -1;
+	if (ppid <= 0)
+		return 0;
+	return syscall(SYS_kcmp, (pid_t)ppid, pid, KCMP_VM, 0, 0) == 0 ? (pid_t)ppid : 0;
+}
+
 int proc_open_locked(pid_t pid, unsigned wait_ms, struct proc **out)
 {
 	int lockfd;
 	*out = NULL;
 	if (pid <= 0)
 		return hp_err(HOTPATCH_E_NOPROC, "pid %d: no such process", pid);
+	/*
+	 * A vfork child runs in its parent's memory until it execs: a dlopen in
+	 * it would rewrite the parent's heap and loader state under the parent's
+	 * running threads. It is no process of its own to patch.
+	 */
+	pid_t parent = proc_mm_parent(pid);
+	if (parent)
+		return hp_err(HOTPATCH_E_NOTSUP,
+			      "pid %d: shares its memory with its parent %d (a vfork child before exec): patch %d instead",
+			      pid, parent, parent);
 	int err = proc_lock(pid, wait_ms, &lockfd);
 	if (err)
 		return err;
@@ -593,6 +633,15 @@ int proc_hold_all_cb(struct proc *p, proc_stop_fn fn, void *arg)
 			t->interrupt_sent = true;
 		}
 		unboost(boosted);
+		if (first && !p->first_stop_ns) {
+			/*
+			 * Nobody to interrupt: every thread was stopped already (the
+			 * one thread of a one-thread target, borrowed for dlopen).
+			 * The stop-the-world still starts here, for timing.pause_ns.
+			 */
+			p->first_stop_ns = hp_now_ns();
+			first = false;
+		}
 		if (err)
 			break;
 		for (size_t i = 0; i < p->nthreads && !err; i++) {

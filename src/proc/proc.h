@@ -70,6 +70,9 @@ struct proc {
 	int lockfd;		/* proc_open_locked: held while p is open, -1 if none */
 	int statfd;		/* /proc/PID/stat, open while p is (-1 if it could not be) */
 	uint64_t first_stop_ns, pause_ns;	/* accounting for timing.pause_ns */
+	/* Called every slice while proc_run_until waits (progress reports), NULL if none. */
+	void (*on_wait)(struct proc *p);
+	void *wait_arg;
 	uint64_t syscall_insn;	/* address of a 'syscall' instruction in the target, 0 = not found yet */
 	struct map *maps;
 	size_t nmaps;
@@ -78,12 +81,16 @@ struct proc {
 
 /* Check pid (exists, not a kernel thread, not traced by someone else, ptrace allowed) and open it. */
 int proc_open(pid_t pid, struct proc **out);
+/* proc_open for reading only (list, check): memory opened read-only, another tracer allowed. */
+int proc_open_reader(pid_t pid, struct proc **out);
 /*
  * proc_open for operations that change the target: first take the per-target
  * lock, waiting up to wait_ms for another hotpatch to finish (then
  * HOTPATCH_E_TRACED naming it). Held until proc_close.
  */
 int proc_open_locked(pid_t pid, unsigned wait_ms, struct proc **out);
+/* The parent pid whose memory pid shares (a vfork child before its exec), else 0. */
+pid_t proc_mm_parent(pid_t pid);
 /* Release everything; the process must already be released (proc_release_all). */
 void proc_close(struct proc *p);
 

@@ -287,6 +287,8 @@ static int run_until_hw(struct proc *p, struct thread **ts, const uint64_t *addr
 			err = hp_err(HOTPATCH_E_INTR, "pid %d: interrupted", p->pid);
 			break;
 		}
+		if (p->on_wait)
+			p->on_wait(p);
 		/* Slices, so an interrupt is noticed within 20 ms. */
 		uint64_t slice = hp_now_ns() + 20000000ull;
 		pid_t r = pt_wait(-1, &status, slice < deadline_ns ? slice : deadline_ns);
@@ -700,6 +702,23 @@ static void sw_stop(struct sw *w, struct thread *t)
 	}
 }
 
+static int sw_add_extra(struct sw *w, pid_t pid)
+{
+	struct thread **v = realloc(w->extra, (w->nextra + 1) * sizeof(*v));
+	struct thread *t = calloc(1, sizeof(*t));
+	if (!v || !t) {
+		free(t);
+		if (v)
+			w->extra = v;
+		return -ENOMEM;
+	}
+	w->extra = v;
+	t->tid = pid;
+	t->attached = t->stopped = true;
+	w->extra[w->nextra++] = t;
+	return 0;
+}
+
 /*
  * The first stop of a task the kernel attached to us (it was cloned or forked
  * by one we trace). A new thread of p becomes one of p's threads. A process
@@ -736,20 +755,12 @@ static void sw_newborn(struct sw *w, pid_t pid, int st, bool stopping)
 		return;
 	}
 	/* Shares our memory, or cannot tell (kcmp missing): traced to the end, cleaned then. */
-	struct thread **v = realloc(w->extra, (w->nextra + 1) * sizeof(*v));
-	struct thread *t = calloc(1, sizeof(*t));
-	if (!v || !t) {
-		free(t);
-		if (v)
-			w->extra = v;
+	if (sw_add_extra(w, pid)) {
 		sw_clean_copy(w, pid);
 		pt_detach(pid, 0);
 		return;
 	}
-	w->extra = v;
-	t->tid = pid;
-	t->attached = t->stopped = true;
-	w->extra[w->nextra++] = t;
+	struct thread *t = w->extra[w->nextra - 1];
 	hp_debug("pid %d: child %d shares its memory: traced while breakpoints are in", w->p->pid,
 		 pid);
 	if (!stopping)
@@ -894,6 +905,52 @@ static void sw_finish(struct sw *w)
 	free(w->bp);
 }
 
+/* Children of p's threads that share p's memory: seized, stopped, made extra tasks. */
+static int sw_trace_sharers(struct sw *w)
+{
+	struct proc *p = w->p;
+	for (size_t i = 0; i < p->nthreads; i++) {
+		char path[96], buf[4096];
+		if (!p->threads[i]->attached)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", p->pid, p->threads[i]->tid);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = 0;
+		for (char *s = buf, *e; *s; s = e) {
+			long c = strtol(s, &e, 10);
+			if (e == s)
+				break;
+			if (c <= 0 || syscall(SYS_kcmp, p->pid, (pid_t)c, KCMP_VM, 0, 0) != 0)
+				continue;
+			int err = pt_seize((pid_t)c, SW_OPTIONS);
+			if (err == -ESRCH)
+				continue;
+			if (err)
+				return hp_err(err, "pid %d: child %ld runs in its memory and cannot be traced: %s",
+					      p->pid, c, strerror(-err));
+			struct thread *t;
+			err = sw_add_extra(w, (pid_t)c);
+			if (err) {
+				pt_detach((pid_t)c, 0);
+				return err;
+			}
+			t = w->extra[w->nextra - 1];
+			t->stopped = false;
+			sw_stop(w, t);
+			pid_add(&w->born, &w->nborn, (pid_t)c);
+			hp_debug("pid %d: child %ld runs in its memory: traced while breakpoints are in",
+				 p->pid, c);
+		}
+	}
+	return 0;
+}
+
 static int sw_setup(struct sw *w)
 {
 	struct proc *p = w->p;
@@ -914,12 +971,19 @@ static int sw_setup(struct sw *w)
 				      p->pid, (unsigned long long)b->addr);
 		w->nbp++;
 	}
+	/*
+	 * Processes already running in p's memory (vfork children before their
+	 * exec) would meet the int3 untraced: they are traced like the new ones.
+	 */
+	int err = sw_trace_sharers(w);
+	if (err)
+		return err;
 	/* New tasks must be ours before any of them can meet an int3. */
 	for (size_t i = 0; i < p->nthreads; i++) {
 		struct thread *t = p->threads[i];
 		if (!t->attached || !t->stopped)
 			continue;
-		int err = pt_setoptions(t->tid, SW_OPTIONS);
+		err = pt_setoptions(t->tid, SW_OPTIONS);
 		if (err && err != -ESRCH)
 			return hp_err(err, "pid %d: thread %d: cannot trace its clones: %s", p->pid,
 				      t->tid, strerror(-err));
@@ -975,6 +1039,8 @@ static int run_until_sw(struct proc *p, struct thread **ts, const uint64_t *addr
 			err = sw_step_over(&w, deadline_ns);
 			continue;
 		}
+		if (p->on_wait)
+			p->on_wait(p);
 		uint64_t until = now + 20000000ull;
 		if (w.held_since && w.held_since + SW_GRACE_NS < until)
 			until = w.held_since + SW_GRACE_NS;
