@@ -131,3 +131,6 @@ $(EX)/%.so: examples/%.c include/hotpatch.h
 	@chmod 644 $@
 EXTRA_TEST_DEPS += $(AUTH_BIN) $(AUTH_EX)
 # ---- end authoring ----
+# ---- patch layer (src/patch): unit tests on real ELF fixtures ----
+$(B)/tests/unit/test_patch_state $(B)/tests/unit/test_patch_plan: | $(ELF_FIXTURES)
+# ---- end patch layer ----

@@ -46,6 +46,15 @@ struct hp_err_saved {
 };
 void hp_err_save(struct hp_err_saved *s);
 void hp_err_restore(const struct hp_err_saved *s);
+/*
+ * A probe, whose failure is an answer rather than an error (is the file
+ * mapped? is there padding after the function?), runs between
+ * hp_err_quiet_begin() and hp_err_quiet_end(): nothing it fails with is
+ * recorded (only logged at debug level), so no hp_err_clear() is needed
+ * after it, and a message recorded before it stays. Scopes nest.
+ */
+void hp_err_quiet_begin(void);
+void hp_err_quiet_end(void);
 
 void hp_log(enum hotpatch_log_level lvl, const char *fmt, ...) HP_PRINTF(2, 3);
 /*

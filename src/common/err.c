@@ -44,6 +44,7 @@ bool hp_interrupt_pending(void)
 
 static __thread char hp_msg[1024];
 static __thread bool hp_msg_set;
+static __thread unsigned hp_quiet;
 
 const char *hotpatch_errmsg(void)
 {
@@ -73,10 +74,28 @@ bool hp_err_set(void)
 	return hp_msg_set;
 }
 
+void hp_err_quiet_begin(void)
+{
+	hp_quiet++;
+}
+
+void hp_err_quiet_end(void)
+{
+	if (!hp_quiet)
+		BUG("hp_err_quiet_end without hp_err_quiet_begin");
+	hp_quiet--;
+}
+
 static int hp_verr(bool force, int code, const char *fmt, va_list ap)
 {
 	if (code < 0)
 		code = -code;
+	if (hp_quiet) {
+		char msg[1024];
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		hp_log(HOTPATCH_LOG_DEBUG, "probe: %s (%s)", msg, hotpatch_strerror(code));
+		return -code;
+	}
 	if (force || !hp_msg_set) {
 		vsnprintf(hp_msg, sizeof(hp_msg), fmt, ap);
 		hp_msg_set = true;

@@ -316,6 +316,8 @@ void objects_prefetch(struct objects *objs)
 	 * pause does not pay for parsing them.
 	 */
 	struct unwinder *uw;
+	/* Only a warm-up: whatever fails here fails again, with its message, where it is needed. */
+	hp_err_quiet_begin();
 	for (size_t i = 0; i < objs->n; i++) {
 		struct object *o = &objs->v[i];
 		struct elf_file *ef;
@@ -324,7 +326,7 @@ void objects_prefetch(struct objects *objs)
 			elf_file_symbolize(ef, o->hi - o->lo > 0x1000 ? 0x1000 : 0, &sym);
 	}
 	objects_unwinder(objs, &uw);
-	hp_err_clear();
+	hp_err_quiet_end();
 }
 
 int objects_unwinder(struct objects *objs, struct unwinder **uw)
@@ -339,6 +341,8 @@ int objects_unwinder(struct objects *objs, struct unwinder **uw)
 
 void objects_unwinder_refresh(struct objects *objs)
 {
+	/* A failure to start again is met, and reported, by the next objects_unwinder. */
+	hp_err_quiet_begin();
 	if (objs->uw && unwind_refresh(objs->uw)) {
 		/* Start over rather than walk with a stale module list. */
 		unwind_end(objs->uw);
@@ -347,5 +351,5 @@ void objects_unwinder_refresh(struct objects *objs)
 		struct unwinder *uw;
 		objects_unwinder(objs, &uw);
 	}
-	hp_err_clear();
+	hp_err_quiet_end();
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Internal interfaces of the patch layer: objects of a target, state, safe points, transactions. */
+/* Internal interfaces of the patch layer: objects, state, the operation frame, injection, safe points. */
 #ifndef HP_PATCH_H
 #define HP_PATCH_H
 
@@ -106,9 +106,16 @@ int state_commit(struct proc *p, struct state *st);
 /* state_stage, then state_commit. */
 int state_write(struct proc *p, struct thread *t, struct state *st);
 void state_release(struct state *st);
+/* st's patches and islands as one slot image, malloc'd into *buf (no target needed). */
+int state_encode(const struct state *st, uint8_t **buf, size_t *len);
+/* A slot image of len bytes into st's patches, islands and next_id (pid: for messages). */
+int state_decode(pid_t pid, const uint8_t *buf, size_t len, struct state *st);
 /* Patch by id or canonical path; NULL if none. */
 struct hotpatch_patch *state_find(struct state *st, const char *what);
 struct hotpatch_patch *state_find_id(struct state *st, unsigned id);
+/* The first patch applied after hp that replaces one of its functions (*fn: which), or NULL. */
+const struct hotpatch_patch *stacked_over(const struct state *st, const struct hotpatch_patch *hp,
+					  const char **fn);
 
 /*
  * The caller's options as this library's struct: the fields its opts->sz
@@ -123,25 +130,68 @@ static inline unsigned patch_timeout_ms(const struct hotpatch_opts *o)
 	return o && o->timeout_ms ? o->timeout_ms : 5000;
 }
 
-/* End of an operation on p: a failure of a target that has gone away becomes HOTPATCH_E_EXITED. */
-int patch_op_result(struct proc *p, int err, const char *op);
-
 /* err (from an undo step) only says the target is exiting: not worth a warning. */
 static inline bool patch_target_gone(struct proc *p, int err)
 {
 	return err == -ESRCH || err == -HOTPATCH_E_EXITED || proc_vanished(p);
 }
 
-/* ---- the file we inject ---- */
+/* ---- the frame of every operation on a target (ops.c) ---- */
+#define OP_LOCK		1u	/* changes the target: take the per-target lock */
+#define OP_OBJECTS	2u	/* load the objects (link_map walk) */
+#define OP_STATE	4u	/* read the state kept in the target */
+#define OP_READER	8u	/* only reads: open it even if another tracer holds it */
+struct op {
+	const char *name;	/* "apply", for messages */
+	const struct hotpatch_opts *opts;	/* &o */
+	struct hotpatch_opts o;	/* the caller's options as this library's struct (patch_opts_get) */
+	struct proc *p;
+	struct objects objs;
+	struct state st;
+	uint64_t start;		/* when the target became ours: waiting for the lock does not count */
+	uint64_t deadline;	/* start + --timeout */
+	struct hotpatch_timing *timing;	/* total, pause and threads filled by op_end (may be NULL) */
+	bool count_threads;	/* only a borrowed thread was stopped: count them all for timing */
+};
+/*
+ * Open pid (locked with OP_LOCK) and load what flags ask for. Whatever it
+ * returns, op_end must follow.
+ */
+int op_begin(struct op *op, const char *name, pid_t pid, unsigned flags,
+	     const struct hotpatch_opts *opts, struct hotpatch_timing *timing);
+/*
+ * Release every thread, the state, the objects and the target; the result
+ * of the operation (patch_op_result), with its timing filled.
+ */
+int op_end(struct op *op, int err);
+/* End of an operation on p: a failure of a target that has gone away becomes HOTPATCH_E_EXITED. */
+int patch_op_result(struct proc *p, int err, const char *op);
+
+/* ---- records of the public API (ops.c) ---- */
+/* What descriptor d says of its function: name, object, replacement, orig variable, file, wrap. */
+void func_from_desc(struct hotpatch_func *f, const struct patch_desc *d);
+/* Deep copy of a patch record; imports are not kept in the state, so none are copied. */
+int patch_record_copy(const struct hotpatch_patch *src, struct hotpatch_patch *dst);
+/*
+ * The imports of an applied patch: the state does not keep them, the patch
+ * file does (the one the target has mapped, else the path if its build-id
+ * still matches). None when unreadable; never records an error.
+ */
+void patch_imports(struct proc *p, struct hotpatch_patch *dst);
+
+/* ---- the object we inject (inject.c) ---- */
 struct stat;
 /*
  * Resolve arg into canon (PATH_MAX) and check it may be loaded: a regular
  * file owned by root or by us, writable by nobody else. *st identifies it.
  */
 int patch_file_check(const char *arg, char *canon, struct stat *st);
+/* "content:HEX", a hash of the file's bytes, into out (unchanged if unreadable). */
+void patch_content_id(const char *path, char *out, size_t len);
+/* The mapping shows the file identified by st (same device and inode). */
+bool map_is_file(const struct map *m, const struct stat *st);
 /* After dlopen: the object mapped at l_addr is the very file checked (same device and inode). */
 int patch_verify_mapping(struct proc *p, const char *path, const struct stat *st, uint64_t l_addr);
-
 /* Some mapping of the target shows the file identified by st (true when unknown). */
 bool patch_file_mapped(struct proc *p, const struct stat *st);
 /*
@@ -149,6 +199,45 @@ bool patch_file_mapped(struct proc *p, const struct stat *st);
  * loader left of it (its first mapping, which it forgets on some errors).
  */
 void patch_unmap_file(struct proc *p, struct thread *t, const struct stat *st);
+
+/*
+ * Where an object of 'span' bytes aligned to 'align' should be mapped so
+ * that the most of entries[] reach it with a direct jump (ties: the
+ * nearest); 0 if none reaches any. maps are the target's, in address order;
+ * start_brk is where its heap grows from (0 if unknown).
+ */
+uint64_t placement_pick(const struct map *maps, size_t nmaps, uint64_t start_brk, uint64_t span,
+			uint64_t align, const uint64_t *entries, size_t nentries);
+/* The free address nearest 'near' for len bytes within rel32 reach of it; 0 if none. */
+uint64_t gap_near(const struct map *maps, size_t nmaps, uint64_t near, size_t len);
+
+/* One dlopen of a checked file, for apply and load. */
+struct inject {
+	const char *path;		/* canonical, checked by patch_file_check */
+	const struct stat *st;		/* its identity */
+	uint64_t span, align;		/* its load extent and alignment, for placement (0: none) */
+	const uint64_t *near;		/* entries it should be within direct reach of */
+	size_t nnear;
+	bool was_mapped;		/* out: some mapping showed the file before */
+	uint64_t handle, l_addr;	/* out: dlopen's handle, the object's l_addr */
+};
+/*
+ * In borrowed thread t: dlopen in->path, its first mmap hinted near the
+ * entries, and check the object mapped is the file checked. On failure
+ * nothing of it stays loaded: a mismatched object is dlclosed at once and
+ * what a failed dlopen left of a file not mapped before is unmapped.
+ */
+int inject_dlopen(struct proc *p, struct objects *objs, struct thread *t, struct inject *in,
+		  uint64_t deadline);
+
+/* Remote helpers on a borrowed (stopped) thread. */
+/* dlopen(path, RTLD_NOW) in t; 'hook' (may be NULL) watches its system calls. */
+int remote_dlopen(struct proc *p, struct objects *objs, struct thread *t, const char *path,
+		  const struct remote_hook *hook, uint64_t *handle, uint64_t deadline);
+int remote_dlclose(struct proc *p, struct objects *objs, struct thread *t, uint64_t handle,
+		   uint64_t deadline);
+int remote_mmap_near(struct proc *p, struct thread *t, uint64_t near, size_t len, uint64_t *addr);
+int remote_munmap(struct proc *p, struct thread *t, uint64_t addr, size_t len);
 
 /* ---- safe points and consistency ---- */
 struct range {
@@ -187,14 +276,5 @@ int consistency_stop(struct proc *p, struct objects *objs, const struct range *r
  * there, or a stuck step, is -HOTPATCH_E_BUSY.
  */
 int leave_windows(struct proc *p, const struct range *win, size_t n, uint64_t deadline);
-
-/* Remote helpers on a borrowed (stopped) thread. */
-/* dlopen(path, RTLD_NOW) in t; 'hook' (may be NULL) watches its system calls. */
-int remote_dlopen(struct proc *p, struct objects *objs, struct thread *t, const char *path,
-		  const struct remote_hook *hook, uint64_t *handle, uint64_t deadline);
-int remote_dlclose(struct proc *p, struct objects *objs, struct thread *t, uint64_t handle,
-		   uint64_t deadline);
-int remote_mmap_near(struct proc *p, struct thread *t, uint64_t near, size_t len, uint64_t *addr);
-int remote_munmap(struct proc *p, struct thread *t, uint64_t addr, size_t len);
 
 #endif

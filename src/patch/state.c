@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* The state kept in the target: its encoding, its region, staging and commit. */
 /*
  * State kept in the target: which patches are applied, per function the
  * bytes we replaced, and the islands we mapped. It lives in a private mapping
@@ -98,6 +99,107 @@ static uint64_t slot_addr(const struct state *st, unsigned k)
 	return st->region + ROOT_LEN + k * slot_len(st);
 }
 
+static uint64_t image_size(const struct rec_hdr *h)
+{
+	return sizeof(*h) + (uint64_t)h->npatches * sizeof(struct rec_patch) +
+	       (uint64_t)h->nfuncs * sizeof(struct rec_func) +
+	       (uint64_t)h->nislands * sizeof(struct rec_island);
+}
+
+static void func_decode(const struct rec_func *r, struct hotpatch_func *f)
+{
+	f->addr = r->addr;
+	f->size = r->size;
+	f->new_addr = r->new_addr;
+	f->island = r->island;
+	f->jump_len = r->jump_len > 16 ? 16 : r->jump_len;
+	f->jump_off = r->jump_off;
+	f->preserved_regs = r->preserved;
+	f->wrap = r->flags & FUNC_WRAP;
+	memcpy(f->orig, r->orig, 16);
+	memcpy(f->jump, r->jump, 16);
+	memcpy(f->name, r->name, sizeof(f->name));
+	f->name[sizeof(f->name) - 1] = 0;
+	memcpy(f->object, r->object, sizeof(f->object));
+	f->object[sizeof(f->object) - 1] = 0;
+	memcpy(f->new_name, r->new_name, sizeof(f->new_name));
+	f->new_name[sizeof(f->new_name) - 1] = 0;
+}
+
+static void func_encode(const struct hotpatch_func *f, unsigned patch_id, struct rec_func *r)
+{
+	r->patch_id = patch_id;
+	r->flags = f->wrap ? FUNC_WRAP : 0;
+	r->addr = f->addr;
+	r->size = f->size;
+	r->new_addr = f->new_addr;
+	r->island = f->island;
+	r->jump_len = f->jump_len;
+	r->jump_off = f->jump_off;
+	r->preserved = f->preserved_regs;
+	memcpy(r->orig, f->orig, 16);
+	memcpy(r->jump, f->jump, 16);
+	memcpy(r->name, f->name, sizeof(r->name));
+	memcpy(r->object, f->object, sizeof(r->object));
+	memcpy(r->new_name, f->new_name, sizeof(r->new_name));
+}
+
+int state_decode(pid_t pid, const uint8_t *buf, size_t len, struct state *st)
+{
+	struct rec_hdr h;
+
+	if (len < sizeof(h))
+		return hp_err(HOTPATCH_E_STATE, "pid %d: state region is inconsistent", pid);
+	memcpy(&h, buf, sizeof(h));
+	if (memcmp(h.magic, STATE_MAGIC, 8))
+		return hp_err(HOTPATCH_E_STATE, "pid %d: state slot has bad magic", pid);
+	uint64_t need = image_size(&h);
+	if (need != h.size || need > len)
+		return hp_err(HOTPATCH_E_STATE, "pid %d: state region is inconsistent", pid);
+	const struct rec_patch *rp = (const struct rec_patch *)(buf + sizeof(h));
+	const struct rec_func *rf = (const struct rec_func *)(rp + h.npatches);
+	const struct rec_island *ri = (const struct rec_island *)(rf + h.nfuncs);
+	st->next_id = h.next_id;
+	st->patches = calloc(h.npatches + 1, sizeof(*st->patches));
+	st->islands = calloc(h.nislands + 1, sizeof(*st->islands));
+	if (!st->patches || !st->islands) {
+		state_release(st);
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < h.npatches; i++) {
+		struct hotpatch_patch *hp = &st->patches[st->npatches++];
+		hp->id = rp[i].id;
+		hp->applied_at = rp[i].applied_at;
+		hp->handle = rp[i].handle;
+		hp->nimports = rp[i].nimports;
+		memcpy(hp->path, rp[i].path, sizeof(hp->path));
+		hp->path[sizeof(hp->path) - 1] = 0;
+		memcpy(hp->build_id, rp[i].build_id, sizeof(hp->build_id));
+		hp->build_id[sizeof(hp->build_id) - 1] = 0;
+		memcpy(hp->pin, rp[i].pin, sizeof(hp->pin));
+		hp->pin[sizeof(hp->pin) - 1] = 0;
+		hp->funcs = calloc(rp[i].nfuncs + 1, sizeof(*hp->funcs));
+		if (!hp->funcs) {
+			state_release(st);
+			return -ENOMEM;
+		}
+	}
+	for (unsigned i = 0; i < h.nfuncs; i++) {
+		struct hotpatch_patch *hp = state_find_id(st, rf[i].patch_id);
+		/* A record of a patch that is not there, or more records than it said: ignored. */
+		if (!hp || hp->nfuncs >= rp[hp - st->patches].nfuncs)
+			continue;
+		func_decode(&rf[i], &hp->funcs[hp->nfuncs++]);
+	}
+	for (unsigned i = 0; i < h.nislands; i++) {
+		st->islands[st->nislands].patch_id = ri[i].patch_id;
+		st->islands[st->nislands].addr = ri[i].addr;
+		st->islands[st->nislands].len = ri[i].len;
+		st->nislands++;
+	}
+	return 0;
+}
+
 int state_read(struct proc *p, struct state *st)
 {
 	struct rec_root root;
@@ -131,9 +233,7 @@ int state_read(struct proc *p, struct state *st)
 		return err;
 	if (memcmp(h.magic, STATE_MAGIC, 8))
 		return hp_err(HOTPATCH_E_STATE, "pid %d: state slot %u has bad magic", p->pid, st->slot);
-	uint64_t need = sizeof(h) + (uint64_t)h.npatches * sizeof(struct rec_patch) +
-			(uint64_t)h.nfuncs * sizeof(struct rec_func) +
-			(uint64_t)h.nislands * sizeof(struct rec_island);
+	uint64_t need = image_size(&h);
 	if (need != h.size || need > room)
 		return hp_err(HOTPATCH_E_STATE, "pid %d: state region is inconsistent", p->pid);
 	if (base == st->region)
@@ -142,70 +242,10 @@ int state_read(struct proc *p, struct state *st)
 	if (!buf)
 		return -ENOMEM;
 	err = proc_read(p, base, buf, need);
-	if (err) {
-		free(buf);
-		return err;
-	}
-	struct rec_patch *rp = (struct rec_patch *)(buf + sizeof(h));
-	struct rec_func *rf = (struct rec_func *)(rp + h.npatches);
-	struct rec_island *ri = (struct rec_island *)(rf + h.nfuncs);
-	st->next_id = h.next_id;
-	st->patches = calloc(h.npatches + 1, sizeof(*st->patches));
-	st->islands = calloc(h.nislands + 1, sizeof(*st->islands));
-	if (!st->patches || !st->islands) {
-		free(buf);
-		state_release(st);
-		return -ENOMEM;
-	}
-	for (unsigned i = 0; i < h.npatches; i++) {
-		struct hotpatch_patch *hp = &st->patches[st->npatches++];
-		hp->id = rp[i].id;
-		hp->applied_at = rp[i].applied_at;
-		hp->handle = rp[i].handle;
-		hp->nimports = rp[i].nimports;
-		memcpy(hp->path, rp[i].path, sizeof(hp->path));
-		hp->path[sizeof(hp->path) - 1] = 0;
-		memcpy(hp->build_id, rp[i].build_id, sizeof(hp->build_id));
-		hp->build_id[sizeof(hp->build_id) - 1] = 0;
-		memcpy(hp->pin, rp[i].pin, sizeof(hp->pin));
-		hp->pin[sizeof(hp->pin) - 1] = 0;
-		hp->funcs = calloc(rp[i].nfuncs + 1, sizeof(*hp->funcs));
-		if (!hp->funcs) {
-			free(buf);
-			state_release(st);
-			return -ENOMEM;
-		}
-	}
-	for (unsigned i = 0; i < h.nfuncs; i++) {
-		struct hotpatch_patch *hp = state_find_id(st, rf[i].patch_id);
-		if (!hp)
-			continue;
-		struct hotpatch_func *f = &hp->funcs[hp->nfuncs++];
-		f->addr = rf[i].addr;
-		f->size = rf[i].size;
-		f->new_addr = rf[i].new_addr;
-		f->island = rf[i].island;
-		f->jump_len = rf[i].jump_len > 16 ? 16 : rf[i].jump_len;
-		f->jump_off = rf[i].jump_off;
-		f->preserved_regs = rf[i].preserved;
-		f->wrap = rf[i].flags & FUNC_WRAP;
-		memcpy(f->orig, rf[i].orig, 16);
-		memcpy(f->jump, rf[i].jump, 16);
-		memcpy(f->name, rf[i].name, sizeof(f->name));
-		f->name[sizeof(f->name) - 1] = 0;
-		memcpy(f->object, rf[i].object, sizeof(f->object));
-		f->object[sizeof(f->object) - 1] = 0;
-		memcpy(f->new_name, rf[i].new_name, sizeof(f->new_name));
-		f->new_name[sizeof(f->new_name) - 1] = 0;
-	}
-	for (unsigned i = 0; i < h.nislands; i++) {
-		st->islands[st->nislands].patch_id = ri[i].patch_id;
-		st->islands[st->nislands].addr = ri[i].addr;
-		st->islands[st->nislands].len = ri[i].len;
-		st->nislands++;
-	}
+	if (!err)
+		err = state_decode(p->pid, buf, need, st);
 	free(buf);
-	return 0;
+	return err;
 }
 
 struct hotpatch_patch *state_find_id(struct state *st, unsigned id)
@@ -270,26 +310,14 @@ int state_prepare(struct proc *p, struct thread *t, struct state *st)
 	return st->region ? 0 : region_create(p, t, st);
 }
 
-int state_stage(struct proc *p, struct thread *t, struct state *st)
+int state_encode(const struct state *st, uint8_t **out, size_t *out_len)
 {
 	unsigned nfuncs = 0;
-	int err;
 
 	for (unsigned i = 0; i < st->npatches; i++)
 		nfuncs += st->patches[i].nfuncs;
 	size_t size = sizeof(struct rec_hdr) + st->npatches * sizeof(struct rec_patch) +
 		      nfuncs * sizeof(struct rec_func) + st->nislands * sizeof(struct rec_island);
-	if (!st->region) {
-		if (!st->npatches)
-			return 0;	/* nothing to remember, nothing to create */
-		if (!t)
-			BUG("state region creation needs a thread");
-		err = region_create(p, t, st);
-		if (err)
-			return err;
-	}
-	if (size > slot_len(st))
-		return hp_err(HOTPATCH_E_NOTSUP, "pid %d: too many patches for the state region", p->pid);
 	uint8_t *buf = calloc(1, size);
 	if (!buf)
 		return -ENOMEM;
@@ -304,7 +332,7 @@ int state_stage(struct proc *p, struct thread *t, struct state *st)
 	struct rec_func *rf = (struct rec_func *)(rp + st->npatches);
 	struct rec_island *ri = (struct rec_island *)(rf + nfuncs);
 	for (unsigned i = 0; i < st->npatches; i++) {
-		struct hotpatch_patch *hp = &st->patches[i];
+		const struct hotpatch_patch *hp = &st->patches[i];
 		rp[i].id = hp->id;
 		rp[i].nfuncs = hp->nfuncs;
 		rp[i].applied_at = hp->applied_at;
@@ -313,36 +341,50 @@ int state_stage(struct proc *p, struct thread *t, struct state *st)
 		memcpy(rp[i].path, hp->path, sizeof(rp[i].path));
 		memcpy(rp[i].build_id, hp->build_id, sizeof(rp[i].build_id));
 		memcpy(rp[i].pin, hp->pin, sizeof(rp[i].pin));
-		for (unsigned j = 0; j < hp->nfuncs; j++, rf++) {
-			struct hotpatch_func *f = &hp->funcs[j];
-			rf->patch_id = hp->id;
-			rf->flags = f->wrap ? FUNC_WRAP : 0;
-			rf->addr = f->addr;
-			rf->size = f->size;
-			rf->new_addr = f->new_addr;
-			rf->island = f->island;
-			rf->jump_len = f->jump_len;
-			rf->jump_off = f->jump_off;
-			rf->preserved = f->preserved_regs;
-			memcpy(rf->orig, f->orig, 16);
-			memcpy(rf->jump, f->jump, 16);
-			memcpy(rf->name, f->name, sizeof(rf->name));
-			memcpy(rf->object, f->object, sizeof(rf->object));
-			memcpy(rf->new_name, f->new_name, sizeof(rf->new_name));
-		}
+		for (unsigned j = 0; j < hp->nfuncs; j++)
+			func_encode(&hp->funcs[j], hp->id, rf++);
 	}
 	for (unsigned i = 0; i < st->nislands; i++) {
 		ri[i].patch_id = st->islands[i].patch_id;
 		ri[i].addr = st->islands[i].addr;
 		ri[i].len = st->islands[i].len;
 	}
+	*out = buf;
+	*out_len = size;
+	return 0;
+}
+
+int state_stage(struct proc *p, struct thread *t, struct state *st)
+{
+	uint8_t *buf;
+	size_t size;
+	int err;
+
+	if (!st->region) {
+		if (!st->npatches)
+			return 0;	/* nothing to remember, nothing to create */
+		if (!t)
+			BUG("state region creation needs a thread");
+		err = region_create(p, t, st);
+		if (err)
+			return err;
+	}
+	err = state_encode(st, &buf, &size);
+	if (err)
+		return err;
+	if (size > slot_len(st)) {
+		free(buf);
+		return hp_err(HOTPATCH_E_NOTSUP, "pid %d: too many patches for the state region", p->pid);
+	}
 	/* The slot not in use: until the root names it, nothing reads it. */
 	unsigned k = st->staged ? st->staged - 1 : !st->slot;
 	/* Over an old single image (slot reads as 0): slot 1, if that image does not reach it. */
-	if (st->legacy_end && ROOT_LEN + k * slot_len(st) < st->legacy_end)
+	if (st->legacy_end && ROOT_LEN + k * slot_len(st) < st->legacy_end) {
+		free(buf);
 		return hp_err(HOTPATCH_E_NOTSUP,
 			      "pid %d: the state written by an older hotpatch is too large to convert: revert with that version",
 			      p->pid);
+	}
 	err = proc_write(p, slot_addr(st, k), buf, size);
 	free(buf);
 	if (!err)

@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: MIT */
+/* The revert transaction, a peer of apply.c. */
+/*
+ * The mirror of apply: the entries restored under one stop, all or nothing
+ * (rolled back if the patch's code cannot be drained), then the patch
+ * unloaded from a safe point while the other threads run.
+ */
+#include <string.h>
+#include <sys/mman.h>
+
+#include "patch/patch.h"
+
+const struct hotpatch_patch *stacked_over(const struct state *st, const struct hotpatch_patch *hp,
+					  const char **fn)
+{
+	for (unsigned i = 0; i < st->npatches; i++) {
+		const struct hotpatch_patch *later = &st->patches[i];
+		if (later->id <= hp->id)
+			continue;
+		for (unsigned a = 0; a < hp->nfuncs; a++)
+			for (unsigned b = 0; b < later->nfuncs; b++)
+				if (hp->funcs[a].addr == later->funcs[b].addr) {
+					*fn = hp->funcs[a].name;
+					return later;
+				}
+	}
+	return NULL;
+}
+
+/* Roll a revert back: our jumps over hp->funcs[from..], once no thread is amid those bytes. */
+static int put_jumps_back(struct proc *p, const struct hotpatch_patch *hp, unsigned from)
+{
+	size_t n = hp->nfuncs - from;
+	struct range *w = calloc(n + 1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	for (unsigned j = from; j < hp->nfuncs; j++) {
+		uint64_t a = hp->funcs[j].addr + hp->funcs[j].jump_off;
+		w[j - from] = (struct range){ a, a + hp->funcs[j].jump_len, hp->funcs[j].name };
+	}
+	/* The operation's own deadline has passed: a few steps need no more than a second. */
+	int err = leave_windows(p, w, n, hp_now_ns() + 1000000000ull);
+	unsigned j;
+	for (j = from; !err && j < hp->nfuncs; j++)
+		err = proc_write(p, w[j - from].start, hp->funcs[j].jump, hp->funcs[j].jump_len);
+	/* A write refused half-way: nothing ran since, take back the ones written. */
+	if (err)
+		while (j-- > from)
+			proc_write(p, w[j - from].start, hp->funcs[j].orig, hp->funcs[j].jump_len);
+	free(w);
+	return err;
+}
+
+/* Inside the stop, before the threads are checked: the entries go back to their old bytes. */
+struct restore {
+	struct proc *p;
+	const struct hotpatch_patch *hp;
+	unsigned restored;	/* hp->funcs[restored..] hold their original bytes again */
+};
+
+static int restore_entries(void *arg)
+{
+	struct restore *r = arg;
+	const struct hotpatch_patch *hp = r->hp;
+	int err = 0;
+
+	/* The entries must still hold our jumps; anything else means someone else wrote there. */
+	for (unsigned i = 0; !err && i < hp->nfuncs; i++) {
+		const struct hotpatch_func *f = &hp->funcs[i];
+		uint8_t cur[16];
+		err = proc_read(r->p, f->addr + f->jump_off, cur, f->jump_len);
+		if (!err && memcmp(cur, f->jump, f->jump_len))
+			err = hp_err(HOTPATCH_E_STATE,
+				     "pid %d: '%s' at 0x%llx no longer holds the jump of patch %u: not touching it",
+				     r->p->pid, f->name, (unsigned long long)f->addr, hp->id);
+	}
+	/*
+	 * Restore the entries first, then wait for the threads inside the
+	 * patch's code to leave: with the jumps gone nobody can enter it any
+	 * more, so the wait converges even for a function called in a tight
+	 * loop. A thread at a jump's first byte simply runs the original
+	 * instruction; nothing can be in the middle of a jump we wrote.
+	 */
+	while (!err && r->restored > 0) {
+		const struct hotpatch_func *f = &hp->funcs[r->restored - 1];
+		err = proc_write(r->p, f->addr + f->jump_off, f->orig, f->jump_len);
+		if (!err)
+			r->restored--;
+	}
+	return err;
+}
+
+static int do_revert(struct op *op, const char *what, struct hotpatch_result *res)
+{
+	struct proc *p = op->p;
+	struct state *st = &op->st;
+	const struct hotpatch_opts *opts = op->opts;
+	struct thread *t;
+	struct range *ranges = NULL;
+	struct hotpatch_patch gone = { 0 };
+	uint64_t isl[64];
+	size_t nisl = 0, nr = 0;
+	int err;
+
+	/*
+	 * Everything but the restore itself is prepared while the target runs:
+	 * the state changes only under our per-target lock.
+	 */
+	objects_prefetch(&op->objs);
+	struct hotpatch_patch *hp = state_find(st, what);
+	if (!hp) {
+		err = hp_err(HOTPATCH_E_NOTAPPLIED, "pid %d: no applied patch '%s'", p->pid, what);
+		goto out;
+	}
+	const char *fn = NULL;
+	const struct hotpatch_patch *later = stacked_over(st, hp, &fn);
+	if (later) {
+		err = hp_err(HOTPATCH_E_STACKED,
+			     "pid %d: patch %u cannot be reverted before patch %u, which also replaces '%s': revert %u first (or --all)",
+			     p->pid, hp->id, later->id, fn, later->id);
+		goto out;
+	}
+	/* No thread may stay inside the patch's code (it will be unmapped) or its islands. */
+	err = proc_maps_refresh(p);
+	size_t cap = p->nmaps + st->nislands + 1;
+	ranges = calloc(cap, sizeof(*ranges));
+	if (!ranges && !err)
+		err = -ENOMEM;
+	for (size_t i = 0; !err && i < p->nmaps; i++)
+		if (!strcmp(p->maps[i].path, hp->path) && (p->maps[i].prot & PROT_EXEC))
+			ranges[nr++] = (struct range){ p->maps[i].start, p->maps[i].end, "patch code" };
+	for (unsigned i = 0; !err && i < st->nislands; i++)
+		if (st->islands[i].patch_id == hp->id)
+			ranges[nr++] = (struct range){ st->islands[i].addr,
+						       st->islands[i].addr + st->islands[i].len, "jump island" };
+	if (err)
+		goto out;
+	/* The state without it, staged now: inside the stop only the commit is left. */
+	gone = *hp;		/* gone owns the funcs from here */
+	unsigned k = 0;
+	for (unsigned j = 0; j < st->nislands; j++) {
+		if (st->islands[j].patch_id == gone.id && nisl < ARRAY_SIZE(isl))
+			isl[nisl++] = st->islands[j].addr;
+		else
+			st->islands[k++] = st->islands[j];
+	}
+	st->nislands = k;
+	unsigned idx = (unsigned)(hp - st->patches);
+	memmove(&st->patches[idx], &st->patches[idx + 1],
+		(st->npatches - idx - 1) * sizeof(*st->patches));
+	st->npatches--;
+	err = state_stage(p, NULL, st);
+	if (err)
+		goto out;
+
+	struct restore rs = { .p = p, .hp = &gone, .restored = gone.nfuncs };
+	bool keep_loaded = false;
+	err = consistency_stop(p, &op->objs, ranges, nr, op->deadline, restore_entries, &rs);
+	if (!err)
+		err = state_commit(p, st);
+	if (err && rs.restored < gone.nfuncs && !patch_target_gone(p, err)) {
+		/*
+		 * All or nothing: put our jumps back. Threads have run the restored
+		 * bytes meanwhile, so first none may be in the middle of them.
+		 * If that cannot be made so, finish the revert instead (all old
+		 * is as consistent as all new) and leave the code loaded for the
+		 * threads still inside it.
+		 */
+		struct hp_err_saved why;
+		hp_err_save(&why);
+		int rb = -EAGAIN;
+		if (p->held || !proc_hold_all(p))
+			rb = put_jumps_back(p, &gone, rs.restored);
+		if (!rb) {
+			hp_err_restore(&why);
+			goto out;
+		}
+		hp_warn("%s; putting the jumps back is not safe (%s): patch %u is reverted instead and its code stays loaded",
+			why.msg, hotpatch_errmsg(), gone.id);
+		hp_err_clear();
+		/* The entries hold the old bytes: the state must say so (the target never reads it). */
+		err = state_commit(p, st);
+		if (err)
+			goto out;
+		keep_loaded = true;
+	} else if (err) {
+		goto out;
+	}
+	proc_release_all(p, NULL);
+	res->timing.stw_ns = p->pause_ns;
+	patch_record_copy(&gone, &res->patch);
+	patch_imports(p, &res->patch);
+
+	if (keep_loaded)
+		goto out;
+	/* The code is unreachable now; unload it from a safe point, the other threads running. */
+	int r = safepoint_borrow(p, &op->objs, patch_deadline(opts, hp_now_ns()), &t);
+	if (r == 0) {
+		r = remote_dlclose(p, &op->objs, t, res->patch.handle, patch_deadline(opts, hp_now_ns()));
+		if (r && !patch_target_gone(p, r))
+			hp_warn("pid %d: patch %u reverted but dlclose failed: %s", p->pid,
+				res->patch.id, hotpatch_errmsg());
+		for (size_t j = 0; j < nisl && !t->gone; j++)
+			remote_munmap(p, t, isl[j], 4096);
+	} else if (!patch_target_gone(p, r)) {
+		hp_warn("pid %d: patch %u reverted but left loaded (no safe point for dlclose)", p->pid,
+			res->patch.id);
+	}
+	hp_err_clear();
+out:
+	free(gone.funcs);
+	free(ranges);
+	proc_release_all(p, NULL);
+	return err;
+}
+
+
+int hotpatch_revert(pid_t pid, const char *what, const struct hotpatch_opts *opts,
+		    struct hotpatch_result *res)
+{
+	struct op op = { 0 };
+
+	hp_err_clear();
+	memset(res, 0, sizeof(*res));
+	int err = op_begin(&op, "revert", pid, OP_LOCK | OP_OBJECTS | OP_STATE, opts, &res->timing);
+	if (!err)
+		err = do_revert(&op, what, res);
+	return op_end(&op, err);
+}
