@@ -291,7 +291,7 @@ static int plan_build(struct proc *p, struct objects *objs, struct state *st, st
 		return -ENOMEM;
 	for (unsigned i = 0; i < pf->ndesc; i++) {
 		const struct patch_desc *d = &pf->desc[i];
-		if (d->kind == HOTPATCH_KIND_IMPORT) {
+		if (patch_desc_is_import(d->kind)) {
 			struct plan_import *im = &pl->im[pl->ni];
 			im->d = d;
 			err = resolve_symbol(p, objs, d->object, d->file[0] ? d->file : NULL, d->symbol,
@@ -742,7 +742,9 @@ static int write_imports(struct proc *p, struct plan *pl, uint64_t l_addr)
 {
 	for (size_t i = 0; i < pl->ni; i++) {
 		uint64_t var = l_addr + pl->im[i].d->addr_vaddr;
-		int err = proc_write(p, var, &pl->im[i].r.addr, sizeof(uint64_t));
+		int err = pl->im[i].d->kind == HOTPATCH_KIND_IMPORT
+				  ? proc_write(p, var, &pl->im[i].r.addr, sizeof(uint64_t))
+				  : patch_write_fixup(p, pl->im[i].d, pl->im[i].r.addr, l_addr);
 		if (err)
 			return err;
 	}

@@ -79,7 +79,7 @@ int hotpatch_info(const char *patch_path, struct hotpatch_patch *out)
 	}
 	for (unsigned i = 0; i < pf.ndesc; i++) {
 		const struct patch_desc *d = &pf.desc[i];
-		if (d->kind == HOTPATCH_KIND_IMPORT) {
+		if (patch_desc_is_import(d->kind)) {
 			hp_strlcpy(out->imports[out->nimports++], d->symbol, HOTPATCH_NAME_MAX);
 			continue;
 		}
