@@ -16,7 +16,7 @@ LIBS     := -lelf -ldw -lZydis -lpthread
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 LIB_SRC  := $(sort $(wildcard src/common/*.c src/proc/*.c src/elf/*.c src/unwind/*.c \
-                              src/patch/*.c src/arch/x86_64/*.c))
+                              src/patch/*.c src/arch/x86_64/*.c src/create/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 HDRS     := $(wildcard include/*.h src/*/*.h src/arch/*/*.h)
 

@@ -13,6 +13,11 @@
 
 #ifndef HOTPATCH_VERSION
 #define HOTPATCH_VERSION "0.1.0"
+/* ---- create.c ---- */
+
+/* `hotpatch create ...` (argv[0] = "create"); log is the stderr logger. Returns the exit status. */
+int cli_create(int argc, char **argv, hotpatch_log_fn log);
+
 #endif
 
 /* Exit statuses (documented in `hotpatch --help` and hotpatch(1)). */
@@ -127,5 +132,10 @@ int cli_find_targets(const struct cli_args *a, pid_t **pids, size_t *n, char *ms
 
 /* `hotpatch build`; j is NULL without --json. Returns the exit status. */
 int cli_build(const struct cli_args *a, struct json *j);
+
+/* ---- create.c ---- */
+
+/* `hotpatch create ...` (argv[0] = "create"); log is the stderr logger. Returns the exit status. */
+int cli_create(int argc, char **argv, hotpatch_log_fn log);
 
 #endif
