@@ -19,6 +19,7 @@ long sold(void);
 long refunds(void);
 int store_scale(int x);
 int limit_of(void);
+void set_limit(int v);
 const char *where(void);
 
 #endif

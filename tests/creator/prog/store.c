@@ -31,6 +31,11 @@ long refunds(void)
 	return stats.refunds;
 }
 
+void set_limit(int v)
+{
+	limit = v;
+}
+
 int limit_of(void)
 {
 	return limit + zero;
