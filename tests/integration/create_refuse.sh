@@ -1,0 +1,50 @@
+#!/bin/bash
+# create_refuse: what the Creator must refuse, each with exit 1, a report line naming the
+# variable/function and the reason, and no patch file:
+#  - a changed initial value of an existing static variable (limit 10 -> 20);
+#  - a new thread-local variable;
+#  - a new constructor (.init_array);
+#  - an LTO build (objects hold GIMPLE, not code);
+#  - a program that the source does not reproduce (fidelity): built with -O1, rebuilt with -O2
+#    (DW_AT_producer); built from a calc.c whose discount() differs (the bytes).
+. "$(dirname "$0")/../lib.sh"
+. "$ROOT/tests/creator/lib.sh"
+need
+command -v make >/dev/null || skip "make not installed"
+command -v patch >/dev/null || skip "patch not installed"
+SRC=$WORK/src
+cp -r "$CR/prog" "$SRC"
+make -s -C "$SRC" >"$WORK/make.out" 2>&1 || die "cannot build the test program"
+
+refused() {	# refused NAME REGEX [ARGS...]
+	local name=$1 re=$2; shift 2
+	rm -f "$WORK/$name.so"
+	creator_create "$name" "$@"
+	expect_rc 1
+	printf '%s\n' "$ERR" | grep -qE '^refused ' || die "$name: no 'refused' line"
+	printf '%s\n' "$ERR" | grep -qE -- "$re" || die "$name: report does not match /$re/"
+	printf '%s\n' "$ERR" | grep -qE '^hotpatch: create: refused: [0-9]+ reasons?, no patch written' ||
+		die "$name: no final error line"
+	[ ! -e "$WORK/$name.so" ] || die "$name: a patch file was written"
+}
+
+refused initval 'limit \(store.c\)' 
+refused initval 'initial value of the variable changed'
+refused tls 'depth \(store.c\)'
+refused tls 'new thread-local variable'
+refused ctor 'constructors or destructors changed'
+refused body 'LTO object' --build 'make CC="$HOTPATCH_CC" CFLAGS="-O2 -g -flto"'
+
+# fidelity: the running binary was built with -O1; the source rebuilt as given (-O2) differs
+rm -rf "$SRC"
+cp -r "$CR/prog" "$SRC"
+make -s -C "$SRC" CFLAGS="-O1 -g" >"$WORK/make.out" 2>&1 || die "cannot build the test program"
+refused body "compiler or flags differ from PROG's DW_AT_producer: PROG has '-O1', the rebuild '-O2'"
+rm -rf "$SRC"
+cp -r "$CR/prog" "$SRC"
+sed -i 's/return n + zero;/return n + 1 + zero;/' "$SRC/calc.c"
+make -s -C "$SRC" >"$WORK/make.out" 2>&1 || die "cannot build the test program"
+cp "$CR/prog/calc.c" "$SRC/calc.c"
+refused body 'discount \(calc.c\)'
+refused body 'the original build does not reproduce .*prog: (size|byte)'
+echo PASS
