@@ -25,6 +25,7 @@
 #include "common/common.h"
 #include "create/create.h"
 #include "create/gen.h"
+#include "create/lines.h"
 #include "create/objdiff.h"
 #include "elf/elf.h"
 
@@ -391,7 +392,73 @@ static void sec_targets(const struct obj *o, const char *name, char *buf, size_t
 	}
 }
 
-static void classify(struct unit *u, struct create_report *r)
+/*
+ * Does the code differ only by values that are line numbers the diff moved
+ * (__LINE__ in assert() or a log macro)? Every differing byte must lie in a
+ * 4-byte little-endian value that is an old line outside the hunks in the
+ * old object and that line's new number in the new one, and a line of the
+ * function itself ([lo, hi] from the program's line table).
+ */
+static bool line_only(const struct obj *o, size_t oi, const struct obj *p, size_t pi,
+		      const struct diffmap *dm, long lo, long hi, char *what, size_t wsz)
+{
+	const uint8_t *a = obj_bytes(o, oi), *b = obj_bytes(p, pi);
+	uint64_t n = o->sym[oi].s.st_size;
+	int found = 0;
+
+	if (!a || !b || !dm)
+		return false;
+	for (uint64_t k = 0; k < n; k++) {
+		bool ok = false;
+		if (a[k] == b[k])
+			continue;
+		/* imm32 (mov $line, %edx), imm16, or imm8 (add $line, %eax) */
+		for (unsigned w = 4; w && !ok; w /= 2) {
+			for (uint64_t s = k >= w - 1 ? k - (w - 1) : 0; s <= k && s + w <= n; s++) {
+				uint32_t va = 0, vb = 0;
+				memcpy(&va, a + s, w);
+				memcpy(&vb, b + s, w);
+				/* __LINE__ of this function's own body */
+				if (va == vb || (long)va < lo || (long)va > hi)
+					continue;
+				if (diffmap_line(dm, o->file, va) == (long)vb) {
+					ok = true;
+					if (!found++)
+						snprintf(what, wsz, "line %u -> %u", va, vb);
+					k = s + w - 1;
+					break;
+				}
+			}
+		}
+		if (!ok)
+			return false;
+	}
+	return found > 0;
+}
+
+/*
+ * ... and was the function itself untouched by the diff? Its lines in the
+ * program's line table must lie outside every hunk (a constant changed by
+ * the fix inside the function could look like a moved line number).
+ */
+static bool untouched(struct elf_file *prog, const char *prog_path, const struct obj *o,
+		      size_t oi, const struct diffmap *dm, long *lo, long *hi)
+{
+	struct elf_sym ps;
+	bool local = GELF_ST_BIND(o->sym[oi].s.st_info) == STB_LOCAL;
+
+	hp_err_clear();
+	if (elf_file_find(prog, o->sym[oi].name, local ? o->file : NULL, ELF_SYM_FUNC, &ps)) {
+		hp_err_clear();
+		return false;
+	}
+	if (prog_lines(prog_path, ps.value, ps.size, o->file, lo, hi))
+		return false;
+	return !diffmap_touches(dm, o->file, *lo, *hi);
+}
+
+static void classify(struct unit *u, struct create_report *r, const struct diffmap *dm,
+		     struct elf_file *prog, const char *prog_path)
 {
 	struct obj *p = &u->p, *o = &u->o;
 	const char *file = p->file;
@@ -409,8 +476,18 @@ static void classify(struct unit *u, struct create_report *r)
 			if (!oi) {
 				y->verdict = FS_NEW;
 			} else if (obj_compare(o, oi, p, i, why, sizeof(why))) {
+				char what[64];
+				long lo, hi;
 				y->verdict = FS_CHANGED;
 				y->orig_name = o->sym[oi].name;
+				if (!strncmp(why, "byte", 4) &&
+				    untouched(prog, prog_path, o, oi, dm, &lo, &hi) &&
+				    line_only(o, oi, p, i, dm, lo, hi, what, sizeof(what))) {
+					y->verdict = FS_SAME;
+					report_add(r, CREATE_IGNORED, y->name, file,
+						   "changed only by line numbers the diff moved (%s)",
+						   what);
+				}
 			} else {
 				y->verdict = FS_SAME;
 			}
@@ -649,6 +726,7 @@ int create_run(const struct create_opts *o, struct create_report *r)
 	struct elf_file *prog = NULL;
 	struct cc_log lo = {0}, lp = {0};
 	struct unit *units = NULL;
+	struct diffmap *dm = NULL;
 	size_t nunits = 0;
 	char self[PATH_MAX], work_b[PATH_MAX + 8], d_orig[PATH_MAX + 8], d_pat[PATH_MAX + 16];
 	char prog_path[PATH_MAX], diff_abs[PATH_MAX], src_abs[PATH_MAX];
@@ -715,10 +793,13 @@ int create_run(const struct create_opts *o, struct create_report *r)
 	if (err)
 		goto out;
 
+	err = diffmap_read(diff_abs, &dm);
+	if (err)
+		goto out;
 	bool has_dwarf = true;
 	size_t nchanged = 0;
 	for (size_t i = 0; i < nunits; i++) {
-		classify(&units[i], r);
+		classify(&units[i], r, dm, prog, prog_path);
 		if (units[i].o.elf)
 			fidelity(&units[i], prog, prog_path, r);
 		bool any = false;
@@ -778,6 +859,7 @@ out:
 		obj_close(&units[i].p);
 	}
 	free(units);
+	diffmap_free(dm);
 	cc_log_release(&lo);
 	cc_log_release(&lp);
 	elf_file_free(prog);

@@ -30,7 +30,8 @@ int discount(int n)
 	return n + zero;
 }
 
-const char *where(void)
+/* The line it is on, as assert() or a log macro would record it. */
+int where(void)
 {
-	return "calc";
+	return __LINE__ + zero;
 }

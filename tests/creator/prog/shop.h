@@ -20,6 +20,6 @@ long refunds(void);
 int store_scale(int x);
 int limit_of(void);
 void set_limit(int v);
-const char *where(void);
+int where(void);
 
 #endif
