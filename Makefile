@@ -25,7 +25,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(B)/obj/%.o)
 ASAN_LIB_OBJ := $(LIB_SRC:%.c=$(B)/asan/obj/%.o)
 ASAN_CLI_OBJ := $(CLI_SRC:%.c=$(B)/asan/obj/%.o)
 
-.PHONY: all deps check unit integration demo bench install clean fuzz format tests-build
+.PHONY: all deps check check-creator unit integration demo bench install clean fuzz format tests-build
 all: $(B)/hotpatch $(B)/libhotpatch.a $(B)/asan/hotpatch
 
 deps:
@@ -81,6 +81,12 @@ tests-build: $(UNIT_BIN) $(TARGET_BIN) $(PATCH_SO) $(EXTRA_TEST_DEPS)
 
 check: deps all tests-build
 	@tests/run.sh
+
+# The Creator on real Debian programs (minutes: apt-get source, three builds each).
+check-creator: deps all
+	@for t in tests/creator/*.sh; do [ "$$t" = tests/creator/lib.sh ] && continue; \
+		echo "== $$t"; HOTPATCH=$(CURDIR)/$(B)/hotpatch ROOT=$(CURDIR) bash $$t; \
+		rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 77 ] || exit 1; done
 
 unit: $(UNIT_BIN)
 	@tests/run.sh unit

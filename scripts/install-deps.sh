@@ -3,7 +3,8 @@
 # Called by `make deps` (and so by `make check`, `make demo`). Root or sudo.
 set -e
 PKGS="gcc make libc6-dev pkg-config libelf-dev libdw-dev libzydis-dev libcmocka-dev clang
-libclang-rt-14-dev python3 nginx-core memcached wrk curl binutils procps file util-linux passwd"
+libclang-rt-14-dev python3 nginx-core memcached wrk curl binutils procps file util-linux passwd
+patch dpkg-dev libevent-dev libsasl2-dev libsasl2-modules"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
