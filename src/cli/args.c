@@ -106,6 +106,8 @@ static const char *const usage_text[] = {
 		"  build  [-o OUT.so] [--target BINARY] PATCH.c [CFLAGS...]\n"
 		"         compile a patch; with --target, check it against BINARY and pin\n"
 		"         BINARY's build-id\n"
+		"  create --source DIR --diff FIX.patch --binary PROG [--build CMD] [-o FIX.so]\n"
+		"         build a patch from a source fix (see 'hotpatch create --help')\n"
 		"\n",
 	[CLI_APPLY] =
 		"usage: hotpatch apply [--timeout MS] [--json] [--force-regs] TARGET PATCH.so\n"
