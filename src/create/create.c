@@ -235,6 +235,139 @@ static void producer_of(const char *path, const char *src, char *buf, size_t siz
 	dwfl_end(d);
 }
 
+/* ---- struct layouts ---- */
+
+struct layouts {
+	char **v;	/* "struct name" then its "size:member@offset,..." signature, in pairs */
+	size_t n, cap;
+};
+
+static void layouts_free(struct layouts *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+static void layout_add(struct layouts *l, const char *name, Dwarf_Die *t)
+{
+	Dwarf_Die m;
+	Dwarf_Word size = 0;
+	Dwarf_Attribute at;
+	char sig[4096];
+	size_t n;
+
+	if (dwarf_attr(t, DW_AT_declaration, &at))
+		return;		/* incomplete: no layout here */
+	dwarf_formudata(dwarf_attr(t, DW_AT_byte_size, &at), &size);
+	n = (size_t)snprintf(sig, sizeof(sig), "%llu:", (unsigned long long)size);
+	if (dwarf_child(t, &m) == 0) {
+		do {
+			Dwarf_Word off = 0;
+			if (dwarf_tag(&m) != DW_TAG_member)
+				continue;
+			dwarf_formudata(dwarf_attr(&m, DW_AT_data_member_location, &at), &off);
+			const char *mn = dwarf_diename(&m);
+			Dwarf_Die mt;
+			Dwarf_Word msz = 0;
+			if (!dwarf_attr(&m, DW_AT_type, &at) || !dwarf_formref_die(&at, &mt) ||
+			    dwarf_aggregate_size(&mt, &msz))
+				msz = 0;
+			if (n < sizeof(sig))
+				n += (size_t)snprintf(sig + n, sizeof(sig) - n, "%s@%llu/%llu,",
+						      mn ? mn : "?", (unsigned long long)off,
+						      (unsigned long long)msz);
+		} while (dwarf_siblingof(&m, &m) == 0);
+	}
+	if (l->n + 2 > l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 64;
+		char **nv = realloc(l->v, nc * sizeof(*nv));
+		if (!nv)
+			return;
+		l->v = nv;
+		l->cap = nc;
+	}
+	l->v[l->n] = strdup(name);
+	l->v[l->n + 1] = strdup(sig);
+	if (l->v[l->n] && l->v[l->n + 1])
+		l->n += 2;
+}
+
+/* The named structs and unions of the compile units of a relocatable object (libdwfl relocates). */
+static void layouts_of(const char *path, struct layouts *l)
+{
+	Dwfl *d = dwfl_begin(&dwfl_cb);
+	Dwfl_Module *m = NULL;
+	Dwarf_Addr bias;
+
+	memset(l, 0, sizeof(*l));
+	if (!d)
+		return;
+	if (!dwfl_report_offline(d, "", path, -1)) {
+		dwfl_end(d);
+		return;
+	}
+	dwfl_report_end(d, NULL, NULL);
+	dwfl_getmodules(d, module_cb, &m, 0);
+	Dwarf *dw = m ? dwfl_module_getdwarf(m, &bias) : NULL;
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+	while (dw && dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Die cu, c;
+		if (dwarf_offdie(dw, off + hsize, &cu) && dwarf_child(&cu, &c) == 0) {
+			do {
+				int tag = dwarf_tag(&c);
+				char name[300];
+				const char *n = dwarf_diename(&c);
+				if ((tag == DW_TAG_structure_type || tag == DW_TAG_union_type) && n) {
+					snprintf(name, sizeof(name), "%s %s",
+						 tag == DW_TAG_union_type ? "union" : "struct", n);
+					layout_add(l, name, &c);
+				} else if (tag == DW_TAG_typedef && n) {
+					/* typedef struct { ... } name; */
+					Dwarf_Attribute at;
+					Dwarf_Die t;
+					if (dwarf_attr(&c, DW_AT_type, &at) && dwarf_formref_die(&at, &t) &&
+					    (dwarf_tag(&t) == DW_TAG_structure_type ||
+					     dwarf_tag(&t) == DW_TAG_union_type) &&
+					    !dwarf_diename(&t)) {
+						snprintf(name, sizeof(name), "%s", n);
+						layout_add(l, name, &t);
+					}
+				}
+			} while (dwarf_siblingof(&c, &c) == 0);
+		}
+		off = next;
+	}
+	dwfl_end(d);
+}
+
+/*
+ * A struct the changed code uses (its compile unit's DWARF describes it)
+ * must keep its layout: the running program's instances have the old one.
+ */
+static void check_layouts(struct unit *u, struct create_report *r)
+{
+	struct layouts a, b;
+
+	layouts_of(u->o.path, &a);
+	layouts_of(u->p.path, &b);
+	for (size_t i = 0; i < b.n; i += 2) {
+		for (size_t k = 0; k < a.n; k += 2) {
+			if (strcmp(a.v[k], b.v[i]))
+				continue;
+			if (strcmp(a.v[k + 1], b.v[i + 1]))
+				report_add(r, CREATE_REFUSED, b.v[i], u->p.file,
+					   "layout changed (size:member@offset/size: %.200s -> %.200s): the program's instances keep the old one",
+					   a.v[k + 1], b.v[i + 1]);
+			break;
+		}
+	}
+	layouts_free(&a);
+	layouts_free(&b);
+}
+
 /* The producer without the flags the wrapper adds. */
 static void producer_norm(char *p)
 {
@@ -812,6 +945,8 @@ int create_run(const struct create_opts *o, struct create_report *r)
 		}
 		if (any)
 			check_producer(&units[i], prog_path, r, &has_dwarf);
+		if (units[i].gen && units[i].o.elf)
+			check_layouts(&units[i], r);
 	}
 	if (!has_dwarf)
 		report_add(r, CREATE_NOTE, "", "",

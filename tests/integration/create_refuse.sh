@@ -3,6 +3,7 @@
 # variable/function and the reason, and no patch file:
 #  - a changed initial value of an existing static variable (limit 10 -> 20);
 #  - a new thread-local variable;
+#  - a changed layout of a struct the changed code uses (a field added to struct stats);
 #  - a new constructor (.init_array);
 #  - an LTO build (objects hold GIMPLE, not code);
 #  - a program that the source does not reproduce (fidelity): built with -O1, rebuilt with -O2
@@ -32,6 +33,8 @@ refused initval 'limit \(store.c\)'
 refused initval 'initial value of the variable changed'
 refused tls 'depth \(store.c\)'
 refused tls 'new thread-local variable'
+refused layout 'struct stats \(store.c\)'
+refused layout 'layout changed \(size:member@offset/size: 344:.* -> 352:'
 refused ctor 'constructors or destructors changed'
 refused body 'LTO object' --build 'make CC="$HOTPATCH_CC" CFLAGS="-O2 -g -flto"'
 
