@@ -30,6 +30,14 @@ int discount(int n)
 	return n + zero;
 }
 
+/* Counts its calls in a static local. */
+int visits(void)
+{
+	static int n;
+
+	return ++n + zero;
+}
+
 /* The line it is on, as assert() or a log macro would record it. */
 int where(void)
 {

@@ -21,5 +21,6 @@ int store_scale(int x);
 int limit_of(void);
 void set_limit(int v);
 int where(void);
+int visits(void);
 
 #endif
