@@ -1,7 +1,12 @@
-import sys, os, subprocess, shutil
+#!/usr/bin/env python3
+"""Regenerate tests/creator/*.patch from prog/ and the edits below (run from anywhere; uses a
+temporary directory). Each patch is one fix the Creator's tests build a patch from."""
+import sys, os, subprocess, shutil, tempfile
+HERE = os.path.dirname(os.path.abspath(__file__))
+os.chdir(tempfile.mkdtemp())
 def make(name, edits):
     shutil.rmtree('a', True); shutil.rmtree('b', True)
-    shutil.copytree('/work/wt-h17/tests/creator/prog', 'a'); shutil.copytree('a', 'b')
+    shutil.copytree(os.path.join(HERE, 'prog'), 'a'); shutil.copytree('a', 'b')
     for f, old, new in edits:
         s = open('b/' + f).read()
         assert old in s, (name, old)
@@ -14,7 +19,7 @@ def make(name, edits):
         if l.startswith('diff -ru'): continue
         if l.startswith('--- ') or l.startswith('+++ '): l = l.split('\t')[0]
         lines.append(l)
-    open('/work/wt-h17/tests/creator/%s.patch' % name, 'w').write('\n'.join(lines) + '\n')
+    open(os.path.join(HERE, '%s.patch' % name), 'w').write('\n'.join(lines) + '\n')
 make('body', [('calc.c', '/* calc.c - prices. */\n', '/* calc.c - prices. */\n/* Discounts double (fix #1). */\n'),
               ('calc.c', '\treturn n + zero;', '\treturn n * 2 + zero;')])
 make('helper', [('calc.c', 'int total(int n)\n{\n\treturn clamp(price(n) * 2 + zero);', 'int fee(int n)\n{\n\treturn n + 1 + zero;\n}\n\nint total(int n)\n{\n\treturn clamp(price(n) * 2 + fee(n) + zero);')])
