@@ -2,6 +2,7 @@
 # creator_start: copy tests/creator/prog to $WORK/src, build it with plain make (as a
 # distribution would), start it; sets SRC, PID and O (its output).
 CR=$ROOT/tests/creator
+export TMPDIR=$WORK	# the Creator's work directories (kept when a build fails) go away with $WORK
 
 creator_start() {
 	command -v make >/dev/null || skip "make not installed"

@@ -50,4 +50,20 @@ make -s -C "$SRC" >"$WORK/make.out" 2>&1 || die "cannot build the test program"
 cp "$CR/prog/calc.c" "$SRC/calc.c"
 refused body 'discount \(calc.c\)'
 refused body 'the original build does not reproduce .*prog: (size|byte)'
+# bad input: usage (2), and one error line naming the thing (1)
+hp create --source "$SRC" --binary "$SRC/prog"
+expect_rc 2
+printf '%s\n' "$ERR" | grep -q -- '--source, --diff and --binary are required' || die "usage message"
+hp create --source "$WORK/nonexistent" --diff "$CR/body.patch" --binary "$SRC/prog"
+expect_rc 1
+err_line 'nonexistent: not a directory'
+hp create --source "$SRC" --diff "$CR/body.patch" --binary "$WORK/nonexistent"
+expect_rc 1
+err_line 'nonexistent: no such file'
+printf -- '--- a/calc.c\n+++ b/calc.c\n@@ -1,1 +1,1 @@\n-no such line\n+x\n' >"$WORK/bad.patch"
+hp create --source "$SRC" --diff "$WORK/bad.patch" --binary "$SRC/prog" -o "$WORK/bad.so"
+expect_rc 1
+printf '%s\n' "$ERR" | grep -q 'bad.patch does not apply to .*src (see .*build-patched.log)' ||
+	die "no 'does not apply' message"
+[ ! -e "$WORK/bad.so" ] || die "a patch file was written"
 echo PASS
