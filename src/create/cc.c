@@ -127,10 +127,18 @@ int cc_main(int argc, char **argv)
 	av[n++] = "-fdata-sections";
 	av[n] = NULL;
 
-	static unsigned seq;
+	/* a pid can come again in a long build: never overwrite an earlier record */
 	char recpath[PATH_MAX];
-	snprintf(recpath, sizeof(recpath), "%s/rec.%d.%u", logdir, (int)getpid(), seq++);
-	FILE *rec = fopen(recpath, "we");
+	FILE *rec = NULL;
+	unsigned seq;
+	for (seq = 0; !rec && seq < 1000; seq++) {
+		snprintf(recpath, sizeof(recpath), "%s/rec.%d.%u", logdir, (int)getpid(), seq);
+		int fd = open(recpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd >= 0)
+			rec = fdopen(fd, "w");
+		else if (errno != EEXIST)
+			break;
+	}
 	if (!rec) {
 		fprintf(stderr, "hotpatch cc: %s: %s\n", recpath, strerror(errno));
 		return 1;
@@ -194,7 +202,7 @@ int cc_main(int argc, char **argv)
 			fclose(rec);
 			return 1;
 		}
-		snprintf(obj, sizeof(obj), "%s/x.%d.%d.o", logdir, (int)getpid(), i);
+		snprintf(obj, sizeof(obj), "%s/x.%d.%u.%d.o", logdir, (int)getpid(), seq, i);
 		cv[k++] = (char *)real;
 		for (int j = 1; j < argc; j++) {
 			const char *a = argv[j];

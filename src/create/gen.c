@@ -230,6 +230,8 @@ static int edit_unit(struct gen *g, size_t k, struct obj *c)
 					x.local = false;
 				} else if (x.tsym) {
 					const struct osym *t = &p->sym[x.tsym];
+					if (t->s.st_shndx >= c->nsec)
+						continue;
 					if (is_kept_sym(t)) {
 						if (!c->sec[t->s.st_shndx].keep) {
 							c->sec[t->s.st_shndx].keep = true;
@@ -249,6 +251,18 @@ static int edit_unit(struct gen *g, size_t k, struct obj *c)
 					continue;
 				const char *name, *file;
 				prog_name(p, &x, &name, &file);
+				if (x.tsym) {
+					/* the program must have it: else the apply would fail later */
+					struct elf_sym es;
+					hp_err_clear();
+					if (elf_file_find(g->prog, name, file, ELF_SYM_ANY, &es)) {
+						report_add(g->r, CREATE_REFUSED, name, p->file,
+							   "used by the changed code, but not found in %s: %s",
+							   g->prog_path, hotpatch_errmsg());
+						hp_err_clear();
+						continue;
+					}
+				}
 				uint32_t type = GELF_R_TYPE(r.r_info);
 				uint64_t place = r.r_offset;
 				int kind;

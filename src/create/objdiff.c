@@ -208,7 +208,7 @@ void obj_target(const struct obj *o, const GElf_Rela *r, struct xrel *x)
 	const struct osec *s = &o->sec[sec];
 	int64_t base = (int64_t)y->s.st_value + r->r_addend;
 	int64_t off = base + (reloc_pcrel(GELF_R_TYPE(r->r_info)) ? 4 : 0);
-	if ((s->sh.sh_flags & SHF_MERGE) && s->data && s->data->d_buf) {
+	if ((s->sh.sh_flags & SHF_MERGE) && s->data && s->data->d_buf && s->data->d_size) {
 		const char *d = s->data->d_buf;
 		int64_t at = off < 0 ? 0 : off;
 		if ((uint64_t)at >= s->data->d_size)
