@@ -8,7 +8,9 @@
 #  - before: alice's second password line is ignored (auth refused), the first works;
 #  - after: the second works too, a wrong password is still refused;
 #  - the load client saw no error and kept being served across the apply;
-#  - after revert: the old behaviour is back.
+#  - after revert: the old behaviour is back;
+#  - the same fix plus a line added at the top of memcached.c (every line of its ~6000 moves):
+#    the Creator still chooses sasl_server_userdb_checkpass alone.
 # Runs with `make check-creator` (minutes: memcached is built three times). Needs network access
 # to Debian's mirror (apt-get source) unless MEMCACHED_DSC points to a downloaded .dsc.
 . "$(dirname "$0")/../lib.sh"
@@ -90,4 +92,15 @@ grep -q ' errors=0 done' load.txt || die "the load client saw errors: $(cat load
 after=$(sed 's/n=\([0-9]*\).*/\1/' load.txt)
 [ "$after" -gt "$before" ] || die "no requests served after the apply"
 echo "load: $before ops before create, $after at the end, 0 errors"
+
+note "the fix plus a diff that moves every line of memcached.c"
+cp "$WORK/sasl-fix.patch" "$WORK/shift.patch"
+l1=$(head -1 mc/memcached.c)
+printf -- '--- a/memcached.c\n+++ b/memcached.c\n@@ -1 +1,2 @@\n %s\n+/* every line below moves by one */\n' "$l1" >>"$WORK/shift.patch"
+hp create --source "$WORK/mc" --diff "$WORK/shift.patch" --binary "$WORK/mc/memcached" \
+	--build 'make -j2 CC="$HOTPATCH_CC" memcached' -o "$WORK/shift.so"
+expect_rc 0
+n=$(printf '%s\n' "$OUT" | grep -c '^replaced ')
+[ "$n" -eq 1 ] || die "$n functions replaced, want sasl_server_userdb_checkpass alone"
+out_has '^replaced +sasl_server_userdb_checkpass \(sasl_defs.c\)'
 echo PASS
