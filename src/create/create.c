@@ -613,6 +613,8 @@ static void classify(struct unit *u, struct create_report *r, const struct diffm
 				long lo, hi;
 				y->verdict = FS_CHANGED;
 				y->orig_name = o->sym[oi].name;
+				free(y->why);
+				y->why = strdup(why);
 				if (!strncmp(why, "byte", 4) &&
 				    untouched(prog, prog_path, o, oi, dm, &lo, &hi) &&
 				    line_only(o, oi, p, i, dm, lo, hi, what, sizeof(what))) {

@@ -463,7 +463,11 @@ int gen_patch(struct unit *u, size_t nu, struct elf_file *prog, const char *prog
 		snprintf(addr, sizeof(addr), "__hp_u%zu_s%zu + %" PRIu64, g.rp[i].unit, g.rp[i].sec,
 			 g.rp[i].off);
 		put_desc(f, &lbl, HOTPATCH_KIND_REPLACE, g.rp[i].file, g.rp[i].name, addr, 0);
-		report_add(r, CREATE_REPLACED, g.rp[i].name, u[g.rp[i].unit].p.file, "code changed");
+		const struct obj *po = &u[g.rp[i].unit].p;
+		size_t si = obj_find(po, g.rp[i].name);
+		const char *why = si && po->sym[si].why ? po->sym[si].why : NULL;
+		report_add(r, CREATE_REPLACED, g.rp[i].name, po->file, "code changed%s%s%s",
+			   why ? " (" : "", why ? why : "", why ? ")" : "");
 	}
 	for (size_t i = 0; i < g.nfx; i++) {
 		snprintf(addr, sizeof(addr), "__hp_u%zu_s%zu + %" PRIu64, g.fx[i].unit, g.fx[i].sec,

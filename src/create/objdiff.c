@@ -133,6 +133,8 @@ void obj_close(struct obj *o)
 	if (o->fd > 0)
 		close(o->fd);
 	free(o->sec);
+	for (size_t i = 0; o->sym && i < o->nsym; i++)
+		free(o->sym[i].why);
 	free(o->sym);
 	free(o->path);
 	memset(o, 0, sizeof(*o));

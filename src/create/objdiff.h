@@ -24,6 +24,7 @@ struct osym {
 	GElf_Sym s;
 	int verdict;		/* generation: one of enum fn_state */
 	const char *orig_name;	/* existing variable: its name in the original object */
+	char *why;		/* changed function: the first difference (malloc'd) */
 };
 
 struct obj {
