@@ -595,6 +595,7 @@ static void classify(struct unit *u, struct create_report *r, const struct diffm
 {
 	struct obj *p = &u->p, *o = &u->o;
 	const char *file = p->file;
+	bool const_changed = false;
 	char why[512];
 
 	if (p->lto || (o->elf && o->lto)) {
@@ -639,6 +640,20 @@ static void classify(struct unit *u, struct create_report *r, const struct diffm
 			}
 			y->verdict = FS_OLDVAR;
 			y->orig_name = o->sym[oi].name;
+			if (GELF_ST_BIND(y->s.st_info) == STB_LOCAL && y->s.st_shndx < p->nsec &&
+			    !(p->sec[y->s.st_shndx].sh.sh_flags & SHF_WRITE) &&
+			    GELF_ST_TYPE(y->s.st_info) == STT_OBJECT &&
+			    obj_compare(o, oi, p, i, why, sizeof(why))) {
+				/*
+				 * A static constant (a table, a switch table CSWTCH.N, __func__):
+				 * nothing writes it, so the patch carries the new one and
+				 * replaces every function of the file that reads it.
+				 */
+				y->verdict = FS_NEWVAR;
+				y->orig_name = NULL;
+				const_changed = true;
+				continue;
+			}
 			char ka[64], kb[64];
 			obj_sec_kind(o, oi, ka, sizeof(ka));
 			obj_sec_kind(p, i, kb, sizeof(kb));
@@ -655,6 +670,28 @@ static void classify(struct unit *u, struct create_report *r, const struct diffm
 					   "initial value of the variable changed (%s): the running program keeps the old one",
 					   why);
 		}
+	}
+	/* the readers of a changed static constant are changed */
+	for (size_t i = 1; const_changed && i < p->nsym; i++) {
+		struct osym *y = &p->sym[i];
+		struct xrel *x = NULL;
+		size_t nx = 0;
+		if (!is_func(&y->s) || y->verdict != FS_SAME || obj_relocs(p, i, &x, &nx))
+			continue;
+		for (size_t k = 0; k < nx; k++) {
+			const struct osym *t = x[k].tsym ? &p->sym[x[k].tsym] : NULL;
+			if (t && t->verdict == FS_NEWVAR && is_var(&t->s) &&
+			    GELF_ST_BIND(t->s.st_info) == STB_LOCAL) {
+				size_t oi = obj_find(o, y->name);
+				y->verdict = FS_CHANGED;
+				y->orig_name = oi ? o->sym[oi].name : NULL;
+				free(y->why);
+				if (asprintf(&y->why, "reads the changed constant '%s'", t->name) < 0)
+					y->why = NULL;
+				break;
+			}
+		}
+		free(x);
 	}
 	/* the .cold part of a function is reached only through it: a changed part changes it */
 	for (size_t i = 1; i < p->nsym; i++) {

@@ -482,7 +482,9 @@ int gen_patch(struct unit *u, size_t nu, struct elf_file *prog, const char *prog
 				report_add(r, CREATE_NEW, y->name, u[k].p.file, "new function");
 			else if (y->verdict == FS_NEWVAR)
 				report_add(r, CREATE_NEWVAR, y->name, u[k].p.file,
-					   "new variable, in the patch");
+					   u[k].o.elf && obj_find(&u[k].o, y->name)
+					       ? "changed static constant, the patch carries the new one"
+					       : "new variable, in the patch");
 		}
 	if (fclose(f)) {
 		err = hp_err(EIO, "%s: cannot write", stub);

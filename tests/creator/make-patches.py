@@ -32,3 +32,4 @@ make('ctor', [('store.c', 'int store_scale(int x)', '__attribute__((constructor)
 make('layout', [('shop.h', '\tlong units;\n', '\tlong units;\n\tlong returns;\n'), ('store.c', '\tstats.units += units;', '\tstats.units += units;\n\tstats.returns++;')])
 make('local', [('calc.c', 'int discount(int n)\n{\n\treturn n + zero;', 'int discount(int n)\n{\n\tstatic int calls;\n\n\tcalls++;\n\treturn n + zero + calls - calls;'),
                ('calc.c', '\treturn ++n + zero;', '\treturn ++n + 1000 + zero;')])
+make('const', [('store.c', 'static const int rates[4] = {1, 2, 3, 4};', 'static const int rates[4] = {1, 5, 3, 4};')])

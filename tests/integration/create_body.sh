@@ -9,7 +9,7 @@
 . "$ROOT/tests/creator/lib.sh"
 need
 creator_start
-expect_next "$O" 0 2 'price=52 total=104 discount=5 .* scale=500 limit=10 where=44 visits=[0-9]+$' '^tick'
+expect_next "$O" 0 2 'price=52 total=104 discount=5 .* scale=500 limit=10 where=44 visits=[0-9]+ rate=2$' '^tick'
 
 creator_create body
 expect_rc 0
@@ -22,10 +22,10 @@ hp check "$PID" "$WORK/body.so"
 expect_rc 0
 from=$(lines "$O")
 apply_checked "$PID" "$WORK/body.so"
-wait_stable "$O" "$from" 'price=52 total=104 discount=10 .* scale=500 limit=10 where=44 visits=[0-9]+$'
+wait_stable "$O" "$from" 'price=52 total=104 discount=10 .* scale=500 limit=10 where=44 visits=[0-9]+ rate=2$'
 hp list "$PID"
 out_has 'discount'
 from=$(lines "$O")
 revert_checked "$PID" "$ID"
-wait_stable "$O" "$from" 'price=52 total=104 discount=5 .* scale=500 limit=10 where=44 visits=[0-9]+$'
+wait_stable "$O" "$from" 'price=52 total=104 discount=5 .* scale=500 limit=10 where=44 visits=[0-9]+ rate=2$'
 echo PASS

@@ -1,7 +1,7 @@
 /*
  * main.c - prints one line per tick with every observable value, so a test
  * sees each function's result change when the patch goes live:
- * "tick N price=P total=T discount=D sold=S refunds=R scale=C limit=L where=LINE visits=V"
+ * "tick N price=P total=T discount=D sold=S refunds=R scale=C limit=L where=LINE visits=V rate=R"
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,9 +21,9 @@ int main(int argc, char **argv)
 	for (unsigned long n = 1;; n++) {
 		int x = input;
 		record(1);
-		dprintf(1, "tick %lu price=%d total=%d discount=%d sold=%ld refunds=%ld scale=%d limit=%d where=%d visits=%d\n",
+		dprintf(1, "tick %lu price=%d total=%d discount=%d sold=%ld refunds=%ld scale=%d limit=%d where=%d visits=%d rate=%d\n",
 			n, price(x), total(x), discount(x), sold(), refunds(), store_scale(x),
-			limit_of(), where(), visits());
+			limit_of(), where(), visits(), rate(1));
 		nanosleep(&ts, NULL);
 	}
 }

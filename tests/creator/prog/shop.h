@@ -22,5 +22,6 @@ int limit_of(void);
 void set_limit(int v);
 int where(void);
 int visits(void);
+int rate(int i);
 
 #endif
