@@ -144,7 +144,12 @@ static int build_one(const struct create_opts *o, const char *work, const char *
 	snprintf(logdir, sizeof(logdir), "%s/log-%s", work, name);
 	snprintf(logpath, sizeof(logpath), "%s/build-%s.log", work, name);
 	snprintf(dst, sizeof(dst), "%s/%s", work, name);
-	snprintf(hcc, sizeof(hcc), "%s cc", self);
+	/*
+	 * Our own inode, held open by this process: the builds keep working if
+	 * the hotpatch file is replaced meanwhile (an upgrade, a rebuild).
+	 */
+	(void)self;
+	snprintf(hcc, sizeof(hcc), "/proc/%d/exe cc", (int)getpid());
 	if (mkdir(logdir, 0755) && errno != EEXIST)
 		return hp_err(errno, "%s: %s", logdir, strerror(errno));
 
