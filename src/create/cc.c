@@ -31,9 +31,11 @@
 static bool takes_value(const char *a)
 {
 	static const char *const opts[] = {
-		"-o", "-I", "-D", "-U", "-include", "-imacros", "-MF", "-MT", "-MQ", "-x",
-		"-isystem", "-idirafter", "-iquote", "-iprefix", "-L", "-Xlinker", "-Xassembler",
-		"-Xpreprocessor", "-u", "-T", "-e", "-l", "-aux-info", "-dumpbase", "-dumpdir",
+	    "-o",	"-I",	    "-D",  "-U",       "-include",    "-imacros",
+	    "-MF",	"-MT",	    "-MQ", "-x",       "-isystem",    "-idirafter",
+	    "-iquote",	"-iprefix", "-L",  "-Xlinker", "-Xassembler", "-Xpreprocessor",
+	    "-u",	"-T",	    "-e",  "-l",       "-aux-info",   "-dumpbase",
+	    "-dumpdir",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(opts); i++)
 		if (!strcmp(a, opts[i]))
@@ -79,7 +81,7 @@ static void abspath(const char *cwd, const char *p, char *out, size_t size)
 {
 	int n = p[0] == '/' ? snprintf(out, size, "%s", p) : snprintf(out, size, "%s/%s", cwd, p);
 	if (n < 0 || (size_t)n >= size)
-		out[0] = 0;	/* too long: recorded as nothing, the Creator then ignores it */
+		out[0] = 0; /* too long: recorded as nothing, the Creator then ignores it */
 }
 
 int cc_main(int argc, char **argv)
@@ -117,7 +119,7 @@ int cc_main(int argc, char **argv)
 		if (takes_value(a))
 			i++;
 	}
-	(void)lto;	/* LTO objects are recognized, and refused, by their sections */
+	(void)lto; /* LTO objects are recognized, and refused, by their sections */
 	if (!logdir || !*logdir || nolink) {
 		execvp(real, av);
 		fprintf(stderr, "hotpatch cc: %s: %s\n", real, strerror(errno));
@@ -168,7 +170,8 @@ int cc_main(int argc, char **argv)
 			} else {
 				const char *b = strrchr(argv[i], '/');
 				b = b ? b + 1 : argv[i];
-				snprintf(obj, sizeof(obj), "%.*s.o", (int)(strlen(b) - strlen(ext(b))), b);
+				snprintf(obj, sizeof(obj), "%.*s.o",
+					 (int)(strlen(b) - strlen(ext(b))), b);
 			}
 			abspath(cwd, obj, objabs, sizeof(objabs));
 			fprintf(rec, "obj %s %s\n", objabs, argv[i]);
@@ -181,7 +184,7 @@ int cc_main(int argc, char **argv)
 
 	/* A link, maybe compiling sources on the way: compile each to an object of ours first. */
 	char outabs[PATH_MAX];
-	char (*mine)[PATH_MAX] = calloc((size_t)argc, sizeof(*mine));
+	char(*mine)[PATH_MAX] = calloc((size_t)argc, sizeof(*mine));
 	int nmine = 0;
 	if (!mine) {
 		fclose(rec);
@@ -220,10 +223,10 @@ int cc_main(int argc, char **argv)
 				continue;
 			}
 			if (a[0] != '-' && j != i)
-				continue;	/* other sources, objects, archives */
-			if (!strncmp(a, "-l", 2) || !strncmp(a, "-L", 2) || !strncmp(a, "-Wl,", 4) ||
-			    !strcmp(a, "-shared") || !strcmp(a, "-pie") || !strcmp(a, "-static") ||
-			    !strcmp(a, "-rdynamic"))
+				continue; /* other sources, objects, archives */
+			if (!strncmp(a, "-l", 2) || !strncmp(a, "-L", 2) ||
+			    !strncmp(a, "-Wl,", 4) || !strcmp(a, "-shared") || !strcmp(a, "-pie") ||
+			    !strcmp(a, "-static") || !strcmp(a, "-rdynamic"))
 				continue;
 			cv[k++] = argv[j];
 		}
@@ -336,15 +339,19 @@ int cc_log_read(const char *dir, const char *from, const char *to, struct cc_log
 				r->obj = rebase(line + 4, from, to);
 				const char *e = ext(r->src);
 				r->is_asm = !strcmp(e, ".s") || !strcmp(e, ".S");
-				/* the objects of our own compiles (x.PID.N.o) differ by pid: pair by source */
+				/* the objects of our own compiles (x.PID.N.o) differ by pid: pair
+				 * by source */
 				if (strstr(line + 4, "/x.") && !strncmp(line + 4, dir, strlen(dir)))
-					err = asprintf(&r->key, "src:%s/%s", cwd, r->src) < 0 ? -ENOMEM : 0;
+					err = asprintf(&r->key, "src:%s/%s", cwd, r->src) < 0
+						  ? -ENOMEM
+						  : 0;
 				else
 					r->key = strdup(line + 4);
 				if (!r->cwd || !r->src || !r->obj || !r->key)
 					err = -ENOMEM;
 			} else if (!strncmp(line, "link ", 5)) {
-				err = grow((void **)&log->link, &lcap, log->nlink, sizeof(*log->link));
+				err = grow((void **)&log->link, &lcap, log->nlink,
+					   sizeof(*log->link));
 				if (err)
 					break;
 				lk = &log->link[log->nlink++];

@@ -31,8 +31,8 @@
 
 const char *create_verdict_name(enum create_verdict v)
 {
-	static const char *const n[] = {"replaced", "new", "ignored", "refused", "new-variable",
-					"note"};
+	static const char *const n[] = {"replaced", "new",	    "ignored",
+					"refused",  "new-variable", "note"};
 	return (unsigned)v < ARRAY_SIZE(n) ? n[v] : "?";
 }
 
@@ -127,14 +127,15 @@ static int rm_elf(const char *p, const struct stat *st, int flag, struct FTW *ft
 		return 0;
 	ssize_t n = read(fd, magic, sizeof(magic));
 	close(fd);
-	if ((n >= 4 && !memcmp(magic, "\177ELF", 4)) || (ar && n == 8 && !memcmp(magic, "!<arch>\n", 8)))
+	if ((n >= 4 && !memcmp(magic, "\177ELF", 4)) ||
+	    (ar && n == 8 && !memcmp(magic, "!<arch>\n", 8)))
 		unlink(p);
 	return 0;
 }
 
 /* One build: copy the tree to work/b, maybe patch it, build it, rename it to work/name. */
-static int build_one(const struct create_opts *o, const char *work, const char *name,
-		     bool patched, const char *self)
+static int build_one(const struct create_opts *o, const char *work, const char *name, bool patched,
+		     const char *self)
 {
 	char b[PATH_MAX], logdir[PATH_MAX], logpath[PATH_MAX], dst[PATH_MAX], hcc[PATH_MAX + 8];
 	char strip[16];
@@ -162,12 +163,13 @@ static int build_one(const struct create_opts *o, const char *work, const char *
 	nftw(b, rm_elf, 32, FTW_PHYS);
 	if (patched) {
 		snprintf(strip, sizeof(strip), "-p%d", o->strip);
-		char *pa[] = {"patch", "--batch", "--forward", "--no-backup-if-mismatch", strip, "-i",
-			      (char *)o->diff, "-d", b, NULL};
+		char *pa[] = {"patch", "--batch", "--forward",	   "--no-backup-if-mismatch",
+			      strip,   "-i",	  (char *)o->diff, "-d",
+			      b,       NULL};
 		rc = run(pa, NULL, logpath, NULL);
 		if (rc)
-			return hp_err(HOTPATCH_E_NOTSUP, "%s does not apply to %s (see %s)", o->diff,
-				      o->source, logpath);
+			return hp_err(HOTPATCH_E_NOTSUP, "%s does not apply to %s (see %s)",
+				      o->diff, o->source, logpath);
 	}
 	const char *cmd = o->build ? o->build : "make CC=\"$HOTPATCH_CC\"";
 	char *sh[] = {"sh", "-c", (char *)cmd, NULL};
@@ -184,8 +186,8 @@ static int build_one(const struct create_opts *o, const char *work, const char *
 /* ---- DWARF producers ---- */
 
 static const Dwfl_Callbacks dwfl_cb = {
-	.find_debuginfo = dwfl_standard_find_debuginfo,
-	.section_address = dwfl_offline_section_address,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .section_address = dwfl_offline_section_address,
 };
 
 static int module_cb(Dwfl_Module *m, void **ud, const char *n, Dwarf_Addr a, void *arg)
@@ -243,7 +245,7 @@ static void producer_of(const char *path, const char *src, char *buf, size_t siz
 /* ---- struct layouts ---- */
 
 struct layouts {
-	char **v;	/* "struct name" then its "size:member@offset,..." signature, in pairs */
+	char **v; /* "struct name" then its "size:member@offset,..." signature, in pairs */
 	size_t n, cap;
 };
 
@@ -264,7 +266,7 @@ static void layout_add(struct layouts *l, const char *name, Dwarf_Die *t)
 	size_t n;
 
 	if (dwarf_attr(t, DW_AT_declaration, &at))
-		return;		/* incomplete: no layout here */
+		return; /* incomplete: no layout here */
 	dwarf_formudata(dwarf_attr(t, DW_AT_byte_size, &at), &size);
 	n = (size_t)snprintf(sig, sizeof(sig), "%llu:", (unsigned long long)size);
 	if (dwarf_child(t, &m) == 0) {
@@ -325,7 +327,8 @@ static void layouts_of(const char *path, struct layouts *l)
 				int tag = dwarf_tag(&c);
 				char name[300];
 				const char *n = dwarf_diename(&c);
-				if ((tag == DW_TAG_structure_type || tag == DW_TAG_union_type) && n) {
+				if ((tag == DW_TAG_structure_type || tag == DW_TAG_union_type) &&
+				    n) {
 					snprintf(name, sizeof(name), "%s %s",
 						 tag == DW_TAG_union_type ? "union" : "struct", n);
 					layout_add(l, name, &c);
@@ -333,7 +336,8 @@ static void layouts_of(const char *path, struct layouts *l)
 					/* typedef struct { ... } name; */
 					Dwarf_Attribute at;
 					Dwarf_Die t;
-					if (dwarf_attr(&c, DW_AT_type, &at) && dwarf_formref_die(&at, &t) &&
+					if (dwarf_attr(&c, DW_AT_type, &at) &&
+					    dwarf_formref_die(&at, &t) &&
 					    (dwarf_tag(&t) == DW_TAG_structure_type ||
 					     dwarf_tag(&t) == DW_TAG_union_type) &&
 					    !dwarf_diename(&t)) {
@@ -364,7 +368,8 @@ static void check_layouts(struct unit *u, struct create_report *r)
 				continue;
 			if (strcmp(a.v[k + 1], b.v[i + 1]))
 				report_add(r, CREATE_REFUSED, b.v[i], u->p.file,
-					   "layout changed (size:member@offset/size: %.200s -> %.200s): the program's instances keep the old one",
+					   "layout changed (size:member@offset/size: %.200s -> "
+					   "%.200s): the program's instances keep the old one",
 					   a.v[k + 1], b.v[i + 1]);
 			break;
 		}
@@ -395,7 +400,8 @@ static void producer_diff(const char *a, const char *b, char *buf, size_t size)
 		ta = strtok_r(NULL, " ", &sa);
 		tb = strtok_r(NULL, " ", &sb);
 	}
-	snprintf(buf, size, "PROG has '%s', the rebuild '%s'", tb ? tb : "(end)", ta ? ta : "(end)");
+	snprintf(buf, size, "PROG has '%s', the rebuild '%s'", tb ? tb : "(end)",
+		 ta ? ta : "(end)");
 	free(ca);
 	free(cb);
 }
@@ -436,7 +442,7 @@ static bool in_program(const struct cc_log *log, const char *prog_base, const ch
 			lk = &log->link[i];
 	}
 	if (!lk)
-		return true;	/* no link seen: every object counts */
+		return true; /* no link seen: every object counts */
 	for (size_t k = 0; k < lk->nin; k++) {
 		const char *in = lk->in[k];
 		size_t l = strlen(in);
@@ -518,12 +524,13 @@ static void sec_targets(const struct obj *o, const char *name, char *buf, size_t
 				break;
 			size_t si = GELF_R_SYM(r.r_info);
 			const GElf_Sym *y = si < o->nsym ? &o->sym[si].s : NULL;
-			const char *nm = !y ? "?"
-					 : GELF_ST_TYPE(y->st_info) == STT_SECTION && y->st_shndx < o->nsec
-					     ? o->sec[y->st_shndx].name
-					     : o->sym[si].name;
-			n += (size_t)snprintf(buf + n, n < size ? size - n : 0, "%s+%" PRId64 " ", nm,
-					      (int64_t)r.r_addend);
+			const char *nm =
+			    !y ? "?"
+			    : GELF_ST_TYPE(y->st_info) == STT_SECTION && y->st_shndx < o->nsec
+				? o->sec[y->st_shndx].name
+				: o->sym[si].name;
+			n += (size_t)snprintf(buf + n, n < size ? size - n : 0, "%s+%" PRId64 " ",
+					      nm, (int64_t)r.r_addend);
 			if (n >= size)
 				return;
 		}
@@ -579,8 +586,8 @@ static bool line_only(const struct obj *o, size_t oi, const struct obj *p, size_
  * program's line table must lie outside every hunk (a constant changed by
  * the fix inside the function could look like a moved line number).
  */
-static bool untouched(struct elf_file *prog, const char *prog_path, const struct obj *o,
-		      size_t oi, const struct diffmap *dm, long *lo, long *hi)
+static bool untouched(struct elf_file *prog, const char *prog_path, const struct obj *o, size_t oi,
+		      const struct diffmap *dm, long *lo, long *hi)
 {
 	struct elf_sym ps;
 	bool local = GELF_ST_BIND(o->sym[oi].s.st_info) == STB_LOCAL;
@@ -625,9 +632,10 @@ static void classify(struct unit *u, struct create_report *r, const struct diffm
 				    untouched(prog, prog_path, o, oi, dm, &lo, &hi) &&
 				    line_only(o, oi, p, i, dm, lo, hi, what, sizeof(what))) {
 					y->verdict = FS_SAME;
-					report_add(r, CREATE_IGNORED, y->name, file,
-						   "changed only by line numbers the diff moved (%s)",
-						   what);
+					report_add(
+					    r, CREATE_IGNORED, y->name, file,
+					    "changed only by line numbers the diff moved (%s)",
+					    what);
 				}
 			} else {
 				y->verdict = FS_SAME;
@@ -637,7 +645,8 @@ static void classify(struct unit *u, struct create_report *r, const struct diffm
 			if (!oi) {
 				if (GELF_ST_TYPE(y->s.st_info) == STT_TLS) {
 					report_add(r, CREATE_REFUSED, y->name, file,
-						   "new thread-local variable: existing threads have no storage for it");
+						   "new thread-local variable: existing threads "
+						   "have no storage for it");
 					continue;
 				}
 				y->verdict = FS_NEWVAR;
@@ -664,15 +673,18 @@ static void classify(struct unit *u, struct create_report *r, const struct diffm
 			obj_sec_kind(p, i, kb, sizeof(kb));
 			if (o->sym[oi].s.st_size != y->s.st_size)
 				report_add(r, CREATE_REFUSED, y->name, file,
-					   "variable size changed (%" PRIu64 " -> %" PRIu64 " bytes)",
+					   "variable size changed (%" PRIu64 " -> %" PRIu64
+					   " bytes)",
 					   (uint64_t)o->sym[oi].s.st_size, (uint64_t)y->s.st_size);
 			else if (strcmp(ka, kb))
 				report_add(r, CREATE_REFUSED, y->name, file,
-					   "variable moved from section %s to %s (its initial value or constness changed)",
+					   "variable moved from section %s to %s (its initial "
+					   "value or constness changed)",
 					   ka, kb);
 			else if (obj_compare(o, oi, p, i, why, sizeof(why)))
 				report_add(r, CREATE_REFUSED, y->name, file,
-					   "initial value of the variable changed (%s): the running program keeps the old one",
+					   "initial value of the variable changed (%s): the "
+					   "running program keeps the old one",
 					   why);
 		}
 	}
@@ -691,7 +703,8 @@ static void classify(struct unit *u, struct create_report *r, const struct diffm
 				y->verdict = FS_CHANGED;
 				y->orig_name = oi ? o->sym[oi].name : NULL;
 				free(y->why);
-				if (asprintf(&y->why, "reads the changed constant '%s'", t->name) < 0)
+				if (asprintf(&y->why, "reads the changed constant '%s'", t->name) <
+				    0)
 					y->why = NULL;
 				break;
 			}
@@ -707,8 +720,8 @@ static void classify(struct unit *u, struct create_report *r, const struct diffm
 		size_t bl = (size_t)(strstr(y->name, ".cold") - y->name);
 		for (size_t k = 1; k < p->nsym; k++) {
 			struct osym *z = &p->sym[k];
-			if (is_func(&z->s) && strlen(z->name) == bl && !strncmp(z->name, y->name, bl) &&
-			    z->verdict == FS_SAME) {
+			if (is_func(&z->s) && strlen(z->name) == bl &&
+			    !strncmp(z->name, y->name, bl) && z->verdict == FS_SAME) {
 				z->verdict = FS_CHANGED;
 				z->orig_name = o->sym[obj_find(o, z->name)].name;
 			}
@@ -721,7 +734,8 @@ static void classify(struct unit *u, struct create_report *r, const struct diffm
 			sec_targets(p, ctor_secs[c], tb, sizeof(tb));
 			if (strcmp(ta, tb))
 				report_add(r, CREATE_REFUSED, ctor_secs[c], file,
-					   "constructors or destructors changed (%s): they ran at startup already",
+					   "constructors or destructors changed (%s): they ran at "
+					   "startup already",
 					   ctor_secs[c]);
 		}
 	}
@@ -774,7 +788,8 @@ static int fidelity(struct unit *u, struct elf_file *prog, const char *prog_path
 		if (ps.size != os->st_size) {
 			report_add(r, CREATE_REFUSED, y->name, o->file,
 				   "the original build does not reproduce %s: size %" PRIu64
-				   " in the rebuild, %" PRIu64 " in PROG (different compiler, flags or source?)",
+				   " in the rebuild, %" PRIu64
+				   " in PROG (different compiler, flags or source?)",
 				   prog_path, (uint64_t)os->st_size, ps.size);
 			continue;
 		}
@@ -793,18 +808,20 @@ static int fidelity(struct unit *u, struct elf_file *prog, const char *prog_path
 		}
 		for (size_t k = 0; k < nx; k++) {
 			uint64_t lo = x[k].off, hi = lo + reloc_size(x[k].type);
-			if (x[k].type == R_X86_64_GOTPCRELX || x[k].type == R_X86_64_REX_GOTPCRELX ||
-			    x[k].type == R_X86_64_GOTTPOFF)
+			if (x[k].type == R_X86_64_GOTPCRELX ||
+			    x[k].type == R_X86_64_REX_GOTPCRELX || x[k].type == R_X86_64_GOTTPOFF)
 				lo = lo >= 3 ? lo - 3 : 0;
 			for (uint64_t b = lo; b < hi && b < ps.size; b++)
 				mask[b] = 1;
 		}
 		for (uint64_t b = 0; b < ps.size; b++) {
 			if (!mask[b] && buf[b] != ob[b]) {
-				report_add(r, CREATE_REFUSED, y->name, o->file,
-					   "the original build does not reproduce %s: byte +0x%" PRIx64
-					   " is %02x in PROG, %02x in the rebuild (different compiler, flags or source?)",
-					   prog_path, b, buf[b], ob[b]);
+				report_add(
+				    r, CREATE_REFUSED, y->name, o->file,
+				    "the original build does not reproduce %s: byte +0x%" PRIx64
+				    " is %02x in PROG, %02x in the rebuild (different compiler, "
+				    "flags or source?)",
+				    prog_path, b, buf[b], ob[b]);
 				break;
 			}
 		}
@@ -846,8 +863,8 @@ static int make_workdir(const struct create_opts *o, struct create_report *r)
 			return hp_err(errno, "%s: %s", o->workdir, strerror(errno));
 		char b[PATH_MAX + 16];
 		/* a previous run's directories */
-		static const char *const sub[] = {"b", "orig", "patched", "log-orig",
-						  "log-patched", "gen"};
+		static const char *const sub[] = {"b",	      "orig",	     "patched",
+						  "log-orig", "log-patched", "gen"};
 		for (size_t i = 0; i < ARRAY_SIZE(sub); i++) {
 			snprintf(b, sizeof(b), "%s/%s", r->workdir, sub[i]);
 			rm_rf(b);
@@ -875,7 +892,7 @@ static int open_units(const struct cc_log *lo, const struct cc_log *lp, const ch
 		if (!in_program(lp, prog_base, rp->obj))
 			continue;
 		if (i && !strcmp(rp->key, lp->rec[i - 1].key))
-			continue;	/* compiled twice: the last record wins the same object */
+			continue; /* compiled twice: the last record wins the same object */
 		struct unit *u = &v[n];
 		err = obj_open(rp->obj, false, &u->p);
 		if (err)
@@ -924,7 +941,8 @@ int create_run(const struct create_opts *o, struct create_report *r)
 		return err;
 	if (elf_file_build_id(prog, r->build_id)) {
 		elf_file_free(prog);
-		return hp_err(HOTPATCH_E_NOTSUP, "%s: no GNU build-id: the patch could not be pinned to it",
+		return hp_err(HOTPATCH_E_NOTSUP,
+			      "%s: no GNU build-id: the patch could not be pinned to it",
 			      prog_path);
 	}
 	sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -997,8 +1015,8 @@ int create_run(const struct create_opts *o, struct create_report *r)
 			   "%s has no DWARF: the compiler flags were not compared (the bytes were)",
 			   prog_path);
 	if (r->nrefused) {
-		err = hp_err(HOTPATCH_E_NOTSUP, "refused: %u reason%s, no patch written", r->nrefused,
-			     r->nrefused == 1 ? "" : "s");
+		err = hp_err(HOTPATCH_E_NOTSUP, "refused: %u reason%s, no patch written",
+			     r->nrefused, r->nrefused == 1 ? "" : "s");
 		goto out;
 	}
 	if (!nchanged) {

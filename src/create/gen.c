@@ -29,7 +29,7 @@
 #include "hotpatch.h"
 
 struct fixup {
-	int kind;		/* HOTPATCH_KIND_PC32 / ABS64 */
+	int kind; /* HOTPATCH_KIND_PC32 / ABS64 */
 	size_t unit, sec;
 	uint64_t off;
 	int64_t addend;
@@ -121,8 +121,8 @@ static bool carried_global(const struct gen *g, const char *name)
 	return false;
 }
 
-static int add_fixup(struct gen *g, int kind, size_t unit, size_t sec, uint64_t off,
-		     int64_t addend, const char *name, const char *file)
+static int add_fixup(struct gen *g, int kind, size_t unit, size_t sec, uint64_t off, int64_t addend,
+		     const char *name, const char *file)
 {
 	if (g->nfx == g->capfx) {
 		size_t nc = g->capfx ? g->capfx * 2 : 32;
@@ -154,18 +154,18 @@ static int relax_got(uint8_t *code, uint64_t size, uint64_t off, uint64_t *place
 	if (off < 2 || off + 4 > size)
 		return -EINVAL;
 	uint8_t *op = code + off - 2;
-	if (op[0] == 0x8b) {			/* mov r/m64, reg: modrm rip-relative */
+	if (op[0] == 0x8b) { /* mov r/m64, reg: modrm rip-relative */
 		op[0] = 0x8d;
 		*place = off;
 		return 0;
 	}
-	if (op[0] == 0xff && op[1] == 0x15) {	/* call *disp(%rip) */
+	if (op[0] == 0xff && op[1] == 0x15) { /* call *disp(%rip) */
 		op[0] = 0x67;
 		op[1] = 0xe8;
 		*place = off;
 		return 0;
 	}
-	if (op[0] == 0xff && op[1] == 0x25) {	/* jmp *disp(%rip) */
+	if (op[0] == 0xff && op[1] == 0x25) { /* jmp *disp(%rip) */
 		op[0] = 0xe9;
 		memset(op + 1, 0, 4);
 		op[5] = 0x90;
@@ -204,7 +204,7 @@ static int edit_unit(struct gen *g, size_t k, struct obj *c)
 			struct osec *s = &c->sec[si];
 			if (!s->keep || !s->rela || s->anchor)
 				continue;
-			s->anchor = true;	/* visited; every carried section gets a name */
+			s->anchor = true; /* visited; every carried section gets a name */
 			struct osec *rs = &c->sec[s->rela];
 			size_t cnt = rs->data ? rs->data->d_size / sizeof(Elf64_Rela) : 0;
 			for (size_t ri = 0; ri < cnt && !err; ri++) {
@@ -223,7 +223,8 @@ static int edit_unit(struct gen *g, size_t k, struct obj *c)
 					struct elf_sym es;
 					if (!carried_global(g, n)) {
 						hp_err_clear();
-						to_prog = !elf_file_find(g->prog, n, NULL, ELF_SYM_ANY, &es);
+						to_prog = !elf_file_find(g->prog, n, NULL,
+									 ELF_SYM_ANY, &es);
 						hp_err_clear();
 					}
 					x.tsym = 0;
@@ -252,12 +253,14 @@ static int edit_unit(struct gen *g, size_t k, struct obj *c)
 				const char *name, *file;
 				prog_name(p, &x, &name, &file);
 				if (x.tsym) {
-					/* the program must have it: else the apply would fail later */
+					/* the program must have it: else the apply would fail later
+					 */
 					struct elf_sym es;
 					hp_err_clear();
 					if (elf_file_find(g->prog, name, file, ELF_SYM_ANY, &es)) {
 						report_add(g->r, CREATE_REFUSED, name, p->file,
-							   "used by the changed code, but not found in %s: %s",
+							   "used by the changed code, but not "
+							   "found in %s: %s",
 							   g->prog_path, hotpatch_errmsg());
 						hp_err_clear();
 						continue;
@@ -268,29 +271,33 @@ static int edit_unit(struct gen *g, size_t k, struct obj *c)
 				int kind;
 				if (type == R_X86_64_PC32 || type == R_X86_64_PLT32) {
 					kind = HOTPATCH_KIND_PC32;
-				} else if (type == R_X86_64_GOTPCREL || type == R_X86_64_GOTPCRELX ||
+				} else if (type == R_X86_64_GOTPCREL ||
+					   type == R_X86_64_GOTPCRELX ||
 					   type == R_X86_64_REX_GOTPCRELX) {
 					kind = HOTPATCH_KIND_PC32;
 					if (!s->data || !s->data->d_buf ||
 					    relax_got(s->data->d_buf, s->data->d_size, r.r_offset,
 						      &place)) {
-						report_add(g->r, CREATE_REFUSED, name, p->file,
-							   "GOT reference at %s+0x%" PRIx64
-							   " that cannot be turned into a direct one",
-							   s->name, (uint64_t)r.r_offset);
+						report_add(
+						    g->r, CREATE_REFUSED, name, p->file,
+						    "GOT reference at %s+0x%" PRIx64
+						    " that cannot be turned into a direct one",
+						    s->name, (uint64_t)r.r_offset);
 						continue;
 					}
 					elf_flagdata(s->data, ELF_C_SET, ELF_F_DIRTY);
 				} else if (type == R_X86_64_64) {
 					kind = HOTPATCH_KIND_ABS64;
 				} else {
-					report_add(g->r, CREATE_REFUSED, name, p->file,
-						   "reference of relocation type %u at %s+0x%" PRIx64
-						   " (thread-local or absolute 32-bit) is not supported",
-						   type, s->name, (uint64_t)r.r_offset);
+					report_add(
+					    g->r, CREATE_REFUSED, name, p->file,
+					    "reference of relocation type %u at %s+0x%" PRIx64
+					    " (thread-local or absolute 32-bit) is not supported",
+					    type, s->name, (uint64_t)r.r_offset);
 					continue;
 				}
-				/* the addend relative to the named symbol, as the program resolves it */
+				/* the addend relative to the named symbol, as the program resolves
+				 * it */
 				int64_t addend = x.tsym ? x.delta : r.r_addend;
 				err = add_fixup(g, kind, k, si, place, addend, name, file);
 				r.r_info = GELF_R_INFO(0, R_X86_64_NONE);
@@ -417,9 +424,10 @@ int gen_patch(struct unit *u, size_t nu, struct elf_file *prog, const char *prog
 				continue;
 			for (size_t sj = 1; sj < c.nsec; sj++)
 				if (sj != si && !strcmp(c.sec[sj].name, c.sec[si].name))
-					err = hp_err(HOTPATCH_E_NOTSUP,
-						     "%s: two sections named %s: cannot name them apart",
-						     u[k].p.path, c.sec[si].name);
+					err = hp_err(
+					    HOTPATCH_E_NOTSUP,
+					    "%s: two sections named %s: cannot name them apart",
+					    u[k].p.path, c.sec[si].name);
 			char *a = NULL;
 			if (!err && asprintf(&a, "--add-symbol=__hp_u%zu_s%zu=%s:0,global", k, si,
 					     c.sec[si].name) < 0)
@@ -434,7 +442,8 @@ int gen_patch(struct unit *u, size_t nu, struct elf_file *prog, const char *prog
 		}
 		obj_close(&c);
 		if (!err && run_cmd(av, logpath))
-			err = hp_err(HOTPATCH_E_NOTSUP, "objcopy failed on %s (see %s)", path, logpath);
+			err = hp_err(HOTPATCH_E_NOTSUP, "objcopy failed on %s (see %s)", path,
+				     logpath);
 		for (size_t i = 0; av && i < n; i++)
 			if (!strncmp(av[i], "--add-symbol=", 13))
 				free(av[i]);
@@ -443,8 +452,8 @@ int gen_patch(struct unit *u, size_t nu, struct elf_file *prog, const char *prog
 			err = -ENOMEM;
 	}
 	if (!err && r->nrefused)
-		err = hp_err(HOTPATCH_E_NOTSUP, "refused: %u reason%s, no patch written", r->nrefused,
-			     r->nrefused == 1 ? "" : "s");
+		err = hp_err(HOTPATCH_E_NOTSUP, "refused: %u reason%s, no patch written",
+			     r->nrefused, r->nrefused == 1 ? "" : "s");
 	if (err)
 		goto out;
 
@@ -481,10 +490,11 @@ int gen_patch(struct unit *u, size_t nu, struct elf_file *prog, const char *prog
 			if (y->verdict == FS_NEW && !strstr(y->name, ".cold"))
 				report_add(r, CREATE_NEW, y->name, u[k].p.file, "new function");
 			else if (y->verdict == FS_NEWVAR)
-				report_add(r, CREATE_NEWVAR, y->name, u[k].p.file,
-					   u[k].o.elf && obj_find(&u[k].o, y->name)
-					       ? "changed static constant, the patch carries the new one"
-					       : "new variable, in the patch");
+				report_add(
+				    r, CREATE_NEWVAR, y->name, u[k].p.file,
+				    u[k].o.elf && obj_find(&u[k].o, y->name)
+					? "changed static constant, the patch carries the new one"
+					: "new variable, in the patch");
 		}
 	if (fclose(f)) {
 		err = hp_err(EIO, "%s: cannot write", stub);

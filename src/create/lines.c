@@ -17,7 +17,7 @@
 #include "create/lines.h"
 
 struct hunk {
-	long a, b, c, d;	/* @@ -a,b +c,d @@ */
+	long a, b, c, d; /* @@ -a,b +c,d @@ */
 };
 
 struct dfile {
@@ -145,12 +145,11 @@ bool diffmap_touches(const struct diffmap *m, const char *file, long lo, long hi
 }
 
 static const Dwfl_Callbacks cb = {
-	.find_debuginfo = dwfl_standard_find_debuginfo,
-	.section_address = dwfl_offline_section_address,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .section_address = dwfl_offline_section_address,
 };
 
-int prog_lines(const char *prog, uint64_t addr, uint64_t size, const char *file, long *lo,
-	       long *hi)
+int prog_lines(const char *prog, uint64_t addr, uint64_t size, const char *file, long *lo, long *hi)
 {
 	Dwfl *d = dwfl_begin(&cb);
 	Dwfl_Module *m;

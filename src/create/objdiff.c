@@ -220,13 +220,15 @@ void obj_target(const struct obj *o, const GElf_Rela *r, struct xrel *x)
 			int64_t st = at;
 			while (st > 0 && d[st - 1])
 				st--;
-			snprintf(x->key, sizeof(x->key), "str:%.*s", (int)strnlen(d + st, s->data->d_size - (size_t)st), d + st);
+			snprintf(x->key, sizeof(x->key), "str:%.*s",
+				 (int)strnlen(d + st, s->data->d_size - (size_t)st), d + st);
 			x->delta = base - st;
 		} else {
 			size_t es = s->sh.sh_entsize ? s->sh.sh_entsize : 1;
 			int64_t st = at - at % (int64_t)es;
 			int n = snprintf(x->key, sizeof(x->key), "cst:");
-			for (size_t k = 0; k < es && k < 64 && (uint64_t)st + k < s->data->d_size; k++)
+			for (size_t k = 0; k < es && k < 64 && (uint64_t)st + k < s->data->d_size;
+			     k++)
 				n += snprintf(x->key + n, sizeof(x->key) - (size_t)n, "%02x",
 					      (uint8_t)d[st + (int64_t)k]);
 			x->delta = base - st;
@@ -340,9 +342,10 @@ int obj_compare(const struct obj *a, size_t ia, const struct obj *b, size_t ib, 
 	for (size_t k = 0; k < na; k++) {
 		if (ra[k].off != rb[k].off || ra[k].type != rb[k].type ||
 		    ra[k].delta != rb[k].delta || strcmp(ra[k].key, rb[k].key)) {
-			snprintf(why, whysz, "reference at +0x%" PRIx64 " to '%.100s'%+" PRId64
-				 " -> '%.100s'%+" PRId64, ra[k].off, ra[k].key, ra[k].delta, rb[k].key,
-				 rb[k].delta);
+			snprintf(why, whysz,
+				 "reference at +0x%" PRIx64 " to '%.100s'%+" PRId64
+				 " -> '%.100s'%+" PRId64,
+				 ra[k].off, ra[k].key, ra[k].delta, rb[k].key, rb[k].delta);
 			diff = 1;
 			goto out;
 		}

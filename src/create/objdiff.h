@@ -14,17 +14,17 @@ struct osec {
 	const char *name;
 	GElf_Shdr sh;
 	Elf_Data *data;
-	size_t rela;		/* index of the SHT_RELA section applying to it, 0 if none */
-	bool keep;		/* generation: goes into the patch */
-	bool anchor;		/* generation: needs a symbol the descriptors can name */
+	size_t rela; /* index of the SHT_RELA section applying to it, 0 if none */
+	bool keep;   /* generation: goes into the patch */
+	bool anchor; /* generation: needs a symbol the descriptors can name */
 };
 
 struct osym {
 	const char *name;
 	GElf_Sym s;
-	int verdict;		/* generation: one of enum fn_state */
-	const char *orig_name;	/* existing variable: its name in the original object */
-	char *why;		/* changed function: the first difference (malloc'd) */
+	int verdict;	       /* generation: one of enum fn_state */
+	const char *orig_name; /* existing variable: its name in the original object */
+	char *why;	       /* changed function: the first difference (malloc'd) */
 };
 
 struct obj {
@@ -37,22 +37,22 @@ struct obj {
 	struct osym *sym;
 	size_t symscn;
 	Elf_Data *symdata;
-	char file[256];		/* the STT_FILE name: the source file */
+	char file[256]; /* the STT_FILE name: the source file */
 	bool lto;
 };
 
 /* One relocation, its target normalized so two builds compare. */
 struct xrel {
-	uint64_t off;		/* from the start of the function / variable */
+	uint64_t off; /* from the start of the function / variable */
 	uint32_t type;
-	char key[320];		/* target: symbol name, "str:...", "sec:NAME" */
-	int64_t delta;		/* addend relative to the named target */
-	size_t tsym;		/* the named target symbol in the object, 0 if none */
-	size_t tsec;		/* the target's section */
-	bool local;		/* the target is a local symbol */
+	char key[320];		 /* target: symbol name, "str:...", "sec:NAME" */
+	int64_t delta;		 /* addend relative to the named target */
+	size_t tsym;		 /* the named target symbol in the object, 0 if none */
+	size_t tsec;		 /* the target's section */
+	bool local;		 /* the target is a local symbol */
 	size_t rel_sec, rel_idx; /* where the relocation lives */
-	uint64_t sec_off;	/* r_offset */
-	int64_t addend;		/* r_addend */
+	uint64_t sec_off;	 /* r_offset */
+	int64_t addend;		 /* r_addend */
 };
 
 /* What the Creator makes of a function or variable of the patched object. */
@@ -60,10 +60,10 @@ enum fn_state { FS_NONE, FS_SAME, FS_CHANGED, FS_NEW, FS_NEWVAR, FS_OLDVAR };
 
 /* One compile, in both builds. */
 struct unit {
-	struct obj o;		/* original build; o.elf NULL if the file is new */
-	struct obj p;		/* patched build */
+	struct obj o; /* original build; o.elf NULL if the file is new */
+	struct obj p; /* patched build */
 	bool is_asm;
-	bool gen;		/* has functions the patch carries */
+	bool gen; /* has functions the patch carries */
 };
 
 int obj_open(const char *path, bool rdwr, struct obj *o);

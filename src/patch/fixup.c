@@ -26,7 +26,8 @@ int patch_write_fixup(struct proc *p, const struct patch_desc *d, uint64_t sym, 
 	int64_t rel = (int64_t)(value - place);
 	if (rel < INT32_MIN || rel > INT32_MAX)
 		return hp_err(HOTPATCH_E_BADDESC,
-			      "pid %d: '%s' at 0x%" PRIx64 " is out of reach of the patch code at 0x%" PRIx64
+			      "pid %d: '%s' at 0x%" PRIx64
+			      " is out of reach of the patch code at 0x%" PRIx64
 			      " (PC-relative, more than 2 GiB away)",
 			      p->pid, d->symbol, sym, place);
 	int32_t v = (int32_t)rel;
