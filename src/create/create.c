@@ -921,6 +921,7 @@ int create_run(const struct create_opts *o, struct create_report *r)
 	struct cc_log lo = {0}, lp = {0};
 	struct unit *units = NULL;
 	struct diffmap *dm = NULL;
+	bool keep_dir = false;
 	size_t nunits = 0;
 	char self[PATH_MAX], work_b[PATH_MAX + 8], d_orig[PATH_MAX + 8], d_pat[PATH_MAX + 16];
 	char prog_path[PATH_MAX], diff_abs[PATH_MAX], src_abs[PATH_MAX];
@@ -945,6 +946,20 @@ int create_run(const struct create_opts *o, struct create_report *r)
 			      "%s: no GNU build-id: the patch could not be pinned to it",
 			      prog_path);
 	}
+	/* every executable has a main(), in .symtab or its debuginfo: none means stripped */
+	{
+		struct elf_sym ms;
+		hp_err_clear();
+		if (elf_file_find(prog, "main", NULL, ELF_SYM_FUNC, &ms)) {
+			hp_err_clear();
+			elf_file_free(prog);
+			return hp_err(HOTPATCH_E_NOTSUP,
+				      "%s: no symbol table and no debuginfo found (stripped?): the "
+				      "functions cannot be located; install its debug symbols "
+				      "(/usr/lib/debug, or HOTPATCH_DEBUG_ROOT)",
+				      prog_path);
+		}
+	}
 	sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (sl <= 0) {
 		elf_file_free(prog);
@@ -967,6 +982,7 @@ int create_run(const struct create_opts *o, struct create_report *r)
 		hp_info("building the patched source");
 		err = build_one(&oo, r->workdir, "patched", true, self);
 	}
+	keep_dir = err != 0;	/* its logs say why */
 	if (!err) {
 		char lg[PATH_MAX + 16];
 		snprintf(lg, sizeof(lg), "%s/log-orig", r->workdir);
@@ -1060,7 +1076,7 @@ out:
 	cc_log_release(&lo);
 	cc_log_release(&lp);
 	elf_file_free(prog);
-	if (!o->keep && !o->workdir && r->workdir[0] && !(err && !r->nrefused)) {
+	if (!o->keep && !o->workdir && r->workdir[0] && !keep_dir) {
 		rm_rf(r->workdir);
 		r->workdir[0] = 0;
 	}

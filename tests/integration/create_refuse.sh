@@ -61,6 +61,10 @@ err_line 'nonexistent: not a directory'
 hp create --source "$SRC" --diff "$CR/body.patch" --binary "$WORK/nonexistent"
 expect_rc 1
 err_line 'nonexistent: no such file'
+strip -o "$WORK/stripped" "$SRC/prog"
+hp create --source "$SRC" --diff "$CR/body.patch" --binary "$WORK/stripped"
+expect_rc 1
+err_line 'stripped: no symbol table and no debuginfo found'
 printf -- '--- a/calc.c\n+++ b/calc.c\n@@ -1,1 +1,1 @@\n-no such line\n+x\n' >"$WORK/bad.patch"
 hp create --source "$SRC" --diff "$WORK/bad.patch" --binary "$SRC/prog" -o "$WORK/bad.so"
 expect_rc 1
