@@ -301,6 +301,92 @@ static void layout_add(struct layouts *l, const char *name, Dwarf_Die *t)
 		l->n += 2;
 }
 
+/* Size of the type of a DIE (its DW_AT_type), 0 for void or unknown. */
+static Dwarf_Word type_size(Dwarf_Die *d)
+{
+	Dwarf_Attribute at;
+	Dwarf_Die t;
+	Dwarf_Word sz = 0;
+
+	if (!dwarf_attr(d, DW_AT_type, &at) || !dwarf_formref_die(&at, &t) ||
+	    dwarf_aggregate_size(&t, &sz))
+		return 0;
+	return sz;
+}
+
+/* "ret/params": the return type's size, then each parameter's size (its ABI, roughly). */
+static void signature_add(struct layouts *l, const char *name, Dwarf_Die *f)
+{
+	char sig[1024];
+	size_t n = (size_t)snprintf(sig, sizeof(sig), "%llu(", (unsigned long long)type_size(f));
+	Dwarf_Die c;
+
+	if (dwarf_child(f, &c) == 0) {
+		do {
+			if (dwarf_tag(&c) == DW_TAG_formal_parameter && n < sizeof(sig))
+				n += (size_t)snprintf(sig + n, sizeof(sig) - n, "%llu,",
+						      (unsigned long long)type_size(&c));
+			else if (dwarf_tag(&c) == DW_TAG_unspecified_parameters && n < sizeof(sig))
+				n += (size_t)snprintf(sig + n, sizeof(sig) - n, "...");
+		} while (dwarf_siblingof(&c, &c) == 0);
+	}
+	if (n < sizeof(sig))
+		snprintf(sig + n, sizeof(sig) - n, ")");
+	if (l->n + 2 > l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 64;
+		char **nv = realloc(l->v, nc * sizeof(*nv));
+		if (!nv)
+			return;
+		l->v = nv;
+		l->cap = nc;
+	}
+	l->v[l->n] = strdup(name);
+	l->v[l->n + 1] = strdup(sig);
+	if (l->v[l->n] && l->v[l->n + 1])
+		l->n += 2;
+}
+
+/*
+ * Can code that is not in the patch call function i of the patched object?
+ * Yes when it is global (another file, a library, dlsym), or when its
+ * address is taken (a pointer in data, a lea): only direct calls and
+ * tail-jumps from its own file's code are callers the comparison sees.
+ */
+static bool callable_from_outside(const struct obj *p, size_t fi)
+{
+	if (GELF_ST_BIND(p->sym[fi].s.st_info) != STB_LOCAL)
+		return true;
+	for (size_t si = 1; si < p->nsec; si++) {
+		const struct osec *rs = &p->sec[si];
+		if (rs->sh.sh_type != SHT_RELA || rs->sh.sh_info >= p->nsec || !rs->data ||
+		    rs->sh.sh_link != p->symscn)
+			continue;
+		const struct osec *ts = &p->sec[rs->sh.sh_info];
+		if (!(ts->sh.sh_flags & SHF_ALLOC))
+			continue; /* debug info */
+		size_t cnt = rs->data->d_size / sizeof(Elf64_Rela);
+		for (size_t k = 0; k < cnt; k++) {
+			GElf_Rela r;
+			struct xrel x;
+			if (!gelf_getrela(rs->data, (int)k, &r) ||
+			    GELF_R_TYPE(r.r_info) == R_X86_64_NONE)
+				continue;
+			memset(&x, 0, sizeof(x));
+			obj_target(p, &r, &x);
+			if (x.tsym != fi)
+				continue;
+			const uint8_t *code = ts->data ? ts->data->d_buf : NULL;
+			bool direct =
+			    (ts->sh.sh_flags & SHF_EXECINSTR) && code && x.delta == -4 &&
+			    r.r_offset >= 1 && r.r_offset < ts->data->d_size &&
+			    (code[r.r_offset - 1] == 0xe8 || code[r.r_offset - 1] == 0xe9);
+			if (!direct)
+				return true;
+		}
+	}
+	return false;
+}
+
 /* The named structs and unions of the compile units of a relocatable object (libdwfl relocates). */
 static void layouts_of(const char *path, struct layouts *l)
 {
@@ -332,6 +418,14 @@ static void layouts_of(const char *path, struct layouts *l)
 					snprintf(name, sizeof(name), "%s %s",
 						 tag == DW_TAG_union_type ? "union" : "struct", n);
 					layout_add(l, name, &c);
+				} else if (tag == DW_TAG_subprogram && n &&
+					   !dwarf_hasattr(&c, DW_AT_declaration) &&
+					   !dwarf_hasattr(&c, DW_AT_abstract_origin) &&
+					   !dwarf_hasattr(&c, DW_AT_specification)) {
+					/* the declared signature: the abstract DIE, not a concrete
+					 * copy */
+					snprintf(name, sizeof(name), "function %s", n);
+					signature_add(l, name, &c);
 				} else if (tag == DW_TAG_typedef && n) {
 					/* typedef struct { ... } name; */
 					Dwarf_Attribute at;
@@ -366,6 +460,19 @@ static void check_layouts(struct unit *u, struct create_report *r)
 		for (size_t k = 0; k < a.n; k += 2) {
 			if (strcmp(a.v[k], b.v[i]))
 				continue;
+			if (!strncmp(b.v[i], "function ", 9)) {
+				size_t fi = obj_find(&u->p, b.v[i] + 9);
+				if (strcmp(a.v[k + 1], b.v[i + 1]) && fi &&
+				    (u->p.sym[fi].verdict == FS_CHANGED) &&
+				    callable_from_outside(&u->p, fi))
+					report_add(
+					    r, CREATE_REFUSED, b.v[i] + 9, u->p.file,
+					    "signature changed (return(params) sizes %s -> %s) and "
+					    "code outside the patch can call it (global, or its "
+					    "address is taken)",
+					    a.v[k + 1], b.v[i + 1]);
+				break;
+			}
 			if (strcmp(a.v[k + 1], b.v[i + 1]))
 				report_add(r, CREATE_REFUSED, b.v[i], u->p.file,
 					   "layout changed (size:member@offset/size: %.200s -> "
@@ -982,7 +1089,7 @@ int create_run(const struct create_opts *o, struct create_report *r)
 		hp_info("building the patched source");
 		err = build_one(&oo, r->workdir, "patched", true, self);
 	}
-	keep_dir = err != 0;	/* its logs say why */
+	keep_dir = err != 0; /* its logs say why */
 	if (!err) {
 		char lg[PATH_MAX + 16];
 		snprintf(lg, sizeof(lg), "%s/log-orig", r->workdir);

@@ -33,3 +33,8 @@ make('layout', [('shop.h', '\tlong units;\n', '\tlong units;\n\tlong returns;\n'
 make('local', [('calc.c', 'int discount(int n)\n{\n\treturn n + zero;', 'int discount(int n)\n{\n\tstatic int calls;\n\n\tcalls++;\n\treturn n + zero + calls - calls;'),
                ('calc.c', '\treturn ++n + zero;', '\treturn ++n + 1000 + zero;')])
 make('const', [('store.c', 'static const int rates[4] = {1, 2, 3, 4};', 'static const int rates[4] = {1, 5, 3, 4};')])
+make('sig', [('calc.c', 'int discount(int n)\n{\n\treturn n + zero;', 'int discount(int n, int m)\n{\n\treturn n + m + zero;'),
+             ('shop.h', 'int discount(int n);', 'int discount(int n, int m);'),
+             ('main.c', 'discount(x)', 'discount(x, 1)')])
+make('sigstatic', [('calc.c', 'static int scale(int x)\n{\n\treturn x * 10 + zero;', 'static int scale(int x, int y)\n{\n\treturn x * y + zero;'),
+             ('calc.c', 'clamp(scale(n) + 2)', 'clamp(scale(n, 10) + 3)')])

@@ -5,6 +5,7 @@
 #  - a new thread-local variable;
 #  - a changed layout of a struct the changed code uses (a field added to struct stats);
 #  - a new constructor (.init_array);
+#  - a changed signature of a global function (discount(n) -> discount(n, m));
 #  - an LTO build (objects hold GIMPLE, not code);
 #  - a program that the source does not reproduce (fidelity): built with -O1, rebuilt with -O2
 #    (DW_AT_producer); built from a calc.c whose discount() differs (the bytes).
@@ -38,6 +39,7 @@ refused initval -- 'limit \(store.c\)' 'initial value of the variable changed'
 refused tls -- 'depth \(store.c\)' 'new thread-local variable'
 refused layout -- 'struct stats \(store.c\)' 'layout changed \(size:member@offset/size: 344:.* -> 352:'
 refused ctor -- 'constructors or destructors changed'
+refused sig -- 'discount \(calc.c\)' 'signature changed .* code outside the patch can call it'
 refused body --build 'make CC="$HOTPATCH_CC" CFLAGS="-O2 -g -flto"' -- 'LTO object'
 
 # fidelity: the running binary was built with -O1; the source rebuilt as given (-O2) differs
