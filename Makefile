@@ -41,7 +41,7 @@ LIBS     := -lelf -ldw -lZydis -lpthread
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 LIB_SRC  := $(sort $(wildcard src/common/*.c src/proc/*.c src/elf/*.c src/unwind/*.c \
-                              src/patch/*.c src/arch/x86_64/*.c))
+                              src/patch/*.c src/arch/x86_64/*.c src/create/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 HDRS     := $(wildcard include/*.h src/*/*.h src/arch/*/*.h)
 
@@ -53,7 +53,7 @@ ASAN_CLI_OBJ := $(CLI_SRC:%.c=$(B)/asan/obj/%.o)
 SHLIB    := $(B)/libhotpatch.so.$(VERSION)
 PROGS    := $(B)/hotpatch $(B)/libhotpatch.a $(SHLIB) $(B)/$(SONAME) $(B)/libhotpatch.so
 
-.PHONY: all progs deps check unit integration demo bench install uninstall deb clean fuzz format \
+.PHONY: all progs deps check check-creator unit integration demo bench install uninstall deb clean fuzz format \
 	tests-build
 all: $(PROGS) $(B)/asan/hotpatch
 
@@ -134,6 +134,12 @@ tests-build: $(UNIT_BIN) $(TARGET_BIN) $(PATCH_SO) $(EXTRA_TEST_DEPS)
 
 check: deps all tests-build
 	@tests/run.sh
+
+# The Creator on real Debian programs (minutes: apt-get source, three builds each).
+check-creator: deps all
+	@for t in tests/creator/*.sh; do [ "$$t" = tests/creator/lib.sh ] && continue; \
+		echo "== $$t"; HOTPATCH=$(CURDIR)/$(B)/hotpatch ROOT=$(CURDIR) bash $$t; \
+		rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 77 ] || exit 1; done
 
 unit: $(UNIT_BIN)
 	@tests/run.sh unit

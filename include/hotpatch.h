@@ -28,7 +28,11 @@
 #include <stdint.h>
 
 #define HOTPATCH_DESC_MAGIC	0x31445048u	/* "HPD1" little-endian */
-#define HOTPATCH_DESC_VERSION	1
+/*
+ * Version 2 added the fixup kinds (PC32, ABS64). The Loader reads version 1
+ * and version 2 descriptors; a version-1 descriptor cannot hold a fixup.
+ */
+#define HOTPATCH_DESC_VERSION	2
 #define HOTPATCH_SECTION	".hotpatch"
 
 enum hotpatch_desc_kind {
@@ -36,6 +40,14 @@ enum hotpatch_desc_kind {
 	HOTPATCH_KIND_IMPORT	= 2,	/* *(void **)addr = &symbol */
 	HOTPATCH_KIND_BUILD_ID	= 3,	/* symbol = hex build-id of the main executable */
 	HOTPATCH_KIND_WRAP	= 4,	/* REPLACE, and *(void **)aux = original entry */
+	/*
+	 * Fixups (version 2), written by `hotpatch create` into the patch's own
+	 * code and data, resolved by the Loader after dlopen(), before any
+	 * replacement is live. 'aux' is not a pointer but the signed addend.
+	 * A PC32 fixup fails the apply when the symbol is out of +-2 GiB reach.
+	 */
+	HOTPATCH_KIND_PC32	= 5,	/* *(int32_t *)addr = &symbol + aux - addr */
+	HOTPATCH_KIND_ABS64	= 6,	/* *(uint64_t *)addr = &symbol + aux */
 };
 
 /*
@@ -105,6 +117,15 @@ struct hotpatch_desc {
 #define HOTPATCH_IMPORT_IN(obj, name, type)                                                \
 	static __typeof__(type) *volatile name __attribute__((used));                      \
 	HOTPATCH__DESC(HOTPATCH_KIND_IMPORT, obj, 0, #name, &(name), 0)
+
+/*
+ * A PC-relative reference from the patch's code at 'place' (an address
+ * inside the patch) to the target's 'name' of source file 'src' (0 = any):
+ * what `hotpatch create` emits for `mov var+8(%rip), %eax` into the
+ * program's own data. Rarely useful by hand.
+ */
+#define HOTPATCH_FIXUP_PC32(src, name, place, addend)                                      \
+	HOTPATCH__DESC(HOTPATCH_KIND_PC32, 0, src, #name, (place), (addend))
 
 /* Refuse to apply to a main executable whose GNU build-id is not 'hex'. */
 #define HOTPATCH_BUILD_ID(hex) HOTPATCH__DESC(HOTPATCH_KIND_BUILD_ID, 0, 0, hex, 0, 0)

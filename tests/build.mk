@@ -19,7 +19,7 @@ build/tests/unit/test_unwind: | build/tests/targets/unwind_child build/tests/tar
 # patches using every descriptor kind and patches that must be refused.
 FX := $(B)/tests/fixtures
 FX_CC := $(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror
-FX_BAD := DUP PINS HEX UNDEF PINONLY OK_SAMENAME
+FX_BAD := DUP PINS HEX UNDEF PINONLY OK_SAMENAME V1FIXUP OK_FIXUP
 ELF_FIXTURES := $(addprefix $(FX)/,fx_syms fx_syms.debug fx_syms_dl fx_syms_bare fx_dup \
 		  fx_patch.so fx_patch_exec fx_nodesc.so) $(FX_BAD:%=$(FX)/fx_bad_%.so)
 EXTRA_TEST_DEPS += $(ELF_FIXTURES)
@@ -50,6 +50,7 @@ $(FX)/fx_nodesc.so: tests/fixtures/fx_nodesc.c
 	@mkdir -p $(dir $@)
 	$(FX_CC) -shared -fPIC -Wl,-soname,libfxnodesc.so.1 -o $@ $<
 $(FX)/fx_bad_OK_SAMENAME.so: FX_BAD_DEF = -DOK_SAMENAME
+$(FX)/fx_bad_OK_FIXUP.so: FX_BAD_DEF = -DOK_FIXUP
 $(FX)/fx_bad_%.so: tests/fixtures/fx_bad.c include/hotpatch.h
 	@mkdir -p $(dir $@)
 	$(FX_CC) -shared -fPIC -Iinclude $(or $(FX_BAD_DEF),-DBAD_$*) -o $@ $<

@@ -129,6 +129,8 @@ static const char *const usage_text[] = {
 		"  status [--json] [--dir DIR]\n"
 		"         every process that has patches, and registered patches that a\n"
 		"         running process of their binary lacks\n"
+		"  create --source DIR --diff FIX.patch --binary PROG [--build CMD] [-o FIX.so]\n"
+		"         build a patch from a source fix (see 'hotpatch create --help')\n"
 		"\n",
 	[CLI_APPLY] =
 		"usage: hotpatch apply [--timeout MS] [--json] [--force-regs] TARGET PATCH.so\n"

@@ -271,7 +271,7 @@ static int check_symbols(const struct cli_args *a, struct elf_file *bin,
 		}
 		hp_err_clear();
 		err = elf_file_find(bin, d->symbol, *d->file ? d->file : NULL,
-				    d->kind == HOTPATCH_KIND_IMPORT ? ELF_SYM_ANY : ELF_SYM_FUNC, &sym);
+				    patch_desc_is_import(d->kind) ? ELF_SYM_ANY : ELF_SYM_FUNC, &sym);
 		if (!err)
 			continue;
 		if (*hotpatch_errmsg())

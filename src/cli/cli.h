@@ -11,6 +11,11 @@
 #include "libhotpatch.h"
 #include "cli/json.h"
 
+/* ---- create.c ---- */
+
+/* `hotpatch create ...` (argv[0] = "create"); log is the stderr logger. Returns the exit status. */
+int cli_create(int argc, char **argv, hotpatch_log_fn log);
+
 /* Exit statuses (documented in `hotpatch --help` and hotpatch(1)). */
 enum cli_exit {
 	EXIT_OK = 0,
@@ -139,5 +144,10 @@ int cli_persist(const struct cli_args *a, struct json *j);
 
 /* `hotpatch build`; j is NULL without --json. Returns the exit status. */
 int cli_build(const struct cli_args *a, struct json *j);
+
+/* ---- create.c ---- */
+
+/* `hotpatch create ...` (argv[0] = "create"); log is the stderr logger. Returns the exit status. */
+int cli_create(int argc, char **argv, hotpatch_log_fn log);
 
 #endif

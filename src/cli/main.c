@@ -20,6 +20,7 @@
 #include "common/common.h"
 #include "cli/cli.h"
 #include "elf/elf.h"
+#include "create/create.h"
 
 /*
  * Dying while the library holds a target stopped, or one of its threads
@@ -866,6 +867,13 @@ int main(int argc, char **argv)
 	struct json j;
 	int rc, err;
 
+	/* the Creator and its compiler wrapper parse their own arguments (src/cli/create.c) */
+	if (argc > 1 && !strcmp(argv[1], "cc"))
+		return cc_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "create")) {
+		catch_signals();
+		return cli_create(argc - 1, argv + 1, log_stderr);
+	}
 	err = cli_parse(argc, argv, &a);
 	if (err == -EINVAL) {
 		rc = usage_failure(&a, argc, argv);

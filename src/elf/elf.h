@@ -121,6 +121,7 @@ struct patch_desc {
 	uint64_t desc_vaddr;			/* link-time address of the descriptor itself */
 	uint64_t addr_vaddr;			/* link-time address of new fn / import pointer var (0 if unresolved) */
 	uint64_t aux_vaddr;			/* link-time address of the WRAP orig pointer var */
+	int64_t addend;				/* PC32/ABS64 fixups: the addend */
 	char addr_name[HOTPATCH_NAME_MAX];	/* symbol name at addr_vaddr in the patch, "" if none */
 	char aux_name[HOTPATCH_NAME_MAX];	/* symbol name at aux_vaddr (WRAP's orig pointer), "" if none */
 };
@@ -129,7 +130,7 @@ struct patch_file {
 	char build_id[HOTPATCH_BUILD_ID_MAX];	/* of the patch itself, "" if none */
 	char pin[HOTPATCH_BUILD_ID_MAX];	/* HOTPATCH_BUILD_ID value, "" if none */
 	unsigned ndesc;
-	struct patch_desc *desc;		/* REPLACE, WRAP, IMPORT only (BUILD_ID folded into pin) */
+	struct patch_desc *desc;		/* REPLACE, WRAP, IMPORT, PC32, ABS64 (BUILD_ID folded into pin) */
 	uint64_t load_span;			/* lowest to highest PT_LOAD byte, in pages */
 	uint64_t load_align;			/* largest PT_LOAD p_align */
 };
@@ -148,5 +149,7 @@ int patch_file_read(const char *path, struct patch_file *out);
 /* Same, from a buffer (fuzzing). 'name' is for messages. */
 int patch_file_read_mem(const void *buf, size_t len, const char *name, struct patch_file *out);
 void patch_file_release(struct patch_file *pf);
+/* IMPORT, PC32 or ABS64: the descriptor makes the Loader write a target symbol's address. */
+bool patch_desc_is_import(int kind);
 
 #endif

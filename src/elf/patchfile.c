@@ -273,6 +273,12 @@ static int set_pin(const struct pf_ctx *c, size_t d, const char *hex, char *pin)
 	return 0;
 }
 
+bool patch_desc_is_import(int kind)
+{
+	return kind == HOTPATCH_KIND_IMPORT || kind == HOTPATCH_KIND_PC32 ||
+	       kind == HOTPATCH_KIND_ABS64;
+}
+
 static bool is_replacement(int kind)
 {
 	return kind == HOTPATCH_KIND_REPLACE || kind == HOTPATCH_KIND_WRAP;
@@ -290,11 +296,13 @@ static int parse_desc(struct pf_ctx *c, const uint8_t *p, size_t d, struct patch
 	memcpy(&kind, p + 6, 2);
 	if (magic != HOTPATCH_DESC_MAGIC)
 		return bad(c, "descriptor %zu: bad magic 0x%08x", d, magic);
-	if (version != HOTPATCH_DESC_VERSION)
-		return bad(c, "descriptor %zu: version %u, this hotpatch reads version %u", d,
+	if (version < 1 || version > HOTPATCH_DESC_VERSION)
+		return bad(c, "descriptor %zu: version %u, this hotpatch reads versions 1 to %u", d,
 			   version, HOTPATCH_DESC_VERSION);
-	if (kind < HOTPATCH_KIND_REPLACE || kind > HOTPATCH_KIND_WRAP)
-		return bad(c, "descriptor %zu: unknown kind %u", d, kind);
+	/* version 1 knew kinds 1..4; version 2 added the fixups */
+	if (kind < HOTPATCH_KIND_REPLACE ||
+	    kind > (version == 1 ? HOTPATCH_KIND_WRAP : HOTPATCH_KIND_ABS64))
+		return bad(c, "descriptor %zu: unknown kind %u (version %u)", d, kind, version);
 
 	memset(out, 0, sizeof(*out));
 	out->kind = kind;
@@ -312,12 +320,23 @@ static int parse_desc(struct pf_ctx *c, const uint8_t *p, size_t d, struct patch
 		err = str_field(c, p, d, F_FILE, "file", out->file, sizeof(out->file));
 	if (!err)
 		err = ptr_field(c, p, d, F_ADDR,
-				kind == HOTPATCH_KIND_IMPORT ? "import pointer" : "new function",
+				kind == HOTPATCH_KIND_IMPORT	 ? "import pointer"
+				: patch_desc_is_import(kind) ? "fixup place"
+							     : "new function",
 				&out->addr_vaddr);
 	if (!err && kind == HOTPATCH_KIND_WRAP)
 		err = ptr_field(c, p, d, F_AUX, "pointer to the original", &out->aux_vaddr);
 	if (err)
 		return err;
+	if (kind == HOTPATCH_KIND_PC32 || kind == HOTPATCH_KIND_ABS64) {
+		/* the addend is a plain number: a relocation there means a pointer was put in it */
+		if (c->fields[d * F_COUNT + F_AUX].reloc)
+			return bad(c, "descriptor %zu: fixup addend is relocated", d);
+		out->addend = (int64_t)rd64(p + 8 + 8 * F_AUX);
+		if (kind == HOTPATCH_KIND_PC32 && (out->addend > INT32_MAX || out->addend < INT32_MIN))
+			return bad(c, "descriptor %zu: PC32 addend %" PRId64 " out of range", d,
+				   out->addend);
+	}
 	name_at(c, out->addr_vaddr, out->addr_name, sizeof(out->addr_name));
 	if (out->aux_vaddr)
 		name_at(c, out->aux_vaddr, out->aux_name, sizeof(out->aux_name));

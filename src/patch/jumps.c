@@ -187,7 +187,9 @@ int jumps_write_imports(struct proc *p, struct plan *pl, uint64_t l_addr)
 {
 	for (size_t i = 0; i < pl->ni; i++) {
 		uint64_t var = l_addr + pl->im[i].d->addr_vaddr;
-		int err = proc_write(p, var, &pl->im[i].r.addr, sizeof(uint64_t));
+		int err = pl->im[i].d->kind == HOTPATCH_KIND_IMPORT
+				  ? proc_write(p, var, &pl->im[i].r.addr, sizeof(uint64_t))
+				  : patch_write_fixup(p, pl->im[i].d, pl->im[i].r.addr, l_addr);
 		if (err)
 			return err;
 	}

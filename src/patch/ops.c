@@ -153,7 +153,7 @@ static int imports_of_file(const char *path, const char *build_id, struct hotpat
 	}
 	dst->imports = calloc(pf.ndesc + 1, sizeof(*dst->imports));
 	for (unsigned i = 0; dst->imports && i < pf.ndesc; i++)
-		if (pf.desc[i].kind == HOTPATCH_KIND_IMPORT)
+		if (patch_desc_is_import(pf.desc[i].kind))
 			hp_strlcpy(dst->imports[dst->nimports++], pf.desc[i].symbol, HOTPATCH_NAME_MAX);
 	patch_file_release(&pf);
 	return dst->imports ? 0 : -ENOMEM;
@@ -240,7 +240,7 @@ int hotpatch_info(const char *patch_path, struct hotpatch_patch *out)
 	}
 	for (unsigned i = 0; i < pf.ndesc; i++) {
 		const struct patch_desc *d = &pf.desc[i];
-		if (d->kind == HOTPATCH_KIND_IMPORT)
+		if (patch_desc_is_import(d->kind))
 			hp_strlcpy(out->imports[out->nimports++], d->symbol, HOTPATCH_NAME_MAX);
 		else
 			func_from_desc(&out->funcs[out->nfuncs++], d);

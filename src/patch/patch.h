@@ -75,6 +75,13 @@ struct resolved {
 int resolve_symbol(struct proc *p, struct objects *objs, const char *in, const char *srcfile,
 		   const char *name, enum elf_sym_kind kind, struct resolved *out);
 
+/*
+ * Write the PC32 or ABS64 fixup d (fixup.c) into the patch loaded at l_addr,
+ * the target symbol being at runtime address sym. Fails, writing nothing,
+ * when a PC32 value does not fit in 32 bits.
+ */
+int patch_write_fixup(struct proc *p, const struct patch_desc *d, uint64_t sym, uint64_t l_addr);
+
 /* ---- state kept in the target ---- */
 struct state {
 	unsigned next_id;

@@ -203,7 +203,7 @@ int plan_build(struct proc *p, struct objects *objs, struct state *st, struct pl
 		return -ENOMEM;
 	for (unsigned i = 0; i < pf->ndesc; i++) {
 		const struct patch_desc *d = &pf->desc[i];
-		if (d->kind == HOTPATCH_KIND_IMPORT) {
+		if (patch_desc_is_import(d->kind)) {
 			struct plan_import *im = &pl->im[pl->ni];
 			im->d = d;
 			err = resolve_symbol(p, objs, d->object, d->file[0] ? d->file : NULL, d->symbol,

@@ -234,6 +234,26 @@ static void test_refused(void **state)
 	assert_string_equal(pf.pin, "");
 	patch_file_release(&pf);
 
+	/* descriptor version 2: fixups; a version-1 descriptor still reads, but holds no fixup */
+	hp_err_clear();
+	assert_int_equal(patch_file_read(fx("fx_bad_OK_FIXUP.so"), &pf), 0);
+	assert_int_equal(pf.ndesc, 3);
+	const struct patch_desc *d1 = by_symbol(&pf, "func");
+	assert_int_equal(d1->kind, HOTPATCH_KIND_REPLACE);
+	assert_int_equal(d1->addr_vaddr, sym_value(fx("fx_bad_OK_FIXUP.so"), "v2"));
+	const struct patch_desc *d2 = by_symbol(&pf, "stats");
+	assert_int_equal(d2->kind, HOTPATCH_KIND_PC32);
+	assert_string_equal(d2->file, "store.c");
+	assert_int_equal(d2->addend, -0x150);
+	assert_int_equal(d2->addr_vaddr, sym_value(fx("fx_bad_OK_FIXUP.so"), "v3") + 3);
+	const struct patch_desc *d3 = by_symbol(&pf, "other");
+	assert_int_equal(d3->kind, HOTPATCH_KIND_ABS64);
+	assert_int_equal(d3->addend, 16);
+	assert_int_equal(d3->addr_vaddr, sym_value(fx("fx_bad_OK_FIXUP.so"), "table") + 8);
+	patch_file_release(&pf);
+	assert_int_equal(read_err("fx_bad_V1FIXUP.so", msg, sizeof(msg)), -HOTPATCH_E_BADDESC);
+	assert_contains(msg, "unknown kind 5 (version 1)");
+
 	/* not a patch at all */
 	char *dir = fx_tmpdir();
 	char path[PATH_MAX];

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/* Line numbers for the Creator: the diff's hunks, and the program's line table (lines.c). */
+#ifndef HP_CREATE_LINES_H
+#define HP_CREATE_LINES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct diffmap;
+
+/* Read the hunks of a unified diff, by file basename. */
+int diffmap_read(const char *path, struct diffmap **out);
+void diffmap_free(struct diffmap *m);
+/* Where old line 'line' of file is after the diff; -1 if the diff touches it (inside a hunk). */
+long diffmap_line(const struct diffmap *m, const char *file, long line);
+/* Does the diff touch a line of file in [lo, hi]? */
+bool diffmap_touches(const struct diffmap *m, const char *file, long lo, long hi);
+/*
+ * Lowest and highest line of source 'file' (basename) that the code of the
+ * program at link-time [addr, addr+size) comes from (DWARF line table).
+ * -ENOENT if none.
+ */
+int prog_lines(const char *prog, uint64_t addr, uint64_t size, const char *file, long *lo,
+	       long *hi);
+
+#endif
