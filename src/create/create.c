@@ -204,24 +204,39 @@ static int module_cb(Dwfl_Module *m, void **ud, const char *n, Dwarf_Addr a, voi
  * of file 'path' into buf; "" if the file has no DWARF or no such unit.
  * libdwfl applies the relocations of a relocatable object's DWARF.
  */
-static void producer_of(const char *path, const char *src, char *buf, size_t size)
+/*
+ * The DWARF of file 'path' (an object or an executable) through libdwfl, which
+ * applies a relocatable object's relocations; NULL if it has none. *d is to
+ * be ended with dwfl_end (NULL when nothing was opened).
+ */
+static Dwarf *dwarf_offline(const char *path, Dwfl **d)
 {
-	Dwfl *d = dwfl_begin(&dwfl_cb);
 	Dwfl_Module *m = NULL;
 	Dwarf_Addr bias;
+
+	*d = dwfl_begin(&dwfl_cb);
+	if (!*d)
+		return NULL;
+	if (!dwfl_report_offline(*d, "", path, -1)) {
+		dwfl_end(*d);
+		*d = NULL;
+		return NULL;
+	}
+	dwfl_report_end(*d, NULL, NULL);
+	dwfl_getmodules(*d, module_cb, &m, 0);
+	return m ? dwfl_module_getdwarf(m, &bias) : NULL;
+}
+
+static void producer_of(const char *path, const char *src, char *buf, size_t size)
+{
+	Dwfl *d;
 	const char *sb = strrchr(src, '/');
 
 	buf[0] = 0;
 	sb = sb ? sb + 1 : src;
+	Dwarf *dw = dwarf_offline(path, &d);
 	if (!d)
 		return;
-	if (!dwfl_report_offline(d, "", path, -1)) {
-		dwfl_end(d);
-		return;
-	}
-	dwfl_report_end(d, NULL, NULL);
-	dwfl_getmodules(d, module_cb, &m, 0);
-	Dwarf *dw = m ? dwfl_module_getdwarf(m, &bias) : NULL;
 	Dwarf_Off off = 0, next;
 	size_t hsize;
 	while (dw && dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
@@ -390,20 +405,12 @@ static bool callable_from_outside(const struct obj *p, size_t fi)
 /* The named structs and unions of the compile units of a relocatable object (libdwfl relocates). */
 static void layouts_of(const char *path, struct layouts *l)
 {
-	Dwfl *d = dwfl_begin(&dwfl_cb);
-	Dwfl_Module *m = NULL;
-	Dwarf_Addr bias;
+	Dwfl *d;
 
 	memset(l, 0, sizeof(*l));
+	Dwarf *dw = dwarf_offline(path, &d);
 	if (!d)
 		return;
-	if (!dwfl_report_offline(d, "", path, -1)) {
-		dwfl_end(d);
-		return;
-	}
-	dwfl_report_end(d, NULL, NULL);
-	dwfl_getmodules(d, module_cb, &m, 0);
-	Dwarf *dw = m ? dwfl_module_getdwarf(m, &bias) : NULL;
 	Dwarf_Off off = 0, next;
 	size_t hsize;
 	while (dw && dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
