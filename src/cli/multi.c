@@ -15,21 +15,8 @@
 #include <sys/syscall.h>
 
 #include "common/common.h"
-#include "elf/elf.h"
 #include "cli/cli.h"
-
-/* Build-id of one executable file, so each distinct file is parsed once. */
-struct bid_cache_ent {
-	dev_t dev;
-	ino_t ino;
-	int err;				/* 0, or why there is no build-id */
-	char hex[HOTPATCH_BUILD_ID_MAX];
-};
-
-struct bid_cache {
-	struct bid_cache_ent *v;
-	size_t n, cap;
-};
+#include "cli/registry.h"
 
 static int pid_cmp(const void *a, const void *b)
 {
@@ -57,57 +44,6 @@ static bool ends_with(const char *s, const char *suffix)
 {
 	size_t n = strlen(s), m = strlen(suffix);
 	return n >= m && !strcmp(s + n - m, suffix);
-}
-
-/*
- * Build-id of pid's executable, via the cache. The file is opened through
- * /proc/PID/exe: it works for a binary replaced or deleted on disk since the
- * process started, whose old code is exactly what would be patched.
- */
-static int exe_build_id(struct bid_cache *c, pid_t pid, const char **hex)
-{
-	char link[64], display[PATH_MAX];
-	struct bid_cache_ent *e;
-	struct elf_file *ef;
-	struct stat st;
-	int err;
-
-	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
-	if (stat(link, &st))
-		return -errno;
-	for (size_t i = 0; i < c->n; i++) {
-		e = &c->v[i];
-		if (e->dev == st.st_dev && e->ino == st.st_ino) {
-			*hex = e->hex;
-			return e->err;
-		}
-	}
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? 2 * c->cap : 16;
-		struct bid_cache_ent *v = realloc(c->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		c->v = v;
-		c->cap = cap;
-	}
-	e = &c->v[c->n++];
-	memset(e, 0, sizeof(*e));
-	e->dev = st.st_dev;
-	e->ino = st.st_ino;
-	if (exe_path(pid, display, sizeof(display)))
-		snprintf(display, sizeof(display), "%s", link);
-	err = elf_file_open(link, display, &ef);
-	if (!err) {
-		err = elf_file_build_id(ef, e->hex);
-		elf_file_free(ef);
-	}
-	if (err)
-		e->hex[0] = 0;
-	e->err = err;
-	hp_debug("'%s': build-id %s", display, err ? hotpatch_strerror(err) : e->hex);
-	*hex = e->hex;
-	return err;
 }
 
 static bool shares_parent_mm(pid_t pid)
@@ -142,7 +78,7 @@ static int push_pid(pid_t **v, size_t *n, size_t *cap, pid_t pid)
 
 int cli_find_targets(const struct cli_args *a, pid_t **pids, size_t *n, char *msg, size_t msgsz)
 {
-	struct bid_cache cache = { 0 };
+	struct reg_bid_cache cache = { 0 };
 	char want[PATH_MAX], exe[PATH_MAX];
 	pid_t self = getpid(), *v = NULL;
 	size_t nv = 0, cap = 0;
@@ -180,7 +116,7 @@ int cli_find_targets(const struct cli_args *a, pid_t **pids, size_t *n, char *ms
 			/* The kernel appends " (deleted)" once the file is gone or replaced. */
 			if (ends_with(exe, " (deleted)") || strcmp(exe, want))
 				continue;
-		} else if (exe_build_id(&cache, (pid_t)pid, &hex) || strcasecmp(hex, a->target_arg)) {
+		} else if (reg_pid_build_id(&cache, (pid_t)pid, &hex) || strcasecmp(hex, a->target_arg)) {
 			continue;
 		}
 		/* A vfork child before its exec is its parent's memory, not a process to patch. */
@@ -193,7 +129,7 @@ int cli_find_targets(const struct cli_args *a, pid_t **pids, size_t *n, char *ms
 		}
 	}
 	closedir(d);
-	free(cache.v);
+	reg_bid_cache_release(&cache);
 	if (err) {
 		free(v);
 		return err;
