@@ -13,15 +13,16 @@ need "$SRC" "$PATCH"
 BIN=$WORK/bpstress_multi
 cp "$SRC" "$BIN"
 
-start_target stuck1 "$BIN" stuck
+start_target stuck1 "$BIN" stuck calm
 S1=$PID
-start_target stuck2 "$BIN" stuck
+start_target stuck2 "$BIN" stuck calm
 S2=$PID
-start_target free1 "$BIN"
+start_target free1 "$BIN" calm
 F1=$PID O1=$O
-start_target free2 "$BIN"
+start_target free2 "$BIN" calm
 F2=$PID O2=$O
 for o in "$O1" "$O2"; do wait_line "$o" '^tick [0-9]* work=4 ' 5 || die "target not ticking"; done
+# (calm: each target runs only its slow thread and its ticking main thread)
 
 "$HOTPATCH" apply --timeout 60000 --all-of "$BIN" "$PATCH" >"$WORK/out" 2>"$WORK/err" &
 HP=$!

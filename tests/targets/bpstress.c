@@ -11,11 +11,14 @@
  * A child that does not exit 7 (killed by a SIGTRAP it met in its copy of the
  * code, say) is reported as "BUG ...". The main thread prints every 20 ms
  * "tick N work=V forks=F vforks=W spawns=S"; work() returns 4, the patch's 300.
- * With argv[1] = "stuck", the slow thread never leaves work() (an interrupt test).
+ * Arguments: "stuck": the slow thread never leaves work() (an interrupt test);
+ * "calm": only the slow thread and the ticking main thread run (several
+ * targets at once without starving the machine).
  */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/wait.h>
 
@@ -133,8 +136,16 @@ int main(int argc, char **argv)
 	void *(*fns[])(void *) = { hot, hot, hot, slow, forker, vforker, spawner };
 	pthread_t t;
 
-	stuck = argc > 1 && !strcmp(argv[1], "stuck");
-	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
+	bool calm = false;
+	for (int i = 1; i < argc; i++) {
+		stuck |= !strcmp(argv[i], "stuck");
+		calm |= !strcmp(argv[i], "calm");
+	}
+	if (calm) {
+		fns[0] = slow;
+		fns[1] = NULL;
+	}
+	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]) && fns[i]; i++)
 		if (pthread_create(&t, NULL, fns[i], NULL)) {
 			say("ERROR pthread_create");
 			return 1;
