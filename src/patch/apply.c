@@ -230,12 +230,16 @@ release:
 int hotpatch_apply(pid_t pid, const char *patch_path, const struct hotpatch_opts *opts,
 		   struct hotpatch_result *res)
 {
-	struct plan pl;
+	struct plan pl = { 0 };
 	struct op op = { 0 };
+	struct hotpatch_opts o;
 
 	hp_err_clear();
 	memset(res, 0, sizeof(*res));
-	int err = plan_open(patch_path, &pl);
+	/* A caller's mistake in the options is reported before anything else. */
+	int err = patch_opts_get(opts, &o);
+	if (!err)
+		err = plan_open(patch_path, &pl);
 	if (!err)
 		err = op_begin(&op, "apply", pid, OP_LOCK | OP_OBJECTS | OP_STATE, opts, &res->timing);
 	if (!err)
@@ -252,12 +256,15 @@ int hotpatch_apply(pid_t pid, const char *patch_path, const struct hotpatch_opts
 int hotpatch_check(pid_t pid, const char *patch_path, const struct hotpatch_opts *opts,
 		   struct hotpatch_result *res)
 {
-	struct plan pl;
+	struct plan pl = { 0 };
 	struct op op = { 0 };
+	struct hotpatch_opts o;
 
 	hp_err_clear();
 	memset(res, 0, sizeof(*res));
-	int err = plan_open(patch_path, &pl);
+	int err = patch_opts_get(opts, &o);
+	if (!err)
+		err = plan_open(patch_path, &pl);
 	if (!err)
 		err = op_begin(&op, "check", pid, OP_READER | OP_OBJECTS | OP_STATE, opts,
 			       &res->timing);	/* check only reads: a tracer is no obstacle */
