@@ -43,6 +43,7 @@ static void *worker(void *arg)
 	(void)arg;
 	for (;;)
 		sink += (unsigned long)busy(1);
+	return NULL;
 }
 
 int main(int argc, char **argv)
