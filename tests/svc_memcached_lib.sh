@@ -50,7 +50,12 @@ client_start() {
 	CLIENT=$PID
 	wait_line "$WORK/client.out" "^filled $NKEYS errors=0\$" 20 || die "client could not fill the keys"
 	wait_line "$WORK/client.out" '^ops [1-9][0-9]{3,}' 20 || die "load did not start"
-	[ "$(stat curr_items)" = "$NKEYS" ] || die "memcached holds $(stat curr_items) items, not $NKEYS"
+	# The client's last store may still be settling on another worker thread: bounded wait.
+	local n end=$((SECONDS + 5))
+	until n=$(stat curr_items); [ "$n" = "$NKEYS" ]; do
+		[ $SECONDS -le $end ] || die "memcached holds ${n:-?} items, not $NKEYS"
+		sleep 0.05
+	done
 }
 
 # last_ops: the count of the newest complete "ops N" line of the client (0 if none yet); a line
