@@ -272,6 +272,40 @@ static void layouts_free(struct layouts *l)
 	memset(l, 0, sizeof(*l));
 }
 
+/* Size of the type of a DIE (its DW_AT_type), 0 for void or unknown. */
+static Dwarf_Word type_size(Dwarf_Die *d)
+{
+	Dwarf_Attribute at;
+	Dwarf_Die t;
+	Dwarf_Word sz = 0;
+
+	if (!dwarf_attr(d, DW_AT_type, &at) || !dwarf_formref_die(&at, &t) ||
+	    dwarf_aggregate_size(&t, &sz))
+		return 0;
+	return sz;
+}
+
+/* Append the pair (name, sig) to l; nothing on memory exhaustion. */
+static void layouts_push(struct layouts *l, const char *name, const char *sig)
+{
+	if (l->n + 2 > l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 64;
+		char **nv = realloc(l->v, nc * sizeof(*nv));
+		if (!nv)
+			return;
+		l->v = nv;
+		l->cap = nc;
+	}
+	char *a = strdup(name), *b = strdup(sig);
+	if (!a || !b) {
+		free(a);
+		free(b);
+		return;
+	}
+	l->v[l->n++] = a;
+	l->v[l->n++] = b;
+}
+
 static void layout_add(struct layouts *l, const char *name, Dwarf_Die *t)
 {
 	Dwarf_Die m;
@@ -291,42 +325,14 @@ static void layout_add(struct layouts *l, const char *name, Dwarf_Die *t)
 				continue;
 			dwarf_formudata(dwarf_attr(&m, DW_AT_data_member_location, &at), &off);
 			const char *mn = dwarf_diename(&m);
-			Dwarf_Die mt;
-			Dwarf_Word msz = 0;
-			if (!dwarf_attr(&m, DW_AT_type, &at) || !dwarf_formref_die(&at, &mt) ||
-			    dwarf_aggregate_size(&mt, &msz))
-				msz = 0;
+			Dwarf_Word msz = type_size(&m);
 			if (n < sizeof(sig))
 				n += (size_t)snprintf(sig + n, sizeof(sig) - n, "%s@%llu/%llu,",
 						      mn ? mn : "?", (unsigned long long)off,
 						      (unsigned long long)msz);
 		} while (dwarf_siblingof(&m, &m) == 0);
 	}
-	if (l->n + 2 > l->cap) {
-		size_t nc = l->cap ? l->cap * 2 : 64;
-		char **nv = realloc(l->v, nc * sizeof(*nv));
-		if (!nv)
-			return;
-		l->v = nv;
-		l->cap = nc;
-	}
-	l->v[l->n] = strdup(name);
-	l->v[l->n + 1] = strdup(sig);
-	if (l->v[l->n] && l->v[l->n + 1])
-		l->n += 2;
-}
-
-/* Size of the type of a DIE (its DW_AT_type), 0 for void or unknown. */
-static Dwarf_Word type_size(Dwarf_Die *d)
-{
-	Dwarf_Attribute at;
-	Dwarf_Die t;
-	Dwarf_Word sz = 0;
-
-	if (!dwarf_attr(d, DW_AT_type, &at) || !dwarf_formref_die(&at, &t) ||
-	    dwarf_aggregate_size(&t, &sz))
-		return 0;
-	return sz;
+	layouts_push(l, name, sig);
 }
 
 /* "ret/params": the return type's size, then each parameter's size (its ABI, roughly). */
@@ -347,18 +353,7 @@ static void signature_add(struct layouts *l, const char *name, Dwarf_Die *f)
 	}
 	if (n < sizeof(sig))
 		snprintf(sig + n, sizeof(sig) - n, ")");
-	if (l->n + 2 > l->cap) {
-		size_t nc = l->cap ? l->cap * 2 : 64;
-		char **nv = realloc(l->v, nc * sizeof(*nv));
-		if (!nv)
-			return;
-		l->v = nv;
-		l->cap = nc;
-	}
-	l->v[l->n] = strdup(name);
-	l->v[l->n + 1] = strdup(sig);
-	if (l->v[l->n] && l->v[l->n + 1])
-		l->n += 2;
+	layouts_push(l, name, sig);
 }
 
 /*
