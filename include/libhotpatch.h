@@ -272,6 +272,20 @@ void hotpatch_patch_release(struct hotpatch_patch *p);
 int hotpatch_revert(pid_t pid, const char *what, const struct hotpatch_opts *opts,
 		    struct hotpatch_result *res);
 
+/*
+ * Retained patches: reverted (their jumps are gone, nothing new enters
+ * them), but their code stays loaded because something in the target may
+ * still return into it or call it: a coroutine parked through the patch, a
+ * stored pointer. Listed like hotpatch_list (funcs empty); free the same way.
+ */
+int hotpatch_list_retained(pid_t pid, struct hotpatch_patch **patches, unsigned *n);
+/*
+ * Unload every retained patch that nothing refers to any more (one stop to
+ * prove it, then dlclose from a safe point). *freed: unloaded, *left: still
+ * retained (either may be NULL).
+ */
+int hotpatch_reclaim(pid_t pid, const struct hotpatch_opts *opts, unsigned *freed, unsigned *left);
+
 #ifdef __cplusplus
 }
 #endif

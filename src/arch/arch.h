@@ -136,4 +136,25 @@ int arch_build_trampoline(const uint8_t *code, size_t code_len, uint64_t from, s
 int arch_build_preserving_island(uint32_t keep, uint64_t at, uint64_t target, uint8_t *out,
 				 size_t out_max);
 
+/* ---- saved user-level contexts (context.c): glibc's jmp_buf and ucontext_t ---- */
+
+#define ARCH_JMPBUF_WORDS 8		/* rbx rbp r12 r13 r14 r15 rsp pc */
+#define ARCH_UCONTEXT_WORDS 29		/* the part read: flags .. uc_mcontext.fpregs */
+#define ARCH_UCONTEXT_GREGS 40		/* offset of uc_mcontext.gregs */
+#define ARCH_UCONTEXT_FPREGS 224	/* offset of uc_mcontext.fpregs */
+#define ARCH_UCONTEXT_FPMEM 424		/* offset of __fpregs_mem, where getcontext points fpregs */
+/* Where a thread's libc keeps the pointer-mangling guard, from its thread pointer. */
+uint64_t arch_pointer_guard_addr(uint64_t tls_base);
+/* glibc's PTR_DEMANGLE. */
+uint64_t arch_demangle(uint64_t v, uint64_t guard);
+/* The registers a jmp_buf saved (the rest zero). */
+void arch_jmpbuf_regs(const uint64_t jb[ARCH_JMPBUF_WORDS], uint64_t guard,
+		      struct user_regs_struct *r);
+/* The stack a ucontext_t was made for (uc_stack, set by makecontext's caller); false if none. */
+bool arch_ucontext_stack(const uint64_t uc[ARCH_UCONTEXT_WORDS], uint64_t *base, uint64_t *size);
+/* The registers a ucontext_t saved. */
+void arch_ucontext_regs(const uint64_t uc[ARCH_UCONTEXT_WORDS], struct user_regs_struct *r);
+/* True when the len bytes at code end with a call instruction (the next address is a return address). */
+bool arch_follows_call(const uint8_t *code, size_t len);
+
 #endif

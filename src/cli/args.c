@@ -44,6 +44,7 @@ static const struct cmd_desc cmds[] = {
 	{ "load", CLI_LOAD, OPT_TIMEOUT | OPT_JSON | OPT_TARGET | OPT_JOBS, "FILE.so" },
 	{ "revert", CLI_REVERT, OPT_TIMEOUT | OPT_JSON | OPT_TARGET | OPT_JOBS | OPT_ALL, NULL },
 	{ "list", CLI_LIST, OPT_JSON | OPT_TARGET | OPT_JOBS, NULL },
+	{ "reclaim", CLI_RECLAIM, OPT_TIMEOUT | OPT_JSON | OPT_TARGET | OPT_JOBS, NULL },
 	{ "check", CLI_CHECK, OPT_JSON | OPT_FORCE_REGS | OPT_TARGET | OPT_JOBS, "PATCH.so" },
 	{ "info", CLI_INFO, OPT_JSON, "PATCH.so" },
 	{ "build", CLI_BUILD, OPT_JSON | OPT_OUT | OPT_BTARGET, "PATCH.c" },
@@ -165,9 +166,22 @@ static const char *const usage_text[] = {
 	[CLI_LIST] =
 		"usage: hotpatch list [--json] TARGET\n"
 		"\n"
-		"Show the patches applied in TARGET, oldest first, with their functions.\n"
+		"Show the patches applied in TARGET, oldest first, with their functions,\n"
+		"then the retained ones: reverted, but their code still loaded because\n"
+		"something in TARGET may still return into it (see 'hotpatch reclaim').\n"
 		"\n"
 		"Options:\n",
+	[CLI_RECLAIM] =
+		"usage: hotpatch reclaim [--timeout MS] [--json] TARGET\n"
+		"\n"
+		"Unload the retained patches of TARGET that nothing refers to any more.\n"
+		"A revert keeps a patch's code loaded while a parked coroutine, a saved\n"
+		"context or a stored pointer may still lead into it; this proves, under one\n"
+		"stop, that no register and no word of TARGET's writable memory does, and\n"
+		"then unloads it.\n"
+		"\n"
+		"Options:\n"
+		"  --timeout MS    bound for reaching a safe point (default 5000)\n",
 	[CLI_CHECK] =
 		"usage: hotpatch check [--json] [--force-regs] TARGET PATCH.so\n"
 		"\n"

@@ -41,6 +41,7 @@ enum cli_cmd {
 	CLI_UNINSTALL,
 	CLI_INSTALLED,
 	CLI_STATUS,
+	CLI_RECLAIM,
 };
 
 enum cli_target {
@@ -112,6 +113,7 @@ void out_list_patch(FILE *f, const struct hotpatch_patch *p);
 void out_info(FILE *f, const struct hotpatch_patch *p);
 
 void json_patch(struct json *j, const char *key, const struct hotpatch_patch *p);
+void json_patch_retained(struct json *j, const struct hotpatch_patch *p, bool retained);
 void json_timing(struct json *j, const char *key, const struct hotpatch_timing *t);
 /* "error": {"code": "NOSYM", "errno": -1008, "message": msg} */
 void json_error(struct json *j, int err, const char *msg);

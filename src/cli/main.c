@@ -331,7 +331,58 @@ static int do_list(struct run *r)
 			out_list_patch(stdout, &v[i]);
 	}
 	hotpatch_list_free(v, n);
+	/* Reverted, code still loaded: only said when there are some (older states have none). */
+	v = NULL;
+	n = 0;
+	if (hotpatch_list_retained(r->pid, &v, &n) == 0 && n) {
+		if (r->j) {
+			json_begin_array(r->j, "retained");
+			for (unsigned i = 0; i < n; i++)
+				json_patch(r->j, NULL, &v[i]);
+			json_end_array(r->j);
+		} else {
+			for (unsigned i = 0; i < n; i++)
+				printf("retained %u: %s (reverted; its code stays loaded until nothing refers to it: hotpatch reclaim %d)\n",
+				       v[i].id, v[i].path, (int)r->pid);
+		}
+	}
+	hotpatch_list_free(v, n);
+	hp_err_clear();
 	return 0;
+}
+
+static int do_reclaim(struct run *r)
+{
+	struct hotpatch_opts o = run_opts(r->a);
+	unsigned freed = 0, left = 0;
+
+	hp_err_clear();
+	int err = hotpatch_reclaim(r->pid, &o, &freed, &left);
+	if (err)
+		return failed(r, err);
+	if (r->j) {
+		json_uint(r->j, "reclaimed", freed);
+		json_uint(r->j, "retained", left);
+	} else {
+		headline(r, "%u retained patch%s unloaded, %u still retained", freed,
+			 freed == 1 ? "" : "es", left);
+	}
+	return 0;
+}
+
+/* Did the revert of patch id keep its code loaded? */
+static bool revert_retained(pid_t pid, unsigned id)
+{
+	struct hotpatch_patch *v = NULL;
+	unsigned n = 0;
+	bool kept = false;
+
+	if (hotpatch_list_retained(pid, &v, &n) == 0)
+		for (unsigned i = 0; i < n; i++)
+			kept |= v[i].id == id;
+	hotpatch_list_free(v, n);
+	hp_err_clear();
+	return kept;
 }
 
 /* Revert one patch ('what' = id or path); output and audit line. */
@@ -359,10 +410,12 @@ static int revert_one(struct run *r, const char *what)
 			(int)r->pid, res.timing.total_ns / 1e6, res.timing.threads,
 			res.timing.threads == 1 ? "" : "s", res.timing.pause_ns / 1e6,
 			res.timing.stw_ns / 1e6);
+	bool kept = revert_retained(r->pid, p->id);
 	if (r->j)
-		json_patch(r->j, NULL, p);
+		json_patch_retained(r->j, p, kept);
 	else
-		headline(r, "reverted patch %u (%s)", p->id, p->path);
+		headline(r, "reverted patch %u (%s)%s", p->id, p->path,
+			 kept ? "; its code stays loaded (see 'hotpatch list')" : "");
 	hotpatch_result_release(&res);
 	return 0;
 }
@@ -409,7 +462,7 @@ out:
 
 static int (*const runners[])(struct run *) = {
 	[CLI_APPLY] = do_apply, [CLI_LOAD] = do_load,	[CLI_REVERT] = do_revert,
-	[CLI_LIST] = do_list,	[CLI_CHECK] = do_check,
+	[CLI_LIST] = do_list,	[CLI_CHECK] = do_check, [CLI_RECLAIM] = do_reclaim,
 };
 
 /* "pid 12: 'f' not found" -> "'f' not found" after a "pid 12: error: " prefix. */

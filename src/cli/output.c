@@ -214,9 +214,8 @@ static void json_func(struct json *j, const struct hotpatch_func *fn)
 	json_end_object(j);
 }
 
-void json_patch(struct json *j, const char *key, const struct hotpatch_patch *p)
+static void json_patch_fields(struct json *j, const struct hotpatch_patch *p)
 {
-	json_begin_object(j, key);
 	json_uint(j, "id", p->id);
 	json_string(j, "path", p->path);
 	json_string(j, "build_id", p->build_id);
@@ -231,6 +230,21 @@ void json_patch(struct json *j, const char *key, const struct hotpatch_patch *p)
 	for (unsigned i = 0; i < p->nimports; i++)
 		json_string_len(j, NULL, p->imports[i], strnlen(p->imports[i], HOTPATCH_NAME_MAX));
 	json_end_array(j);
+}
+
+void json_patch(struct json *j, const char *key, const struct hotpatch_patch *p)
+{
+	json_begin_object(j, key);
+	json_patch_fields(j, p);
+	json_end_object(j);
+}
+
+/* A reverted patch, and whether its code stays loaded (retained). */
+void json_patch_retained(struct json *j, const struct hotpatch_patch *p, bool retained)
+{
+	json_begin_object(j, NULL);
+	json_patch_fields(j, p);
+	json_bool(j, "retained", retained);
 	json_end_object(j);
 }
 

@@ -182,11 +182,44 @@ static int do_apply(struct op *op, struct plan *pl, struct hotpatch_result *res)
 			ranges[nr++] = (struct range){ f->cold[c][0], f->cold[c][1], f->d->symbol };
 	}
 
+	/*
+	 * Parked coroutines are searched for while the threads run (a scan of
+	 * the writable memory); under the stop only the ones found are read
+	 * again and unwound. A context parked inside a replaced function is
+	 * refused like a thread; inside a wrapped one it finishes the call in
+	 * the original, as a call already under way, unless it would resume
+	 * inside the bytes the jump overwrites.
+	 */
+	struct pctxset cs = { 0 };
+	struct range *inside = calloc(nr + 1, sizeof(*inside)), *win = calloc(pl->nf + 1, sizeof(*win));
+	size_t ninside = 0, nwin = 0;
+	if (!inside || !win)
+		err = -ENOMEM;
+	for (size_t i = 0, k = 0; !err && i < pl->nf; i++) {
+		const struct plan_func *f = &pl->f[i];
+		uint64_t j = f->r.addr + f->off;
+		win[nwin++] = (struct range){ j, j + f->jump_len, f->d->symbol };
+		bool wrap = f->d->kind == HOTPATCH_KIND_WRAP;
+		for (int c = 0; c <= f->ncold; c++, k++)
+			if (!wrap)
+				inside[ninside++] = ranges[k];
+	}
+	if (!err && contexts_find(p, &cs)) {
+		hp_debug("pid %d: no search for parked contexts: %s", p->pid, hotpatch_errmsg());
+		hp_err_clear();
+	}
+
 	/* Stop the world, wait until no thread is inside a function we redirect, write. */
 	uint64_t paused = p->pause_ns, t_stop, t_write, t_resume, t_end;
 	t_stop = hp_now_ns();
-	err = consistency_stop(p, &op->objs, ranges, nr, deadline, NULL, NULL);
+	if (!err)
+		err = consistency_stop(p, &op->objs, ranges, nr, deadline, NULL, NULL);
 	free(ranges);
+	if (!err)
+		err = contexts_check(p, &op->objs, &cs, inside, ninside, win, nwin);
+	contexts_release(&cs);
+	free(inside);
+	free(win);
 	t_write = hp_now_ns();
 	if (!err)
 		err = jumps_write(p, pl);

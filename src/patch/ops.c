@@ -249,7 +249,8 @@ int hotpatch_info(const char *patch_path, struct hotpatch_patch *out)
 	return 0;
 }
 
-int hotpatch_list(pid_t pid, struct hotpatch_patch **patches, unsigned *n)
+/* The applied patches of pid, or (retained) the reverted ones whose code stays loaded. */
+static int list_records(pid_t pid, bool retained, struct hotpatch_patch **patches, unsigned *n)
 {
 	struct proc *p;
 	struct state st;
@@ -262,13 +263,16 @@ int hotpatch_list(pid_t pid, struct hotpatch_patch **patches, unsigned *n)
 		return err;
 	err = state_read(p, &st);
 	if (!err) {
-		*patches = calloc(st.npatches + 1, sizeof(**patches));
+		const struct hotpatch_patch *v = retained ? st.retained : st.patches;
+		unsigned nv = retained ? st.nretained : st.npatches;
+		*patches = calloc(nv + 1, sizeof(**patches));
 		if (!*patches)
 			err = -ENOMEM;
-		for (unsigned i = 0; !err && i < st.npatches; i++) {
-			err = patch_record_copy(&st.patches[i], &(*patches)[i]);
+		for (unsigned i = 0; !err && i < nv; i++) {
+			err = patch_record_copy(&v[i], &(*patches)[i]);
 			if (!err) {
-				patch_imports(p, &(*patches)[i]);
+				if (!retained)
+					patch_imports(p, &(*patches)[i]);
 				(*n)++;
 			}
 		}
@@ -281,6 +285,16 @@ int hotpatch_list(pid_t pid, struct hotpatch_patch **patches, unsigned *n)
 	state_release(&st);
 	proc_close(p);
 	return err;
+}
+
+int hotpatch_list(pid_t pid, struct hotpatch_patch **patches, unsigned *n)
+{
+	return list_records(pid, false, patches, n);
+}
+
+int hotpatch_list_retained(pid_t pid, struct hotpatch_patch **patches, unsigned *n)
+{
+	return list_records(pid, true, patches, n);
 }
 
 int hotpatch_load(pid_t pid, const char *so_path, const struct hotpatch_opts *opts,

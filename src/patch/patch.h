@@ -87,6 +87,8 @@ struct state {
 	unsigned next_id;
 	unsigned npatches;
 	struct hotpatch_patch *patches;	/* funcs owned by each */
+	unsigned nretained;
+	struct hotpatch_patch *retained;	/* reverted, code kept mapped (no funcs): see revert.c */
 	unsigned nislands;
 	struct island_rec { unsigned patch_id; uint64_t addr, len; } *islands;
 	uint64_t region;		/* runtime address of the state mapping, 0 = none yet */
@@ -283,5 +285,52 @@ int consistency_stop(struct proc *p, struct objects *objs, const struct range *r
  * there, or a stuck step, is -HOTPATCH_E_BUSY.
  */
 int leave_windows(struct proc *p, const struct range *win, size_t n, uint64_t deadline);
+
+/* ---- contexts.c: execution contexts that are not threads, references into code ---- */
+
+/* Bytes of writable memory read per search, smallest mappings first (stacks and heaps before guest RAM). */
+#define CONTEXT_SCAN_BUDGET (256ull << 20)
+#define REFERENCE_SCAN_BUDGET (1024ull << 20)
+
+/* A context parked by glibc's sigsetjmp (jmp_buf) or getcontext/swapcontext (ucontext_t). */
+struct pctx {
+	uint64_t at;			/* where its saved registers are */
+	bool uc;			/* a ucontext_t, else a jmp_buf */
+	struct user_regs_struct regs;	/* as found (pc, sp, callee-saved) */
+};
+struct pctxset {
+	struct pctx *v;
+	size_t n, cap;
+	uint64_t scanned;	/* bytes read */
+	bool partial;		/* writable memory left unread (budget, a read failing) */
+	uint64_t guard;		/* the pointer-mangling guard */
+	bool guard_known;
+};
+/* Search the writable memory for parked contexts (the target may run; re-checked later). */
+int contexts_find(struct proc *p, struct pctxset *cs);
+void contexts_release(struct pctxset *cs);
+/*
+ * World held: re-read each context found and unwind it. -HOTPATCH_E_BUSY
+ * when one has a frame inside 'inside' (functions replaced) or resumes
+ * inside 'win' (the bytes a jump overwrites).
+ */
+int contexts_check(struct proc *p, struct objects *objs, const struct pctxset *cs,
+		   const struct range *inside, size_t ninside, const struct range *win, size_t nwin);
+/* Where a reference into code was found. */
+struct ref {
+	uint64_t at;		/* address of the word, 0 for a register */
+	uint64_t value;
+	bool mangled;		/* a saved pc, found demangled */
+	char where[96];
+};
+/*
+ * World held: 1 when a register or a word of writable memory (but the
+ * mappings of own_path, the patch itself: its descriptors) refers to
+ * ranges (a return address, an entry, a mangled saved pc; *hit says where),
+ * 0 when none does, -errno on failure. *unproven: memory was left unread, so
+ * 0 is not a proof.
+ */
+int contexts_references(struct proc *p, const char *own_path, const struct range *r, size_t nr,
+			struct ref *hit, bool *unproven);
 
 #endif

@@ -5,6 +5,7 @@
  * (rolled back if the patch's code cannot be drained), then the patch
  * unloaded from a safe point while the other threads run.
  */
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -90,6 +91,59 @@ static int restore_entries(void *arg)
 	return err;
 }
 
+/*
+ * World held, the entries restored, no thread inside: does anything still
+ * refer to the patch's code or islands? Then the patch is recorded as
+ * retained (staged again here: rare, and it must be in the commit) and its
+ * code is not unloaded. *why says what refers to it.
+ */
+static int retain_if_referenced(struct proc *p, struct state *st, const struct hotpatch_patch *hp,
+				const uint64_t *isl, size_t nisl, const struct range *ranges, size_t nr,
+				char *why, size_t whylen, bool *retained)
+{
+	struct ref ref;
+	bool unproven;
+	int r = contexts_references(p, hp->path, ranges, nr, &ref, &unproven);
+
+	*retained = false;
+	if (r < 0) {
+		snprintf(why, whylen, "the memory scan failed (%s)", hotpatch_errmsg());
+		hp_err_clear();
+	} else if (r > 0 && ref.at) {
+		snprintf(why, whylen, "%s 0x%llx at 0x%llx (%s) points into it",
+			 ref.mangled ? "a saved (mangled) pc" : "the word", (unsigned long long)ref.value,
+			 (unsigned long long)ref.at, ref.where);
+	} else if (r > 0) {
+		snprintf(why, whylen, "0x%llx in %s points into it", (unsigned long long)ref.value,
+			 ref.where);
+	} else if (unproven) {
+		snprintf(why, whylen, "not all of its memory could be read to prove nothing refers to it");
+	} else {
+		return 0;
+	}
+	struct hotpatch_patch *v = realloc(st->retained, (st->nretained + 1) * sizeof(*v));
+	struct island_rec *ni = realloc(st->islands, (st->nislands + nisl + 1) * sizeof(*ni));
+	if (v)
+		st->retained = v;
+	if (ni)
+		st->islands = ni;
+	if (!v || !ni)
+		return -ENOMEM;
+	struct hotpatch_patch *rec = &st->retained[st->nretained];
+	*rec = *hp;
+	rec->nfuncs = 0;
+	rec->funcs = calloc(1, sizeof(*rec->funcs));
+	rec->nimports = 0;
+	rec->imports = NULL;
+	if (!rec->funcs)
+		return -ENOMEM;
+	st->nretained++;
+	for (size_t i = 0; i < nisl; i++)
+		st->islands[st->nislands++] = (struct island_rec){ hp->id, isl[i], 4096 };
+	*retained = true;
+	return state_stage(p, NULL, st);
+}
+
 static int do_revert(struct op *op, const char *what, struct hotpatch_result *res)
 {
 	struct proc *p = op->p;
@@ -154,8 +208,14 @@ static int do_revert(struct op *op, const char *what, struct hotpatch_result *re
 		goto out;
 
 	struct restore rs = { .p = p, .hp = &gone, .restored = gone.nfuncs };
-	bool keep_loaded = false;
+	bool keep_loaded = false, retained = false;
+	char why_kept[256] = "";
 	err = consistency_stop(p, &op->objs, ranges, nr, op->deadline, restore_entries, &rs);
+	if (!err) {
+		/* No thread is inside; a parked context or a stored pointer may still come back. */
+		err = retain_if_referenced(p, st, &gone, isl, nisl, ranges, nr, why_kept,
+					   sizeof(why_kept), &retained);
+	}
 	if (!err)
 		err = state_commit(p, st);
 	if (err && rs.restored < gone.nfuncs && !patch_target_gone(p, err)) {
@@ -191,7 +251,10 @@ static int do_revert(struct op *op, const char *what, struct hotpatch_result *re
 	patch_record_copy(&gone, &res->patch);
 	patch_imports(p, &res->patch);
 
-	if (keep_loaded)
+	if (retained)
+		hp_warn("pid %d: patch %u reverted, but its code stays loaded: %s; 'hotpatch reclaim %d' unloads it once nothing refers to it",
+			p->pid, gone.id, why_kept, p->pid);
+	if (keep_loaded || retained)
 		goto out;
 	/* The code is unreachable now; unload it from a safe point, the other threads running. */
 	int r = safepoint_borrow(p, &op->objs, patch_deadline(opts, hp_now_ns()), &t);
@@ -225,5 +288,137 @@ int hotpatch_revert(pid_t pid, const char *what, const struct hotpatch_opts *opt
 	int err = op_begin(&op, "revert", pid, OP_LOCK | OP_OBJECTS | OP_STATE, opts, &res->timing);
 	if (!err)
 		err = do_revert(&op, what, res);
+	return op_end(&op, err);
+}
+
+/* The code ranges of a retained patch: its mapped code (unless applied again) and its islands. */
+static size_t retained_ranges(const struct proc *p, const struct state *st,
+			      const struct hotpatch_patch *rec, struct range *r)
+{
+	size_t n = 0;
+	bool again = false;
+	for (unsigned i = 0; i < st->npatches; i++)
+		again |= !strcmp(st->patches[i].path, rec->path);
+	/* Applied again, the same mapping serves the applied copy: dlclose only drops a reference. */
+	for (size_t i = 0; !again && i < p->nmaps; i++)
+		if (!strcmp(p->maps[i].path, rec->path) && (p->maps[i].prot & PROT_EXEC))
+			r[n++] = (struct range){ p->maps[i].start, p->maps[i].end, "patch code" };
+	for (unsigned i = 0; i < st->nislands; i++)
+		if (st->islands[i].patch_id == rec->id)
+			r[n++] = (struct range){ st->islands[i].addr,
+						 st->islands[i].addr + st->islands[i].len, "jump island" };
+	return n;
+}
+
+static int do_reclaim(struct op *op, unsigned *freed, unsigned *left)
+{
+	struct proc *p = op->p;
+	struct state *st = &op->st;
+	struct hotpatch_patch *drop = NULL;
+	struct island_rec *disl = NULL;
+	unsigned ndrop = 0, ndisl = 0;
+	struct range *r = NULL;
+	int err;
+
+	*left = st->nretained;
+	if (!st->nretained)
+		return 0;
+	err = proc_maps_refresh(p);
+	if (!err) {
+		r = calloc(p->nmaps + st->nislands + 1, sizeof(*r));
+		drop = calloc(st->nretained, sizeof(*drop));
+		disl = calloc(st->nislands + 1, sizeof(*disl));
+		if (!r || !drop || !disl)
+			err = -ENOMEM;
+	}
+	if (!err)
+		err = proc_hold_all(p);
+	for (size_t i = 0; !err && i < p->nthreads; i++)
+		if (p->threads[i]->attached && p->threads[i]->stopped)
+			err = thread_get_regs(p, p->threads[i]);
+	/* Under one stop: which ones nothing refers to any more. */
+	unsigned k = 0;
+	for (unsigned i = 0; !err && i < st->nretained; i++) {
+		struct hotpatch_patch *rec = &st->retained[i];
+		size_t nr = retained_ranges(p, st, rec, r);
+		struct ref ref;
+		bool unproven;
+		int ref_found = nr ? contexts_references(p, rec->path, r, nr, &ref, &unproven) : 0;
+		if (ref_found < 0) {
+			err = ref_found;
+			break;
+		}
+		if (ref_found || (nr && unproven)) {
+			hp_debug("pid %d: patch %u still referred to (0x%llx at 0x%llx)%s", p->pid,
+				 rec->id, (unsigned long long)ref.value, (unsigned long long)ref.at,
+				 unproven ? " or unproven" : "");
+			st->retained[k++] = *rec;
+			continue;
+		}
+		drop[ndrop++] = *rec;
+	}
+	if (!err && ndrop) {
+		st->nretained = k;
+		unsigned m = 0;
+		for (unsigned j = 0; j < st->nislands; j++) {
+			bool dropped = false;
+			for (unsigned d = 0; d < ndrop; d++)
+				dropped |= st->islands[j].patch_id == drop[d].id;
+			if (dropped)
+				disl[ndisl++] = st->islands[j];
+			else
+				st->islands[m++] = st->islands[j];
+		}
+		st->nislands = m;
+		/* Inside the stop: what was proven free must not gain a reference before the commit. */
+		err = state_write(p, NULL, st);
+		if (err) {
+			/* Not recorded: nothing is unloaded (the funcs of drop[] were moved, not copied). */
+			for (unsigned d = 0; d < ndrop; d++)
+				st->retained[st->nretained++] = drop[d];
+			ndrop = 0;
+		}
+	}
+	proc_release_all(p, NULL);
+	*left = st->nretained;
+	/* Unreachable and unreferenced: unload from a safe point, the other threads running. */
+	for (unsigned d = 0; !err && d < ndrop; d++) {
+		struct thread *t;
+		int rr = safepoint_borrow(p, &op->objs, patch_deadline(op->opts, hp_now_ns()), &t);
+		if (!rr)
+			rr = remote_dlclose(p, &op->objs, t, drop[d].handle,
+					    patch_deadline(op->opts, hp_now_ns()));
+		for (unsigned j = 0; !rr && j < ndisl; j++)
+			if (disl[j].patch_id == drop[d].id && !t->gone)
+				remote_munmap(p, t, disl[j].addr, disl[j].len);
+		proc_release_all(p, NULL);
+		if (rr && !patch_target_gone(p, rr))
+			hp_warn("pid %d: retained patch %u is unreferenced but could not be unloaded: %s",
+				p->pid, drop[d].id, hotpatch_errmsg());
+		else if (!rr)
+			(*freed)++;
+		hp_err_clear();
+	}
+	for (unsigned d = 0; d < ndrop; d++)
+		free(drop[d].funcs);
+	free(drop);
+	free(disl);
+	free(r);
+	return err;
+}
+
+int hotpatch_reclaim(pid_t pid, const struct hotpatch_opts *opts, unsigned *freed, unsigned *left)
+{
+	struct op op = { 0 };
+	unsigned f = 0, l = 0;
+
+	hp_err_clear();
+	int err = op_begin(&op, "reclaim", pid, OP_LOCK | OP_OBJECTS | OP_STATE, opts, NULL);
+	if (!err)
+		err = do_reclaim(&op, &f, &l);
+	if (freed)
+		*freed = f;
+	if (left)
+		*left = l;
 	return op_end(&op, err);
 }

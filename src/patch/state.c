@@ -44,9 +44,16 @@ struct rec_patch {
 	char path[4096];
 	char build_id[HOTPATCH_BUILD_ID_MAX];
 	char pin[HOTPATCH_BUILD_ID_MAX];
-	uint16_t pad;
+	uint16_t flags;		/* was padding: older versions wrote 0 */
 	uint32_t nimports;
 };
+/*
+ * Reverted, its jumps gone, but its code still mapped because something in
+ * the target may still return into it (a parked coroutine): no functions,
+ * only the handle and islands to free once nothing refers to it. A hotpatch
+ * from before this flag lists it as a patch of no functions.
+ */
+#define PATCH_RETAINED 1
 
 struct rec_func {
 	uint32_t patch_id, flags;
@@ -85,6 +92,7 @@ void state_release(struct state *st)
 	for (unsigned i = 0; i < st->npatches; i++)
 		free(st->patches[i].funcs);
 	free(st->patches);
+	free(st->retained);
 	free(st->islands);
 	memset(st, 0, sizeof(*st));
 }
@@ -144,6 +152,14 @@ static void func_encode(const struct hotpatch_func *f, unsigned patch_id, struct
 	memcpy(r->new_name, f->new_name, sizeof(r->new_name));
 }
 
+static unsigned patch_rec_nfuncs(const struct rec_patch *rp, unsigned n, unsigned id)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (rp[i].id == id && !(rp[i].flags & PATCH_RETAINED))
+			return rp[i].nfuncs;
+	return 0;
+}
+
 int state_decode(pid_t pid, const uint8_t *buf, size_t len, struct state *st)
 {
 	struct rec_hdr h;
@@ -161,13 +177,16 @@ int state_decode(pid_t pid, const uint8_t *buf, size_t len, struct state *st)
 	const struct rec_island *ri = (const struct rec_island *)(rf + h.nfuncs);
 	st->next_id = h.next_id;
 	st->patches = calloc(h.npatches + 1, sizeof(*st->patches));
+	st->retained = calloc(h.npatches + 1, sizeof(*st->retained));
 	st->islands = calloc(h.nislands + 1, sizeof(*st->islands));
-	if (!st->patches || !st->islands) {
+	if (!st->patches || !st->retained || !st->islands) {
 		state_release(st);
 		return -ENOMEM;
 	}
 	for (unsigned i = 0; i < h.npatches; i++) {
-		struct hotpatch_patch *hp = &st->patches[st->npatches++];
+		bool retained = rp[i].flags & PATCH_RETAINED;
+		struct hotpatch_patch *hp = retained ? &st->retained[st->nretained++]
+						     : &st->patches[st->npatches++];
 		hp->id = rp[i].id;
 		hp->applied_at = rp[i].applied_at;
 		hp->handle = rp[i].handle;
@@ -178,7 +197,7 @@ int state_decode(pid_t pid, const uint8_t *buf, size_t len, struct state *st)
 		hp->build_id[sizeof(hp->build_id) - 1] = 0;
 		memcpy(hp->pin, rp[i].pin, sizeof(hp->pin));
 		hp->pin[sizeof(hp->pin) - 1] = 0;
-		hp->funcs = calloc(rp[i].nfuncs + 1, sizeof(*hp->funcs));
+		hp->funcs = calloc(retained ? 1 : rp[i].nfuncs + 1, sizeof(*hp->funcs));
 		if (!hp->funcs) {
 			state_release(st);
 			return -ENOMEM;
@@ -187,7 +206,7 @@ int state_decode(pid_t pid, const uint8_t *buf, size_t len, struct state *st)
 	for (unsigned i = 0; i < h.nfuncs; i++) {
 		struct hotpatch_patch *hp = state_find_id(st, rf[i].patch_id);
 		/* A record of a patch that is not there, or more records than it said: ignored. */
-		if (!hp || hp->nfuncs >= rp[hp - st->patches].nfuncs)
+		if (!hp || hp->nfuncs >= patch_rec_nfuncs(rp, h.npatches, hp->id))
 			continue;
 		func_decode(&rf[i], &hp->funcs[hp->nfuncs++]);
 	}
@@ -314,9 +333,10 @@ int state_encode(const struct state *st, uint8_t **out, size_t *out_len)
 {
 	unsigned nfuncs = 0;
 
+	unsigned nrec = st->npatches + st->nretained;
 	for (unsigned i = 0; i < st->npatches; i++)
 		nfuncs += st->patches[i].nfuncs;
-	size_t size = sizeof(struct rec_hdr) + st->npatches * sizeof(struct rec_patch) +
+	size_t size = sizeof(struct rec_hdr) + nrec * sizeof(struct rec_patch) +
 		      nfuncs * sizeof(struct rec_func) + st->nislands * sizeof(struct rec_island);
 	uint8_t *buf = calloc(1, size);
 	if (!buf)
@@ -325,23 +345,26 @@ int state_encode(const struct state *st, uint8_t **out, size_t *out_len)
 	memcpy(h->magic, STATE_MAGIC, 8);
 	h->size = (uint32_t)size;
 	h->next_id = st->next_id;
-	h->npatches = st->npatches;
+	h->npatches = nrec;
 	h->nfuncs = nfuncs;
 	h->nislands = st->nislands;
 	struct rec_patch *rp = (struct rec_patch *)(h + 1);
-	struct rec_func *rf = (struct rec_func *)(rp + st->npatches);
+	struct rec_func *rf = (struct rec_func *)(rp + nrec);
 	struct rec_island *ri = (struct rec_island *)(rf + nfuncs);
-	for (unsigned i = 0; i < st->npatches; i++) {
-		const struct hotpatch_patch *hp = &st->patches[i];
+	for (unsigned i = 0; i < nrec; i++) {
+		bool retained = i >= st->npatches;
+		const struct hotpatch_patch *hp = retained ? &st->retained[i - st->npatches]
+							   : &st->patches[i];
 		rp[i].id = hp->id;
-		rp[i].nfuncs = hp->nfuncs;
+		rp[i].flags = retained ? PATCH_RETAINED : 0;
+		rp[i].nfuncs = retained ? 0 : hp->nfuncs;
 		rp[i].applied_at = hp->applied_at;
 		rp[i].handle = hp->handle;
 		rp[i].nimports = hp->nimports;
 		memcpy(rp[i].path, hp->path, sizeof(rp[i].path));
 		memcpy(rp[i].build_id, hp->build_id, sizeof(rp[i].build_id));
 		memcpy(rp[i].pin, hp->pin, sizeof(rp[i].pin));
-		for (unsigned j = 0; j < hp->nfuncs; j++)
+		for (unsigned j = 0; !retained && j < hp->nfuncs; j++)
 			func_encode(&hp->funcs[j], hp->id, rf++);
 	}
 	for (unsigned i = 0; i < st->nislands; i++) {
@@ -361,7 +384,7 @@ int state_stage(struct proc *p, struct thread *t, struct state *st)
 	int err;
 
 	if (!st->region) {
-		if (!st->npatches)
+		if (!st->npatches && !st->nretained)
 			return 0;	/* nothing to remember, nothing to create */
 		if (!t)
 			BUG("state region creation needs a thread");

@@ -150,6 +150,11 @@ void proc_abandon(struct proc *p);
 
 /* Memory through /proc/PID/mem: writes reach read-only text without mprotect. */
 int proc_read(struct proc *p, uint64_t addr, void *buf, size_t len);
+/*
+ * backed[i] = 1 when page i of [start, start + npages * 4096) holds data
+ * (present or swapped), 0 when untouched (reads as zeros). -errno on failure.
+ */
+int proc_pages_backed(struct proc *p, uint64_t start, size_t npages, uint8_t *backed);
 int proc_write(struct proc *p, uint64_t addr, const void *buf, size_t len);
 
 /* /proc/PID/maps into p->maps (re-read on each call). */
