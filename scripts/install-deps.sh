@@ -5,7 +5,7 @@ set -e
 PKGS="gcc make libc6-dev pkg-config libelf-dev libdw-dev libzydis-dev libcmocka-dev clang
 libclang-rt-14-dev python3 nginx-core memcached wrk curl binutils procps file util-linux passwd
 python3-jsonschema dpkg-dev debhelper lintian bsdutils ansible-core postgresql-15
-patch libevent-dev libsasl2-dev libsasl2-modules"
+patch libevent-dev libsasl2-dev libsasl2-modules qemu-system-x86"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
