@@ -15,7 +15,8 @@
  *    what is not found (a hand-written switcher that keeps only a stack
  *    pointer) is not seen, which the README states.
  *  - contexts_references, for revert: before code is unmapped, no word of
- *    the target's writable memory, no register, may point into it as a
+ *    the target's writable memory but the threads' own stacks (the
+ *    consistency check covered those), no register, may point into it as a
  *    return address (it follows a call), a function pointer (an entry), or
  *    a mangled saved pc. That needs no knowledge of how contexts are saved:
  *    whatever will return into the code keeps the address somewhere. A stale
@@ -91,10 +92,14 @@ typedef void (*visit_fn)(void *arg, uint64_t addr, const uint64_t *w, size_t n);
  * Call visit for every backed run of the scannable memory, smallest mapping
  * first, until budget bytes were read. *partial: something was left unread.
  * A thread's stack is read from its stack pointer (less the red zone) up:
- * below it nothing is alive.
+ * below it nothing is alive. With skip_thread_stacks, not at all: the
+ * consistency check has unwound every thread (or read every word of its
+ * stack when the unwind was incomplete), and the live part of a thread's
+ * stack is full of stale words (slots no frame has written since), which
+ * would keep code loaded for nothing.
  */
-static int scan_memory(struct proc *p, const char *skip_path, uint64_t budget, visit_fn visit,
-		       void *arg, uint64_t *scanned, bool *partial)
+static int scan_memory(struct proc *p, const char *skip_path, bool skip_thread_stacks,
+		       uint64_t budget, visit_fn visit, void *arg, uint64_t *scanned, bool *partial)
 {
 	int err = proc_maps_refresh(p);
 	if (err)
@@ -114,6 +119,8 @@ static int scan_memory(struct proc *p, const char *skip_path, uint64_t budget, v
 		if (!scannable(m) || (skip_path && !strcmp(m->path, skip_path)))
 			continue;
 		uint64_t start = m->start, sp = stacklike(p, i) ? thread_sp_in(p, m) : 0;
+		if (sp && skip_thread_stacks)
+			continue;
 		if (sp)
 			start = (sp - RED_ZONE) & ~4095ull;
 		if (start < m->start)
@@ -298,7 +305,8 @@ int contexts_find(struct proc *p, struct pctxset *cs)
 		if (p->maps[i].end > f.hi)
 			f.hi = p->maps[i].end;
 	}
-	err = scan_memory(p, NULL, CONTEXT_SCAN_BUDGET, find_visit, &f, &cs->scanned, &cs->partial);
+	err = scan_memory(p, NULL, false, CONTEXT_SCAN_BUDGET, find_visit, &f, &cs->scanned,
+			  &cs->partial);
 	hp_debug("pid %d: %zu parked contexts found in %llu KiB%s%s", p->pid, cs->n,
 		 (unsigned long long)(cs->scanned >> 10), cs->partial ? " (not all memory read)" : "",
 		 cs->guard_known ? "" : " (no pointer guard: jmp_bufs not searched)");
@@ -510,8 +518,8 @@ int contexts_references(struct proc *p, const char *own_path, const struct range
 		}
 	}
 	if (!found) {
-		int err = scan_memory(p, own_path, REFERENCE_SCAN_BUDGET, refs_visit, x, &scanned,
-				      unproven);
+		int err = scan_memory(p, own_path, true, REFERENCE_SCAN_BUDGET, refs_visit, x,
+				      &scanned, unproven);
 		if (err) {
 			free(x);
 			return err;
