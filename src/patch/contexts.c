@@ -307,6 +307,11 @@ int contexts_find(struct proc *p, struct pctxset *cs)
 	}
 	err = scan_memory(p, NULL, false, CONTEXT_SCAN_BUDGET, find_visit, &f, &cs->scanned,
 			  &cs->partial);
+	for (size_t i = 0; i < cs->n; i++)
+		hp_debug("pid %d: parked %s at 0x%llx: pc 0x%llx sp 0x%llx", p->pid,
+			 cs->v[i].uc ? "ucontext" : "jmp_buf", (unsigned long long)cs->v[i].at,
+			 (unsigned long long)arch_pc(&cs->v[i].regs),
+			 (unsigned long long)arch_sp(&cs->v[i].regs));
 	hp_debug("pid %d: %zu parked contexts found in %llu KiB%s%s", p->pid, cs->n,
 		 (unsigned long long)(cs->scanned >> 10), cs->partial ? " (not all memory read)" : "",
 		 cs->guard_known ? "" : " (no pointer guard: jmp_bufs not searched)");
@@ -481,7 +486,7 @@ int contexts_references(struct proc *p, const char *own_path, const struct range
 			struct ref *hit, bool *unproven)
 {
 	struct refs *x = calloc(1, sizeof(*x));
-	uint64_t scanned = 0;
+	uint64_t scanned = 0, t0 = hp_now_ns();
 	int found = 0;
 
 	*unproven = false;
@@ -534,9 +539,11 @@ int contexts_references(struct proc *p, const char *own_path, const struct range
 		found = live > 0 || x->overflow;
 		if (x->overflow && !live)
 			*hit = x->hits[0];
-		hp_debug("pid %d: references into %zu ranges: %zu live, %zu below a parked stack pointer%s, after %llu KiB%s",
+		hp_debug("pid %d: references into %zu ranges: %zu live, %zu below a parked stack pointer%s, after %llu KiB in %llu us%s",
 			 p->pid, nr, live, x->nhits - live, x->overflow ? " (and more)" : "",
-			 (unsigned long long)(scanned >> 10), *unproven ? " (not all memory read)" : "");
+			 (unsigned long long)(scanned >> 10),
+			 (unsigned long long)((hp_now_ns() - t0) / 1000),
+			 *unproven ? " (not all memory read)" : "");
 	}
 	free(x);
 	return found;

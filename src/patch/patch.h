@@ -290,7 +290,7 @@ int leave_windows(struct proc *p, const struct range *win, size_t n, uint64_t de
 
 /* Bytes of writable memory read per search, smallest mappings first (stacks and heaps before guest RAM). */
 #define CONTEXT_SCAN_BUDGET (256ull << 20)
-#define REFERENCE_SCAN_BUDGET (1024ull << 20)
+#define REFERENCE_SCAN_BUDGET (256ull << 20)
 
 /* A context parked by glibc's sigsetjmp (jmp_buf) or getcontext/swapcontext (ucontext_t). */
 struct pctx {
