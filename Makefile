@@ -53,7 +53,7 @@ ASAN_CLI_OBJ := $(CLI_SRC:%.c=$(B)/asan/obj/%.o)
 SHLIB    := $(B)/libhotpatch.so.$(VERSION)
 PROGS    := $(B)/hotpatch $(B)/libhotpatch.a $(SHLIB) $(B)/$(SONAME) $(B)/libhotpatch.so
 
-.PHONY: all progs deps check check-creator unit integration demo bench install uninstall deb clean fuzz format \
+.PHONY: all progs deps check check-creator unit poison-check integration demo bench install uninstall deb clean fuzz format \
 	tests-build
 all: $(PROGS) $(B)/asan/hotpatch
 
@@ -63,16 +63,23 @@ progs: $(PROGS)
 deps:
 	@scripts/install-deps.sh
 
+# Every file outside src/proc is compiled with raw ptrace() poisoned (src/common/noptrace.h):
+# tracing goes through src/proc's gateway only. `make poison-check` proves it. A file of
+# POISON_LATE includes the header itself, after a system header that names a member 'ptrace'
+# (linux/cn_proc.h's event union).
+POISON_LATE := src/daemon/hotpatchd.c
+NOPTRACE  = $(if $(filter src/proc/% $(POISON_LATE),$<),,-include src/common/noptrace.h)
+
 $(B)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(NOPTRACE) $(CFLAGS) -c $< -o $@
 
 # The library objects serve the static and the shared library: position-independent.
 $(LIB_OBJ): override CFLAGS += -fPIC
 
 $(B)/asan/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(SAN) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(NOPTRACE) $(CFLAGS) $(SAN) -c $< -o $@
 
 $(B)/libhotpatch.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -130,7 +137,7 @@ $(B)/tests/patches/%.so: tests/patches/%.c include/hotpatch.h
 	$(CC) -shared -fPIC -O2 -Wall -Wextra -Werror -Iinclude $(PCFLAGS_$*) -o $@ $<
 	@chmod 644 $@
 
-tests-build: $(UNIT_BIN) $(TARGET_BIN) $(PATCH_SO) $(EXTRA_TEST_DEPS)
+tests-build: $(UNIT_BIN) $(TARGET_BIN) $(PATCH_SO) $(EXTRA_TEST_DEPS) poison-check
 
 check: deps all tests-build
 	@tests/run.sh
@@ -141,8 +148,14 @@ check-creator: deps all
 		echo "== $$t"; HOTPATCH=$(CURDIR)/$(B)/hotpatch ROOT=$(CURDIR) bash $$t; \
 		rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 77 ] || exit 1; done
 
-unit: $(UNIT_BIN)
+unit: $(UNIT_BIN) poison-check
 	@tests/run.sh unit
+
+# The poison holds: a raw ptrace() call compiled as a file outside src/proc is refused (and the
+# same file compiles without it, so it is the poison that refuses it); the Makefile gives the
+# poison to every object outside src/proc; nothing there reaches ptrace through syscall(2).
+poison-check:
+	@tests/poison_check.sh "$(CC) $(CPPFLAGS) $(CFLAGS)" $(POISON_LATE)
 
 integration: all tests-build
 	@tests/run.sh integration

@@ -31,6 +31,8 @@
 #include <linux/connector.h>
 #include <linux/netlink.h>
 #include <sys/socket.h>
+/* The ptrace poison, after linux/cn_proc.h (whose event union has a member named ptrace). */
+#include "common/noptrace.h"
 
 #include "common/common.h"
 #include "cli/registry.h"
