@@ -6,7 +6,7 @@
 #include <stdbool.h>
 
 /*
- * The rule, in four lines:
+ * The rule:
  *  1. A failure records its one-line message with hp_err(); the FIRST message
  *     recorded wins, so an undo step failing later cannot hide the real cause.
  *  2. A public entry point (hotpatch_*) starts with hp_err_clear(); nothing
@@ -15,10 +15,13 @@
  *     does this object have the symbol?), runs in a quiet scope and records
  *     nothing; a catch scope also hands its first message to the caller, who
  *     may report it (as its own hp_err) or drop it.
- *  4. hp_err_force() replaces the recorded message only to add context to the
- *     very failure just recorded (a wrapper's "cannot wrap 'f': <why>").
+ *  4. hp_err_force() replaces the recorded message only when it explains the
+ *     very failure better: context added to it ("cannot wrap 'f': <why>"), or
+ *     the target having exited meanwhile (patch_op_result).
  * Undo steps that may fail after the real failure need nothing (rule 1); code
- * that recovers from a failure it caused runs that step as a probe.
+ * that recovers from a failure it caused runs that step as a probe. Save and
+ * restore is left only around undo steps that still call code which clears
+ * (src/patch/safepoint.c, src/proc/remote.c: to be made probes).
  */
 
 /*
