@@ -16,7 +16,8 @@
 #include <unistd.h>
 
 #include "hotpatch.h"
-#include "common/common.h"
+#include "common/macros.h"
+#include "libhotpatch.h"
 #include "cli/cli.h"
 
 #ifndef HOTPATCH_PREFIX

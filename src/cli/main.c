@@ -17,7 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "common/common.h"
+#include "common/macros.h"
+#include "libhotpatch.h"
 #include "cli/cli.h"
 #include "create/create.h"
 

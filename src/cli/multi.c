@@ -12,7 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/common.h"
+#include "common/macros.h"
+#include "libhotpatch.h"
 #include "cli/cli.h"
 #include "cli/registry.h"
 

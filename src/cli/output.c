@@ -11,7 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/common.h"
+#include "common/macros.h"
+#include "libhotpatch.h"
 #include "cli/cli.h"
 
 int cli_exit_code(int err)

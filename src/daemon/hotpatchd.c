@@ -34,7 +34,8 @@
 /* The ptrace poison, after linux/cn_proc.h (whose event union has a member named ptrace). */
 #include "common/noptrace.h"
 
-#include "common/common.h"
+#include "common/macros.h"
+#include "libhotpatch.h"
 #include "cli/registry.h"
 
 #define MAX_ONLY 16
