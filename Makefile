@@ -53,7 +53,7 @@ ASAN_CLI_OBJ := $(CLI_SRC:%.c=$(B)/asan/obj/%.o)
 SHLIB    := $(B)/libhotpatch.so.$(VERSION)
 PROGS    := $(B)/hotpatch $(B)/libhotpatch.a $(SHLIB) $(B)/$(SONAME) $(B)/libhotpatch.so
 
-.PHONY: all progs deps check check-creator unit integration demo bench install uninstall deb clean fuzz format \
+.PHONY: all progs deps check check-creator unit poison-check layers-check integration demo bench install uninstall deb clean fuzz format \
 	tests-build
 all: $(PROGS) $(B)/asan/hotpatch
 
@@ -63,16 +63,23 @@ progs: $(PROGS)
 deps:
 	@scripts/install-deps.sh
 
+# Every file outside src/proc is compiled with raw ptrace() poisoned (src/common/noptrace.h):
+# tracing goes through src/proc's gateway only. `make poison-check` proves it. A file of
+# POISON_LATE includes the header itself, after a system header that names a member 'ptrace'
+# (linux/cn_proc.h's event union).
+POISON_LATE := src/daemon/hotpatchd.c
+NOPTRACE  = $(if $(filter src/proc/% $(POISON_LATE),$<),,-include src/common/noptrace.h)
+
 $(B)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(NOPTRACE) $(CFLAGS) -c $< -o $@
 
 # The library objects serve the static and the shared library: position-independent.
 $(LIB_OBJ): override CFLAGS += -fPIC
 
 $(B)/asan/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(SAN) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(NOPTRACE) $(CFLAGS) $(SAN) -c $< -o $@
 
 $(B)/libhotpatch.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -89,8 +96,8 @@ $(B)/asan/libhotpatch.a: $(ASAN_LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-# The command links the library statically: it also uses internal functions, which the
-# shared library does not export.
+# The command links the library statically: the Creator's entry points (create_run, cc_main)
+# are not exported by the shared library; everything else it calls is public (make layers-check).
 $(B)/hotpatch: $(CLI_OBJ) $(B)/libhotpatch.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libhotpatch.a $(LIBS)
 
@@ -130,7 +137,7 @@ $(B)/tests/patches/%.so: tests/patches/%.c include/hotpatch.h
 	$(CC) -shared -fPIC -O2 -Wall -Wextra -Werror -Iinclude $(PCFLAGS_$*) -o $@ $<
 	@chmod 644 $@
 
-tests-build: $(UNIT_BIN) $(TARGET_BIN) $(PATCH_SO) $(EXTRA_TEST_DEPS)
+tests-build: $(UNIT_BIN) $(TARGET_BIN) $(PATCH_SO) $(EXTRA_TEST_DEPS) poison-check layers-check
 
 check: deps all tests-build
 	@tests/run.sh
@@ -141,8 +148,19 @@ check-creator: deps all
 		echo "== $$t"; HOTPATCH=$(CURDIR)/$(B)/hotpatch ROOT=$(CURDIR) bash $$t; \
 		rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 77 ] || exit 1; done
 
-unit: $(UNIT_BIN)
+unit: $(UNIT_BIN) poison-check layers-check
 	@tests/run.sh unit
+
+# The command and the daemon call the library through its public API only (libhotpatch.h);
+# the Creator's entry points are the one exception (tests/layers_check.sh says why).
+layers-check: $(B)/libhotpatch.a $(CLI_OBJ) $(DAEMON_OBJ:%=$(B)/obj/%)
+	@tests/layers_check.sh $(B)/libhotpatch.a $(CLI_OBJ) $(DAEMON_OBJ:%=$(B)/obj/%)
+
+# The poison holds: a raw ptrace() call compiled as a file outside src/proc is refused (and the
+# same file compiles without it, so it is the poison that refuses it); the Makefile gives the
+# poison to every object outside src/proc; nothing there reaches ptrace through syscall(2).
+poison-check:
+	@tests/poison_check.sh "$(CC) $(CPPFLAGS) $(CFLAGS)" $(POISON_LATE)
 
 integration: all tests-build
 	@tests/run.sh integration

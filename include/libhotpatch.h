@@ -60,7 +60,7 @@ extern "C" {
  * built with (same major number: the soname is libhotpatch.so.MAJOR).
  */
 #define HOTPATCH_VERSION_MAJOR 0
-#define HOTPATCH_VERSION_MINOR 1
+#define HOTPATCH_VERSION_MINOR 2
 #define HOTPATCH_VERSION_PATCH 0
 #define HOTPATCH__STR(x) #x
 #define HOTPATCH__XSTR(x) HOTPATCH__STR(x)
@@ -233,6 +233,51 @@ void hotpatch_result_release(struct hotpatch_result *res);
 
 /* Read a patch file: descriptors, build-id, pin. No process involved. */
 int hotpatch_info(const char *patch_path, struct hotpatch_patch *out);
+
+/*
+ * Queries that touch no process (since 0.2.0, symbol version HOTPATCH_0.2).
+ *
+ * hotpatch_build_id: the GNU build-id of the ELF file at path, as lowercase
+ * hex, into hex (len >= HOTPATCH_BUILD_ID_MAX); "" when the file has none.
+ * -HOTPATCH_E_NOTELF, -HOTPATCH_E_ARCH, -errno (unreadable), -EINVAL (len).
+ */
+int hotpatch_build_id(const char *path, char *hex, size_t len);
+
+/*
+ * One descriptor of a patch file, as hotpatch_check_symbols saw it. The
+ * strings live until fn returns. Fields are only ever added at the end: read
+ * one only if sz covers it.
+ */
+struct hotpatch_symbol {
+	size_t sz;		/* sizeof(struct hotpatch_symbol) of the library */
+	const char *symbol;	/* the target symbol the descriptor names */
+	const char *object;	/* the object it is looked up in, "" = the main executable */
+	const char *file;	/* the source file it must come from, "" = any */
+	bool import;		/* IMPORT (or a fixup): any symbol; else a function replaced */
+	bool checked;		/* looked up in the binary (false: it names another object) */
+	int err;		/* 0: found; else why not (-HOTPATCH_E_NOSYM, -HOTPATCH_E_AMBIG...) */
+	const char *message;	/* err's one-line message, "" when found */
+};
+typedef void (*hotpatch_symbol_fn)(const struct hotpatch_symbol *sym, void *ctx);
+
+/*
+ * Offline check of a patch file against the main executable it is written
+ * for (`hotpatch build --target`): every symbol a descriptor looks up in the
+ * main executable is looked up in binary_path, as apply would. fn (may be
+ * NULL) is called for each descriptor, in file order, found or not. Returns
+ * 0 when every symbol checked is found, else the first lookup's error (its
+ * message in hotpatch_errmsg()), or the error reading either file.
+ */
+int hotpatch_check_symbols(const char *patch_path, const char *binary_path,
+			   hotpatch_symbol_fn fn, void *ctx);
+
+/*
+ * A vfork child runs in its parent's memory until it execs: it is no target
+ * of its own (apply refuses it). *parent = the parent whose memory pid
+ * shares, or 0 when pid has its own (or its status cannot be read: it is
+ * gone, or not ours to see). -EINVAL for pid <= 0.
+ */
+int hotpatch_mm_parent(pid_t pid, pid_t *parent);
 
 /*
  * What this machine gives hotpatch. The first call probes (a child of the

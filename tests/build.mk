@@ -21,9 +21,9 @@ FX := $(B)/tests/fixtures
 FX_CC := $(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror
 FX_BAD := DUP PINS HEX UNDEF PINONLY OK_SAMENAME V1FIXUP OK_FIXUP
 ELF_FIXTURES := $(addprefix $(FX)/,fx_syms fx_syms.debug fx_syms_dl fx_syms_bare fx_dup \
-		  fx_patch.so fx_patch_exec fx_nodesc.so) $(FX_BAD:%=$(FX)/fx_bad_%.so)
+		  fx_patch.so fx_patch_exec fx_nodesc.so fx_nobid) $(FX_BAD:%=$(FX)/fx_bad_%.so)
 EXTRA_TEST_DEPS += $(ELF_FIXTURES)
-$(B)/tests/unit/test_elf $(B)/tests/unit/test_patchfile: | $(ELF_FIXTURES)
+$(B)/tests/unit/test_elf $(B)/tests/unit/test_patchfile $(B)/tests/unit/test_patch_query: | $(ELF_FIXTURES)
 
 $(FX)/fx_syms: tests/fixtures/fx_syms.c
 	@mkdir -p $(dir $@)
@@ -34,6 +34,9 @@ $(FX)/fx_syms.debug: $(FX)/fx_syms
 $(FX)/fx_syms_dl: $(FX)/fx_syms $(FX)/fx_syms.debug
 	strip --strip-all -o $@ $<
 	objcopy --add-gnu-debuglink=$(FX)/fx_syms.debug $@
+# without its GNU build-id note (hotpatch_build_id: "")
+$(FX)/fx_nobid: $(FX)/fx_syms
+	objcopy --remove-section=.note.gnu.build-id $< $@
 # stripped, no debuglink: debuginfo only by build-id
 $(FX)/fx_syms_bare: $(FX)/fx_syms
 	strip --strip-all -o $@ $<

@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include "hotpatch.h"
-#include "common/common.h"
-#include "elf/elf.h"
+#include "common/macros.h"
+#include "libhotpatch.h"
 #include "cli/cli.h"
 
 #ifndef HOTPATCH_PREFIX
@@ -88,7 +88,7 @@ static void log_cmd(char *const *argv)
 
 	for (size_t i = 0; argv[i] && len < sizeof(line); i++)
 		len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s", i ? " " : "", argv[i]);
-	hp_info("running: %s", line);
+	cli_info("running: %s", line);
 }
 
 /*
@@ -245,51 +245,31 @@ static int compile_pinned(const struct cli_args *a, const char *inc, const char 
 	return err;
 }
 
+/* What check_symbol reports to: the command's arguments and its JSON document. */
+struct symcheck {
+	const struct cli_args *a;
+	struct json *j;
+	unsigned missing;	/* symbols not found (each reported) */
+};
+
 /*
- * Every REPLACE/WRAP/IMPORT of the main executable must name a symbol of
- * BINARY. Descriptors naming another object cannot be checked here: warn.
- * Reports each missing symbol; returns the first error.
+ * hotpatch_check_symbols reports each descriptor: a symbol of another object
+ * cannot be checked against BINARY (a warning, and JSON "unchecked"); each
+ * one missing is a line of its own.
  */
-static int check_symbols(const struct cli_args *a, struct elf_file *bin,
-			 const struct patch_file *pf, struct json *j, char *msg, size_t msgsz)
+static void check_symbol(const struct hotpatch_symbol *s, void *ctx)
 {
-	int first = 0;
+	struct symcheck *c = ctx;
 
-	if (j)
-		json_begin_array(j, "unchecked");
-	for (unsigned i = 0; i < pf->ndesc; i++) {
-		const struct patch_desc *d = &pf->desc[i];
-		struct elf_sym sym;
-		int err;
-
-		if (*d->object) {
-			hp_warn("'%s' is looked up in '%s': not checked against '%s'", d->symbol,
-				d->object, a->build_target);
-			if (j)
-				json_string(j, NULL, d->symbol);
-			continue;
-		}
-		hp_err_clear();
-		err = elf_file_find(bin, d->symbol, *d->file ? d->file : NULL,
-				    patch_desc_is_import(d->kind) ? ELF_SYM_ANY : ELF_SYM_FUNC, &sym);
-		if (!err)
-			continue;
-		if (*hotpatch_errmsg())
-			fprintf(stderr, "hotpatch: %s\n", hotpatch_errmsg());
-		else
-			fprintf(stderr, "hotpatch: '%s': %s in '%s'\n", d->symbol,
-				hotpatch_strerror(err), a->build_target);
-		if (!first) {
-			first = err;
-			cli_msg(msg, msgsz, "%s", *hotpatch_errmsg() ? hotpatch_errmsg() : "");
-			if (!*msg)
-				cli_msg(msg, msgsz, "'%s': %s in '%s'", d->symbol,
-					 hotpatch_strerror(err), a->build_target);
-		}
+	if (!s->checked) {
+		cli_warn("'%s' is looked up in '%s': not checked against '%s'", s->symbol, s->object,
+			c->a->build_target);
+		if (c->j)
+			json_string(c->j, NULL, s->symbol);
+	} else if (s->err) {
+		fprintf(stderr, "hotpatch: %s\n", s->message);
+		c->missing++;
 	}
-	if (j)
-		json_end_array(j);
-	return first;
 }
 
 /* Patch files must not be writable by others (the Loader refuses them): fix what cc made. */
@@ -300,15 +280,15 @@ static void fix_mode(const char *out)
 	if (stat(out, &st) || !(st.st_mode & (S_IWGRP | S_IWOTH)))
 		return;
 	if (!chmod(out, st.st_mode & ~(mode_t)(S_IWGRP | S_IWOTH) & 07777))
-		hp_info("'%s': removed group/other write permission", out);
+		cli_info("'%s': removed group/other write permission", out);
 }
 
 int cli_build(const struct cli_args *a, struct json *j)
 {
 	char inc[PATH_MAX], out[PATH_MAX], msg[1024] = "";
 	char bid[HOTPATCH_BUILD_ID_MAX] = "";
-	struct patch_file pf = { 0 };
-	struct elf_file *bin = NULL;
+	struct hotpatch_patch pf = { 0 };
+	struct symcheck sc = { .a = a, .j = j };
 	bool built = false, pinned = false, reported = false;
 	int err = 0;
 
@@ -318,7 +298,7 @@ int cli_build(const struct cli_args *a, struct json *j)
 		default_out(a->file, out, sizeof(out));
 	include_dir(inc, sizeof(inc));
 	if (!has_header(inc))
-		hp_warn("no hotpatch.h in '%s' (set HOTPATCH_INCLUDE)", inc);
+		cli_warn("no hotpatch.h in '%s' (set HOTPATCH_INCLUDE)", inc);
 	if (j) {
 		json_begin_object(j, NULL);
 		json_uint(j, "version", 1);
@@ -327,15 +307,8 @@ int cli_build(const struct cli_args *a, struct json *j)
 	}
 
 	if (a->build_target) {
-		hp_err_clear();
-		err = elf_file_open(a->build_target, NULL, &bin);
-		if (!err) {
-			err = elf_file_build_id(bin, bid);
-			if (err == -ENOENT) {
-				bid[0] = 0;
-				err = 0;
-			}
-		}
+		/* Refused before compiling: not an ELF file, unreadable. */
+		err = hotpatch_build_id(a->build_target, bid, sizeof(bid));
 		if (err) {
 			cli_msg(msg, sizeof(msg), "%s", hotpatch_errmsg());
 			if (!*msg)
@@ -349,20 +322,23 @@ int cli_build(const struct cli_args *a, struct json *j)
 	if (err)
 		goto out;
 	built = true;
-	if (!bin)
+	if (!a->build_target)
 		goto out;
 
-	hp_err_clear();
-	err = patch_file_read(out, &pf);
+	if (j)
+		json_begin_array(j, "unchecked");
+	err = hotpatch_check_symbols(out, a->build_target, check_symbol, &sc);
+	if (j)
+		json_end_array(j);
+	/* The patch file's pin, read again now that it is known to be good. */
+	if (!err)
+		err = hotpatch_info(out, &pf);
 	if (err) {
+		/* A missing symbol has had its own line (check_symbol); a bad file has not. */
+		reported = !!sc.missing;
 		cli_msg(msg, sizeof(msg), "%s", hotpatch_errmsg());
 		if (!*msg)
 			cli_msg(msg, sizeof(msg), "'%s': %s", out, hotpatch_strerror(err));
-		goto out;
-	}
-	err = check_symbols(a, bin, &pf, j, msg, sizeof(msg));
-	if (err) {
-		reported = true; /* one line per missing symbol */
 		goto out;
 	}
 	if (*pf.pin && strcasecmp(pf.pin, bid)) {
@@ -374,7 +350,7 @@ int cli_build(const struct cli_args *a, struct json *j)
 	if (*pf.pin) {
 		pinned = true;
 	} else if (!*bid) {
-		hp_warn("'%s' has no GNU build-id: the patch is not pinned", a->build_target);
+		cli_warn("'%s' has no GNU build-id: the patch is not pinned", a->build_target);
 	} else {
 		err = compile_pinned(a, inc, out, bid, msg, sizeof(msg));
 		pinned = !err;
@@ -406,7 +382,6 @@ out:
 		else
 			printf("built %s\n", out);
 	}
-	patch_file_release(&pf);
-	elf_file_free(bin);
+	hotpatch_patch_release(&pf);
 	return err ? cli_exit_code(err) : EXIT_OK;
 }

@@ -99,6 +99,10 @@ const char *cli_code_name(int err);
 
 /* snprintf for messages, where silent truncation of a very long path is fine. */
 void cli_msg(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The command's own diagnostics, shown like the library's ("hotpatch: warning: ...") at -v levels. */
+void cli_log(enum hotpatch_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define cli_warn(...) cli_log(HOTPATCH_LOG_WARN, __VA_ARGS__)
+#define cli_info(...) cli_log(HOTPATCH_LOG_INFO, __VA_ARGS__)
 
 /* Name of bit 'bit' of hotpatch_func.preserved_regs, NULL if unknown. */
 const char *cli_reg_name(unsigned bit);

@@ -9,7 +9,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "common/common.h"
+#include "common/macros.h"
+#include "libhotpatch.h"
 #include "create/create.h"
 
 static const char create_usage[] =

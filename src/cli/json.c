@@ -2,7 +2,8 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "common/common.h"
+#include "common/macros.h"
+#include "libhotpatch.h"
 #include "cli/json.h"
 
 void json_init(struct json *j, FILE *f)

@@ -17,9 +17,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "common/common.h"
+#include "common/macros.h"
+#include "libhotpatch.h"
 #include "cli/cli.h"
-#include "elf/elf.h"
 #include "create/create.h"
 
 /*
@@ -187,7 +187,6 @@ static int do_apply(struct run *r)
 	const struct hotpatch_patch *p = &res.patch;
 	int err;
 
-	hp_err_clear();
 	err = hotpatch_apply(r->pid, r->file, &o, &res);
 	if (err) {
 		failed(r, err);
@@ -245,7 +244,6 @@ static int do_check(struct run *r)
 	struct hotpatch_result res = { 0 };
 	int err;
 
-	hp_err_clear();
 	err = hotpatch_check(r->pid, r->file, &o, &res);
 	if (err) {
 		hotpatch_result_release(&res);
@@ -264,17 +262,15 @@ static int do_check(struct run *r)
 	return 0;
 }
 
-/* The GNU build-id of any ELF file, for the audit line ("" if none or unreadable). */
-static void load_build_id(const char *path, char *hex)
+/*
+ * The GNU build-id of any ELF file, for the audit line ("" if none or
+ * unreadable). After the load's own result: hotpatch_errmsg() is the load's
+ * until this call, which starts afresh.
+ */
+static void load_build_id(const char *path, char *hex, size_t len)
 {
-	struct elf_file *ef;
-
-	hex[0] = 0;
-	if (elf_file_open(path, path, &ef))
-		return;
-	if (elf_file_build_id(ef, hex))
+	if (hotpatch_build_id(path, hex, len))
 		hex[0] = 0;
-	elf_file_free(ef);
 }
 
 static int do_load(struct run *r)
@@ -286,15 +282,14 @@ static int do_load(struct run *r)
 	uint64_t handle = 0;
 	int err;
 
-	hp_err_clear();
 	err = hotpatch_load(r->pid, r->file, &o, &handle, &t);
 	if (err) {
 		failed(r, err);
-		load_build_id(r->file, build_id);
+		load_build_id(r->file, build_id, sizeof(build_id));
 		cli_syslog("load", r->pid, r->file, build_id, 0, err, r->msg);
 		return err;
 	}
-	load_build_id(r->file, build_id);
+	load_build_id(r->file, build_id, sizeof(build_id));
 	cli_syslog("load", r->pid, r->file, build_id, 0, 0, NULL);
 	log_timing(a, r->pid, &t);
 	if (r->j) {
@@ -313,7 +308,6 @@ static int do_list(struct run *r)
 	unsigned n = 0;
 	int err;
 
-	hp_err_clear();
 	err = hotpatch_list(r->pid, &v, &n);
 	if (err)
 		return failed(r, err);
@@ -347,7 +341,6 @@ static int do_list(struct run *r)
 		}
 	}
 	hotpatch_list_free(v, n);
-	hp_err_clear();
 	return 0;
 }
 
@@ -356,7 +349,6 @@ static int do_reclaim(struct run *r)
 	struct hotpatch_opts o = run_opts(r->a);
 	unsigned freed = 0, left = 0;
 
-	hp_err_clear();
 	int err = hotpatch_reclaim(r->pid, &o, &freed, &left);
 	if (err)
 		return failed(r, err);
@@ -381,7 +373,6 @@ static bool revert_retained(pid_t pid, unsigned id)
 		for (unsigned i = 0; i < n; i++)
 			kept |= v[i].id == id;
 	hotpatch_list_free(v, n);
-	hp_err_clear();
 	return kept;
 }
 
@@ -393,7 +384,6 @@ static int revert_one(struct run *r, const char *what)
 	const struct hotpatch_patch *p = &res.patch;
 	int err;
 
-	hp_err_clear();
 	err = hotpatch_revert(r->pid, what, &o, &res);
 	if (err) {
 		failed(r, err);
@@ -432,7 +422,6 @@ static int do_revert(struct run *r)
 		err = revert_one(r, r->what);
 		goto out;
 	}
-	hp_err_clear();
 	err = hotpatch_list(r->pid, &v, &n);
 	if (err) {
 		failed(r, err);
@@ -822,7 +811,6 @@ static int run_info(const struct cli_args *a, struct json *j)
 	char msg[1024];
 	int err;
 
-	hp_err_clear();
 	err = hotpatch_info(a->file, &p);
 	if (err)
 		snprintf(msg, sizeof(msg), "%s",
@@ -878,6 +866,22 @@ static void log_stderr(enum hotpatch_log_level level, const char *msg, void *ctx
 	progress_erase();
 	fprintf(stderr, "hotpatch: %s%s\n", level <= HOTPATCH_LOG_DEBUG ? level_prefix[level] : "",
 		msg);
+}
+
+/* The level the library's messages are shown at (-v, -vv): the command's own follow it. */
+static enum hotpatch_log_level log_max = HOTPATCH_LOG_WARN;
+
+void cli_log(enum hotpatch_log_level level, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (level > log_max)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_stderr(level, msg, NULL);
 }
 
 /* A usage error: the reason and the hint on stderr, and the JSON document if asked for. */
@@ -950,10 +954,10 @@ int main(int argc, char **argv)
 
 	catch_signals();
 	/* Warnings always; -v adds info, -vv debug. */
-	hotpatch_set_log(log_stderr, NULL,
-			 a.verbose >= 2	  ? HOTPATCH_LOG_DEBUG
-			 : a.verbose == 1 ? HOTPATCH_LOG_INFO
-					  : HOTPATCH_LOG_WARN);
+	log_max = a.verbose >= 2    ? HOTPATCH_LOG_DEBUG
+		  : a.verbose == 1 ? HOTPATCH_LOG_INFO
+				   : HOTPATCH_LOG_WARN;
+	hotpatch_set_log(log_stderr, NULL, log_max);
 	if (isatty(STDERR_FILENO))
 		hotpatch_set_progress(progress_tty, NULL);
 	json_init(&j, stdout);

@@ -11,10 +11,9 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <linux/kcmp.h>
-#include <sys/syscall.h>
 
-#include "common/common.h"
+#include "common/macros.h"
+#include "libhotpatch.h"
 #include "cli/cli.h"
 #include "cli/registry.h"
 
@@ -46,19 +45,11 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= m && !strcmp(s + n - m, suffix);
 }
 
+/* A vfork child before exec: it runs in its parent's memory, no target of its own. */
 static bool shares_parent_mm(pid_t pid)
 {
-	char path[64], line[256];
-	long ppid = 0;
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "PPid: %ld", &ppid) == 1)
-			break;
-	fclose(f);
-	return ppid > 0 && syscall(SYS_kcmp, (pid_t)ppid, pid, KCMP_VM, 0, 0) == 0;
+	pid_t parent;
+	return !hotpatch_mm_parent(pid, &parent) && parent;
 }
 
 static int push_pid(pid_t **v, size_t *n, size_t *cap, pid_t pid)

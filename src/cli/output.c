@@ -11,7 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/common.h"
+#include "common/macros.h"
+#include "libhotpatch.h"
 #include "cli/cli.h"
 
 int cli_exit_code(int err)
@@ -308,7 +309,7 @@ static int syslog_reachable(void)
 
 	if (cached >= 0)
 		return cached;
-	hp_strlcpy(sa.sun_path, _PATH_LOG, sizeof(sa.sun_path));
+	cli_msg(sa.sun_path, sizeof(sa.sun_path), "%s", _PATH_LOG);
 	cached = ENOENT;
 	for (size_t i = 0; i < ARRAY_SIZE(types) && cached; i++) {
 		int fd = socket(AF_UNIX, types[i] | SOCK_CLOEXEC, 0);

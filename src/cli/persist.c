@@ -13,7 +13,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "common/common.h"
+#include "common/macros.h"
+#include "libhotpatch.h"
 #include "cli/cli.h"
 #include "cli/registry.h"
 
@@ -65,7 +66,6 @@ static int do_install(const struct cli_args *a, struct json *j, const char *dir)
 	const char *target;
 	int err;
 
-	hp_err_clear();
 	err = hotpatch_info(a->file, &p);
 	if (err) {
 		cli_msg(msg, sizeof(msg), "%s", *hotpatch_errmsg() ? hotpatch_errmsg()
@@ -125,10 +125,10 @@ static void what_id(const char *what, char *id, size_t size)
 {
 	struct hotpatch_patch p = { 0 };
 
-	hp_strlcpy(id, what, size);
+	cli_msg(id, size, "%s", what);
 	if (strchr(what, '/') || !access(what, F_OK)) {
 		if (!hotpatch_info(what, &p) && *p.build_id)
-			hp_strlcpy(id, p.build_id, size);
+			cli_msg(id, size, "%s", p.build_id);
 		hotpatch_patch_release(&p);
 	}
 }
@@ -145,7 +145,7 @@ static int do_uninstall(const struct cli_args *a, struct json *j, const char *di
 		return fail(j, err, msg, EXIT_FAIL);
 	what_id(a->what, id, sizeof(id));
 	if (!realpath(a->what, canon))
-		hp_strlcpy(canon, a->what, sizeof(canon));
+		cli_msg(canon, sizeof(canon), "%s", a->what);
 	if (j)
 		json_begin_array(j, "removed");
 	for (size_t i = 0; i < r.n; i++) {
@@ -265,7 +265,6 @@ static int do_status(const struct cli_args *a, struct json *j, const char *dir)
 			continue;	/* kernel thread, zombie, or gone */
 		exe[len] = 0;
 		/* Only the state the target carries says what is applied; no state = none. */
-		hp_err_clear();
 		if (hotpatch_list((pid_t)pid, &v, &n))
 			n = 0;
 		if (r.n && !reg_pid_build_id(&cache, (pid_t)pid, &bid))

@@ -10,9 +10,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/common.h"
-#include "elf/elf.h"
+#include "common/macros.h"
+#include "libhotpatch.h"
 #include "cli/registry.h"
+
+/* dst = src, cut to size (always terminated). */
+static void copy_str(char *dst, const char *src, size_t size)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
 
 struct reg_bid_ent {
 	dev_t dev;
@@ -97,7 +106,7 @@ static int load_target(const char *dir, const char *target, struct reg *r, size_
 		err = push(r, cap, &e);
 		if (err)
 			break;
-		hp_strlcpy(e->target, target, sizeof(e->target));
+		copy_str(e->target, target, sizeof(e->target));
 		e->seq = seq;
 		if ((size_t)snprintf(e->path, sizeof(e->path), "%s/%s", sub, de->d_name) >=
 		    sizeof(e->path)) {
@@ -106,8 +115,8 @@ static int load_target(const char *dir, const char *target, struct reg *r, size_
 		}
 		e->err = hotpatch_info(e->path, &p);
 		if (!e->err) {
-			hp_strlcpy(e->build_id, p.build_id, sizeof(e->build_id));
-			hp_strlcpy(e->pin, p.pin, sizeof(e->pin));
+			copy_str(e->build_id, p.build_id, sizeof(e->build_id));
+			copy_str(e->pin, p.pin, sizeof(e->pin));
 			e->nfuncs = p.nfuncs;
 		}
 		hotpatch_patch_release(&p);
@@ -324,10 +333,10 @@ int reg_install(const char *dir, const char *patch, const struct hotpatch_patch 
 		fsync(fd);
 		close(fd);
 	}
-	hp_strlcpy(out->target, bid, sizeof(out->target));
+	copy_str(out->target, bid, sizeof(out->target));
 	out->seq = seq + 1;
-	hp_strlcpy(out->build_id, info->build_id, sizeof(out->build_id));
-	hp_strlcpy(out->pin, info->pin, sizeof(out->pin));
+	copy_str(out->build_id, info->build_id, sizeof(out->build_id));
+	copy_str(out->pin, info->pin, sizeof(out->pin));
 	out->nfuncs = info->nfuncs;
 	return 0;
 }
@@ -357,16 +366,10 @@ bool reg_match(const struct reg_entry *e, const char *what)
 
 int reg_file_build_id(const char *path, char hex[HOTPATCH_BUILD_ID_MAX])
 {
-	struct elf_file *ef;
-	int err = elf_file_open(path, NULL, &ef);
+	int err = hotpatch_build_id(path, hex, HOTPATCH_BUILD_ID_MAX);
 
-	hex[0] = 0;
-	if (err)
-		return err;
-	err = elf_file_build_id(ef, hex);
-	elf_file_free(ef);
-	if (err)
-		hex[0] = 0;
+	if (!err && !*hex)
+		return -ENOENT;	/* an ELF file without a build-id */
 	return err;
 }
 

@@ -3,58 +3,13 @@
 #ifndef HP_COMMON_H
 #define HP_COMMON_H
 
-#include <errno.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-
+#include "common/macros.h"
 #include "libhotpatch.h"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define HP_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#include "common/err.h"
 
-/* Programmer error: never a target's or user's fault. */
-#define BUG(...)                                                                           \
-	do {                                                                               \
-		fprintf(stderr, "hotpatch: BUG at %s:%d: ", __FILE__, __LINE__);           \
-		fprintf(stderr, __VA_ARGS__);                                              \
-		fputc('\n', stderr);                                                       \
-		abort();                                                                   \
-	} while (0)
-
-/*
- * Record the one-line message of a failure for hotpatch_errmsg() and return
- * -code. code is an errno value or a HOTPATCH_E_* value (positive).
- * Message style (git): lowercase, no trailing period, subjects quoted:
- *   hp_err(HOTPATCH_E_NOSYM, "pid %d: 'func' not found in %s", pid, path)
- * The first error recorded wins until hp_err_clear(): an undo step failing
- * after the real failure must not hide it. Use hp_err_force to override.
- */
-int hp_err(int code, const char *fmt, ...) HP_PRINTF(2, 3);
-int hp_err_force(int code, const char *fmt, ...) HP_PRINTF(2, 3);
-void hp_err_clear(void);
-bool hp_err_set(void);
 /* hotpatch_interrupt() was called: waits for the target's progress end early. */
 bool hp_interrupt_pending(void);
-/* Undo steps run code that clears errors it recovers from: keep the real failure's message. */
-struct hp_err_saved {
-	char msg[1024];
-	bool set;
-};
-void hp_err_save(struct hp_err_saved *s);
-void hp_err_restore(const struct hp_err_saved *s);
-/*
- * A probe, whose failure is an answer rather than an error (is the file
- * mapped? is there padding after the function?), runs between
- * hp_err_quiet_begin() and hp_err_quiet_end(): nothing it fails with is
- * recorded (only logged at debug level), so no hp_err_clear() is needed
- * after it, and a message recorded before it stays. Scopes nest.
- */
-void hp_err_quiet_begin(void);
-void hp_err_quiet_end(void);
 
 void hp_log(enum hotpatch_log_level lvl, const char *fmt, ...) HP_PRINTF(2, 3);
 /*

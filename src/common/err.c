@@ -45,6 +45,7 @@ bool hp_interrupt_pending(void)
 static __thread char hp_msg[1024];
 static __thread bool hp_msg_set;
 static __thread unsigned hp_quiet;
+static __thread struct hp_err_catch *hp_catch;	/* the innermost catch scope */
 
 const char *hotpatch_errmsg(void)
 {
@@ -81,19 +82,40 @@ void hp_err_quiet_begin(void)
 
 void hp_err_quiet_end(void)
 {
-	if (!hp_quiet)
+	if (!hp_quiet || (hp_catch && hp_quiet == hp_catch->depth))
 		BUG("hp_err_quiet_end without hp_err_quiet_begin");
 	hp_quiet--;
+}
+
+void hp_err_catch_begin(struct hp_err_catch *c)
+{
+	c->msg[0] = 0;
+	c->code = 0;
+	c->depth = hp_quiet;
+	c->outer = hp_catch;
+	hp_catch = c;
+}
+
+void hp_err_catch_end(struct hp_err_catch *c)
+{
+	if (hp_catch != c || hp_quiet != c->depth)
+		BUG("hp_err_catch_end out of order");
+	hp_catch = c->outer;
 }
 
 static int hp_verr(bool force, int code, const char *fmt, va_list ap)
 {
 	if (code < 0)
 		code = -code;
-	if (hp_quiet) {
+	/* The innermost scope decides: a quiet scope opened after the catch, or the catch. */
+	if (hp_quiet > (hp_catch ? hp_catch->depth : 0) || hp_catch) {
 		char msg[1024];
 		vsnprintf(msg, sizeof(msg), fmt, ap);
 		hp_log(HOTPATCH_LOG_DEBUG, "probe: %s (%s)", msg, hotpatch_strerror(code));
+		if (hp_catch && hp_quiet == hp_catch->depth && (force || !hp_catch->code)) {
+			hp_strlcpy(hp_catch->msg, msg, sizeof(hp_catch->msg));
+			hp_catch->code = -code;
+		}
 		return -code;
 	}
 	if (force || !hp_msg_set) {

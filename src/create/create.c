@@ -701,11 +701,11 @@ static bool untouched(struct elf_file *prog, const char *prog_path, const struct
 	struct elf_sym ps;
 	bool local = GELF_ST_BIND(o->sym[oi].s.st_info) == STB_LOCAL;
 
-	hp_err_clear();
-	if (elf_file_find(prog, o->sym[oi].name, local ? o->file : NULL, ELF_SYM_FUNC, &ps)) {
-		hp_err_clear();
+	hp_err_quiet_begin();	/* not in the program: not untouched, and no error */
+	int err = elf_file_find(prog, o->sym[oi].name, local ? o->file : NULL, ELF_SYM_FUNC, &ps);
+	hp_err_quiet_end();
+	if (err)
 		return false;
-	}
 	if (prog_lines(prog_path, ps.value, ps.size, o->file, lo, hi))
 		return false;
 	return !diffmap_touches(dm, o->file, *lo, *hi);
@@ -879,10 +879,11 @@ static int fidelity(struct unit *u, struct elf_file *prog, const char *prog_path
 		const GElf_Sym *os = &o->sym[oi].s;
 		bool local = GELF_ST_BIND(os->st_info) == STB_LOCAL;
 		struct elf_sym ps;
-		hp_err_clear();
+		struct hp_err_catch c;	/* the lookup's failure is a verdict, not an error */
+		hp_err_catch_begin(&c);
 		int err = elf_file_find(prog, y->name, local ? o->file : NULL, ELF_SYM_FUNC, &ps);
+		hp_err_catch_end(&c);
 		if (err == -HOTPATCH_E_NOSYM) {
-			hp_err_clear();
 			y->verdict = FS_SAME;
 			report_add(r, CREATE_IGNORED, y->name, o->file,
 				   "changed, but not in %s (not linked in, or always inlined)",
@@ -890,8 +891,7 @@ static int fidelity(struct unit *u, struct elf_file *prog, const char *prog_path
 			continue;
 		}
 		if (err) {
-			report_add(r, CREATE_REFUSED, y->name, o->file, "%s", hotpatch_errmsg());
-			hp_err_clear();
+			report_add(r, CREATE_REFUSED, y->name, o->file, "%s", c.msg);
 			continue;
 		}
 		if (ps.size != os->st_size) {
@@ -1058,9 +1058,10 @@ int create_run(const struct create_opts *o, struct create_report *r)
 	/* every executable has a main(), in .symtab or its debuginfo: none means stripped */
 	{
 		struct elf_sym ms;
-		hp_err_clear();
-		if (elf_file_find(prog, "main", NULL, ELF_SYM_FUNC, &ms)) {
-			hp_err_clear();
+		hp_err_quiet_begin();
+		int merr = elf_file_find(prog, "main", NULL, ELF_SYM_FUNC, &ms);
+		hp_err_quiet_end();
+		if (merr) {
 			elf_file_free(prog);
 			return hp_err(HOTPATCH_E_NOTSUP,
 				      "%s: no symbol table and no debuginfo found (stripped?): the "

@@ -222,10 +222,10 @@ static int edit_unit(struct gen *g, size_t k, struct obj *c)
 					const char *n = p->sym[ysi].name;
 					struct elf_sym es;
 					if (!carried_global(g, n)) {
-						hp_err_clear();
+						hp_err_quiet_begin();	/* a probe */
 						to_prog = !elf_file_find(g->prog, n, NULL,
 									 ELF_SYM_ANY, &es);
-						hp_err_clear();
+						hp_err_quiet_end();
 					}
 					x.tsym = 0;
 					x.local = false;
@@ -256,13 +256,16 @@ static int edit_unit(struct gen *g, size_t k, struct obj *c)
 					/* the program must have it: else the apply would fail later
 					 */
 					struct elf_sym es;
-					hp_err_clear();
-					if (elf_file_find(g->prog, name, file, ELF_SYM_ANY, &es)) {
+					struct hp_err_catch ec;	/* a refusal, not an error */
+					hp_err_catch_begin(&ec);
+					int ferr = elf_file_find(g->prog, name, file, ELF_SYM_ANY,
+								 &es);
+					hp_err_catch_end(&ec);
+					if (ferr) {
 						report_add(g->r, CREATE_REFUSED, name, p->file,
 							   "used by the changed code, but not "
 							   "found in %s: %s",
-							   g->prog_path, hotpatch_errmsg());
-						hp_err_clear();
+							   g->prog_path, ec.msg);
 						continue;
 					}
 				}

@@ -31,8 +31,11 @@
 #include <linux/connector.h>
 #include <linux/netlink.h>
 #include <sys/socket.h>
+/* The ptrace poison, after linux/cn_proc.h (whose event union has a member named ptrace). */
+#include "common/noptrace.h"
 
-#include "common/common.h"
+#include "common/macros.h"
+#include "libhotpatch.h"
 #include "cli/registry.h"
 
 #define MAX_ONLY 16

@@ -277,27 +277,29 @@ int resolve_symbol(struct proc *p, struct objects *objs, const char *in, const c
 	bool main_stripped = false;
 	for (size_t i = 0; i < objs->n; i++) {
 		struct object *o = &objs->v[i];
-		if (object_elf(o, &ef))
-			continue;
-		hp_err_clear();
-		err = elf_file_find(ef, name, srcfile, kind, &out->sym);
+		struct hp_err_catch c;
+		/* Each object is a probe (unreadable, or without the symbol): only none at all fails. */
+		hp_err_catch_begin(&c);
+		bool opened = !object_elf(o, &ef);
+		err = opened ? elf_file_find(ef, name, srcfile, kind, &out->sym) : 0;
+		hp_err_catch_end(&c);
+		if (!opened)
+			continue;	/* unreadable: it has no answer */
 		if (!err) {
 			out->obj = o;
 			out->addr = out->sym.value + o->bias;
-			hp_err_clear();
 			return 0;
 		}
-		if (o->main && strstr(hotpatch_errmsg(), "stripped"))
+		if (o->main && strstr(c.msg, "stripped"))
 			main_stripped = true;
 		/* An ambiguity, or clones of it, in the executable is the answer; keep the first. */
 		if (!first_err || (first_err == -HOTPATCH_E_NOSYM && err == -HOTPATCH_E_AMBIG)) {
 			first_err = err;
-			hp_strlcpy(first_msg, hotpatch_errmsg(), sizeof(first_msg));
+			hp_strlcpy(first_msg, c.msg, sizeof(first_msg));
 		}
 		if (err == -HOTPATCH_E_AMBIG)
 			break;
 	}
-	hp_err_clear();
 	if (first_err == -HOTPATCH_E_AMBIG || strstr(first_msg, "clone"))
 		return hp_err(first_err, "pid %d: %s", p->pid, first_msg);
 	return hp_err(HOTPATCH_E_NOSYM, "pid %d: '%s' not found in %s or any of its %zu loaded objects%s",

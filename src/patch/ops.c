@@ -167,13 +167,12 @@ static int imports_of_file(const char *path, const char *build_id, struct hotpat
  */
 void patch_imports(struct proc *p, struct hotpatch_patch *dst)
 {
-	struct hp_err_saved saved;
 	char path[128];
 	int err = -ENOENT;
 
 	dst->imports = NULL;
 	dst->nimports = 0;
-	hp_err_save(&saved);	/* an unreadable file fails nothing: the caller's message stays */
+	hp_err_quiet_begin();	/* an unreadable file fails nothing: a probe */
 	if (!proc_maps_refresh(p)) {
 		for (size_t i = 0; err && i < p->nmaps; i++) {
 			if (p->maps[i].offset || strcmp(p->maps[i].path, dst->path))
@@ -188,7 +187,7 @@ void patch_imports(struct proc *p, struct hotpatch_patch *dst)
 	if (err)
 		hp_debug("pid %d: patch %u: its file is not readable any more: imports unknown",
 			 p->pid, dst->id);
-	hp_err_restore(&saved);
+	hp_err_quiet_end();
 }
 
 void hotpatch_patch_release(struct hotpatch_patch *p)

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The ptrace gateway: the only functions allowed to call ptrace(2). Every
- * wrapper returns 0 or -errno. Raw ptrace() is poisoned for the files that
- * include this header (and so, through proc.h, for the rest of the project)
- * so a stray call cannot skip the bookkeeping here.
+ * wrapper returns 0 or -errno. Raw ptrace() is poisoned for the files of
+ * src/proc that include this header (after their <sys/ptrace.h>), and for
+ * every file outside src/proc by src/common/noptrace.h (the Makefile's
+ * -include), so a stray call cannot skip the bookkeeping here.
  */
 #ifndef HP_PTRACE_H
 #define HP_PTRACE_H
