@@ -204,9 +204,11 @@ static int do_apply(struct op *op, struct plan *pl, struct hotpatch_result *res)
 			if (!wrap)
 				inside[ninside++] = ranges[k];
 	}
-	if (!err && contexts_find(p, &cs)) {
-		hp_debug("pid %d: no search for parked contexts: %s", p->pid, hotpatch_errmsg());
-		hp_err_clear();
+	if (!err) {
+		/* A search that could not run (no memory) only means fewer contexts seen. */
+		hp_err_quiet_begin();
+		contexts_find(p, &cs);
+		hp_err_quiet_end();
 	}
 
 	/* Stop the world, wait until no thread is inside a function we redirect, write. */

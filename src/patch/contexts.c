@@ -37,6 +37,15 @@
 #define CHUNK (256u << 10)
 #define RED_ZONE 128
 
+/* A read whose failure is an answer (unmapped meanwhile, not a context): records nothing. */
+static bool peek(struct proc *p, uint64_t addr, void *buf, size_t len)
+{
+	hp_err_quiet_begin();
+	int err = proc_read(p, addr, buf, len);
+	hp_err_quiet_end();
+	return err == 0;
+}
+
 /* The mappings worth reading: private or anonymous writable memory, no device or shared file. */
 static bool scannable(const struct map *m)
 {
@@ -148,8 +157,7 @@ static int scan_memory(struct proc *p, const char *skip_path, bool skip_thread_s
 					goto out;
 				}
 				/* A page unmapped or unreadable meanwhile: the answer cannot be complete. */
-				if (proc_read(p, ra, buf, rl)) {
-					hp_err_clear();
+				if (!peek(p, ra, buf, rl)) {
 					*partial = true;
 				} else {
 					*scanned += rl;
@@ -172,9 +180,8 @@ static bool guard_of(struct proc *p, uint64_t *guard)
 {
 	for (size_t i = 0; i < p->nthreads; i++) {
 		uint64_t tls = arch_tls_base(&p->threads[i]->regs);
-		if (tls && !proc_read(p, arch_pointer_guard_addr(tls), guard, sizeof(*guard)))
+		if (tls && peek(p, arch_pointer_guard_addr(tls), guard, sizeof(*guard)))
 			return true;
-		hp_err_clear();
 	}
 	return false;
 }
@@ -188,10 +195,8 @@ static bool in_exec(const struct proc *p, uint64_t a)
 static bool resumes_after_call(struct proc *p, uint64_t pc)
 {
 	uint8_t code[15];
-	if (pc < sizeof(code) || proc_read(p, pc - sizeof(code), code, sizeof(code))) {
-		hp_err_clear();
+	if (pc < sizeof(code) || !peek(p, pc - sizeof(code), code, sizeof(code)))
 		return false;
-	}
 	return arch_follows_call(code, sizeof(code));
 }
 
@@ -216,19 +221,15 @@ static bool context_read(struct proc *p, uint64_t guard, uint64_t at, bool uc,
 {
 	if (uc) {
 		uint64_t w[ARCH_UCONTEXT_WORDS];
-		if (proc_read(p, at, w, sizeof(w))) {
-			hp_err_clear();
+		if (!peek(p, at, w, sizeof(w)))
 			return false;
-		}
 		if (w[ARCH_UCONTEXT_FPREGS / 8] != at + ARCH_UCONTEXT_FPMEM)
 			return false;
 		arch_ucontext_regs(w, r);
 	} else {
 		uint64_t w[ARCH_JMPBUF_WORDS];
-		if (proc_read(p, at, w, sizeof(w))) {
-			hp_err_clear();
+		if (!peek(p, at, w, sizeof(w)))
 			return false;
-		}
 		arch_jmpbuf_regs(w, guard, r);
 	}
 	return plausible(p, r);
@@ -404,9 +405,8 @@ static bool is_reference(struct refs *x, uint64_t v)
 	/* A function entry: 16-byte aligned as GCC places them, or an endbr64 landing pad. */
 	if (!(v & 15))
 		return true;
-	if (!proc_read(x->p, v, code, 4) && arch_is_endbr(code, 4))
+	if (peek(x->p, v, code, 4) && arch_is_endbr(code, 4))
 		return true;
-	hp_err_clear();
 	return resumes_after_call(x->p, v);
 }
 
@@ -423,10 +423,8 @@ static void note_ucontext(struct refs *x, uint64_t at, const uint64_t *w)
 	uint64_t buf[ARCH_UCONTEXT_WORDS], base, size;
 	struct user_regs_struct r;
 	if (!w) {
-		if (proc_read(x->p, at, buf, sizeof(buf))) {
-			hp_err_clear();
+		if (!peek(x->p, at, buf, sizeof(buf)))
 			return;
-		}
 		w = buf;
 	}
 	if (w[ARCH_UCONTEXT_FPREGS / 8] != at + ARCH_UCONTEXT_FPMEM || x->ndead == ARRAY_SIZE(x->dead))

@@ -103,12 +103,14 @@ static int retain_if_referenced(struct proc *p, struct state *st, const struct h
 {
 	struct ref ref;
 	bool unproven;
+	struct hp_err_catch c;
+	hp_err_catch_begin(&c);
 	int r = contexts_references(p, hp->path, ranges, nr, &ref, &unproven);
+	hp_err_catch_end(&c);
 
 	*retained = false;
 	if (r < 0) {
-		snprintf(why, whylen, "the memory scan failed (%s)", hotpatch_errmsg());
-		hp_err_clear();
+		snprintf(why, whylen, "the memory scan failed (%.200s)", c.code ? c.msg : strerror(-r));
 	} else if (r > 0 && ref.at) {
 		snprintf(why, whylen, "%s 0x%llx at 0x%llx (%s) points into it",
 			 ref.mangled ? "a saved (mangled) pc" : "the word", (unsigned long long)ref.value,
@@ -384,6 +386,9 @@ static int do_reclaim(struct op *op, unsigned *freed, unsigned *left)
 	/* Unreachable and unreferenced: unload from a safe point, the other threads running. */
 	for (unsigned d = 0; !err && d < ndrop; d++) {
 		struct thread *t;
+		struct hp_err_catch c;
+		/* Unreachable and recorded gone: a failure here only leaves it mapped, said as a warning. */
+		hp_err_catch_begin(&c);
 		int rr = safepoint_borrow(p, &op->objs, patch_deadline(op->opts, hp_now_ns()), &t);
 		if (!rr)
 			rr = remote_dlclose(p, &op->objs, t, drop[d].handle,
@@ -392,12 +397,12 @@ static int do_reclaim(struct op *op, unsigned *freed, unsigned *left)
 			if (disl[j].patch_id == drop[d].id && !t->gone)
 				remote_munmap(p, t, disl[j].addr, disl[j].len);
 		proc_release_all(p, NULL);
+		hp_err_catch_end(&c);
 		if (rr && !patch_target_gone(p, rr))
 			hp_warn("pid %d: retained patch %u is unreferenced but could not be unloaded: %s",
-				p->pid, drop[d].id, hotpatch_errmsg());
+				p->pid, drop[d].id, c.code ? c.msg : strerror(-rr));
 		else if (!rr)
 			(*freed)++;
-		hp_err_clear();
 	}
 	for (unsigned d = 0; d < ndrop; d++)
 		free(drop[d].funcs);
