@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* /proc/PID/maps: parsed once per phase; the parser never trusts its input (fuzzed). */
-#include <fcntl.h>
+/* /proc/PID/maps text: parsed once per phase (read by procfs.c); the parser never trusts its input (fuzzed). */
 #include <string.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include "proc/proc.h"
 
@@ -105,48 +103,6 @@ int maps_parse(const char *text, size_t len, struct map **out, size_t *n)
 	*out = v;
 	*n = cnt;
 	return 0;
-}
-
-int proc_maps_refresh(struct proc *p)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/maps", p->pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return hp_err(HOTPATCH_E_EXITED, "pid %d: cannot read maps: %s", p->pid, strerror(errno));
-	size_t cap = 1 << 16, len = 0;
-	char *buf = malloc(cap);
-	for (;;) {
-		if (!buf) {
-			close(fd);
-			return -ENOMEM;
-		}
-		if (len == cap) {
-			char *nb = realloc(buf, cap * 2);
-			if (!nb) {
-				free(buf);
-				buf = NULL;
-				continue;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		ssize_t r = read(fd, buf + len, cap - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-	}
-	close(fd);
-	free(p->maps);
-	p->maps = NULL;
-	p->nmaps = 0;
-	int err = maps_parse(buf, len, &p->maps, &p->nmaps);
-	free(buf);
-	if (!err && !p->nmaps)
-		return hp_err(HOTPATCH_E_EXITED, "pid %d: process exited", p->pid);
-	return err;
 }
 
 const struct map *proc_map_find(const struct proc *p, uint64_t addr)
