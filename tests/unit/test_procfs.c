@@ -171,6 +171,31 @@ static void maps_lines(void **state)
 	free(m);
 }
 
+/* A target with 257 threads has 500+ mappings: every entry and its path from one block. */
+static void maps_many(void **state)
+{
+	(void)state;
+	size_t cap = 600 * 120, len = 0, n;
+	char *t = malloc(cap);
+	assert_non_null(t);
+	for (int i = 0; i < 600; i++)
+		len += (size_t)snprintf(t + len, cap - len, "%llx-%llx rw-p 00000000 00:00 0 %s\n",
+					0x10000ull * (unsigned)(i + 1), 0x10000ull * (unsigned)(i + 1) + 0x8000,
+					i % 2 ? "" : "[anon:thread stack]");
+	struct map *m;
+	assert_int_equal(maps_parse(t, len, &m, &n), 0);
+	assert_int_equal(n, 600);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(m[i].start, 0x10000ull * (i + 1));
+		assert_string_equal(m[i].path, i % 2 ? "" : "[anon:thread stack]");
+	}
+	struct proc p = { .maps = m, .nmaps = n };
+	assert_ptr_equal(proc_map_find(&p, 0x10000ull * 377 + 5), &m[376]);
+	assert_null(proc_map_find(&p, 0x10000ull * 377 + 0x8000));
+	free(m);
+	free(t);
+}
+
 /* What stop.c's EINTR repair asks the arch seam, on a thread stopped after epoll_wait returned -EINTR. */
 static void arch_syscall_seam(void **state)
 {
@@ -206,6 +231,7 @@ int main(void)
 		cmocka_unit_test(stat_kthread_flag), cmocka_unit_test(stat_malformed),
 		cmocka_unit_test(stat_self),	     cmocka_unit_test(status_fields),
 		cmocka_unit_test(syscall_line),	     cmocka_unit_test(maps_lines),
+		cmocka_unit_test(maps_many),
 		cmocka_unit_test(arch_syscall_seam),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
