@@ -65,8 +65,9 @@ bool arch_in_restartable_syscall(const struct user_regs_struct *regs);
 /*
  * The number of the system call a stopped thread is in, at the entry or exit
  * of, or was interrupted in; -1 when none (x86_64: orig_rax, which the kernel
- * keeps for the whole call). A port whose general registers lack it must
- * carry it in the registers it reads (aarch64: NT_ARM_SYSTEM_CALL).
+ * keeps for the whole call). A port whose general registers hold no such
+ * copy says here where it reads it (aarch64: x8 holds the number the
+ * instruction used; the kernel's own copy is the NT_ARM_SYSTEM_CALL regset).
  */
 long arch_syscall_nr(const struct user_regs_struct *regs);
 /* True when code[0..len) starts with the system call instruction (x86_64: 0f 05). */
@@ -75,8 +76,11 @@ bool arch_is_syscall_insn(const uint8_t *code, size_t len);
  * A thread stopped just after a system call returned (an error it must not
  * see): pc back by ARCH_SYSCALL_INSN_LEN onto the instruction and the number
  * back where the instruction reads it, so the call runs again on resume.
+ * False, regs unchanged, when the registers cannot say how to run it again
+ * (a port whose result overwrote the first argument, aarch64's x0, without a
+ * saved copy): the caller then leaves the thread as it is.
  */
-void arch_rewind_syscall(struct user_regs_struct *regs);
+bool arch_rewind_syscall(struct user_regs_struct *regs);
 /*
  * PTRACE_GETREGSET type of the state the general registers lack (vector,
  * floating point: x86_64 NT_X86_XSTATE, up to 11008 bytes with AVX-512 + AMX).

@@ -372,7 +372,8 @@ static void restart_interrupted_syscall(struct proc *p, struct thread *t)
 		return;
 	if (signal_pending_for(p, t->tid))
 		return;
-	arch_rewind_syscall(&regs);
+	if (!arch_rewind_syscall(&regs))
+		return;
 	if (pt_setregs(t->tid, &regs) == 0)
 		hp_debug("pid %d: thread %d: syscall %ld restarted (it would have seen EINTR)", p->pid,
 			 t->tid, nr);

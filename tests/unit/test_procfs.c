@@ -211,7 +211,7 @@ static void arch_syscall_seam(void **state)
 	r.rax = (unsigned long long)-4;	/* -EINTR */
 	assert_int_equal(arch_syscall_nr(&r), SYS_epoll_wait);
 	assert_int_equal(arch_syscall_result(&r), -4);
-	arch_rewind_syscall(&r);
+	assert_true(arch_rewind_syscall(&r));
 	assert_int_equal(arch_pc(&r), 0x401002 - ARCH_SYSCALL_INSN_LEN);
 	assert_int_equal(arch_syscall_nr(&r), SYS_epoll_wait);
 	assert_int_equal(arch_syscall_result(&r), SYS_epoll_wait);	/* the number, for the instruction */
