@@ -22,6 +22,7 @@ for k in 1 10 100 1000; do
 	$CC -shared -fPIC -O2 -Wall -Wextra -Werror -Iinclude -o "$B/patch_$k.so" "$B/patch_$k.c"
 done
 $CC $CFLAGS -o "$B/busy" bench/busy.c -lpthread
+$CC $CFLAGS -o "$B/floor" bench/floor.c
 $CC -shared -fPIC -O2 -Wall -Wextra -Werror -Iinclude -o "$B/busy_patch.so" bench/busy_patch.c
 $CC -shared -fPIC -O2 -Wall -Wextra -Werror -Iinclude -DCOLD -o "$B/cold_patch.so" bench/busy_patch.c
 $CC -shared -fPIC -O2 -Wall -Wextra -Werror -Iinclude -o "$B/callpatch.so" bench/callpatch.c

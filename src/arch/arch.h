@@ -62,6 +62,30 @@ void arch_cancel_syscall(struct user_regs_struct *regs);
 void arch_set_syscall_arg(struct user_regs_struct *regs, int i, uint64_t v);
 /* True when the thread was stopped inside a syscall the kernel would restart. */
 bool arch_in_restartable_syscall(const struct user_regs_struct *regs);
+/*
+ * The number of the system call a stopped thread is in, at the entry or exit
+ * of, or was interrupted in; -1 when none (x86_64: orig_rax, which the kernel
+ * keeps for the whole call). A port whose general registers hold no such
+ * copy says here where it reads it (aarch64: x8 holds the number the
+ * instruction used; the kernel's own copy is the NT_ARM_SYSTEM_CALL regset).
+ */
+long arch_syscall_nr(const struct user_regs_struct *regs);
+/* True when code[0..len) starts with the system call instruction (x86_64: 0f 05). */
+bool arch_is_syscall_insn(const uint8_t *code, size_t len);
+/*
+ * A thread stopped just after a system call returned (an error it must not
+ * see): pc back by ARCH_SYSCALL_INSN_LEN onto the instruction and the number
+ * back where the instruction reads it, so the call runs again on resume.
+ * False, regs unchanged, when the registers cannot say how to run it again
+ * (a port whose result overwrote the first argument, aarch64's x0, without a
+ * saved copy): the caller then leaves the thread as it is.
+ */
+bool arch_rewind_syscall(struct user_regs_struct *regs);
+/*
+ * PTRACE_GETREGSET type of the state the general registers lack (vector,
+ * floating point: x86_64 NT_X86_XSTATE, up to 11008 bytes with AVX-512 + AMX).
+ */
+int arch_ext_regset(void);
 /* The thread pointer (x86_64: fs_base; glibc puts its thread block at the top of the thread's stack). */
 uint64_t arch_tls_base(const struct user_regs_struct *regs);
 /* The signal return trampoline every x86_64 libc uses as sa_restorer: mov $15,%rax; syscall. */

@@ -131,6 +131,19 @@ static int obj_open(struct elf_obj *o, const char *path, const char *name, bool 
 	return 0;
 }
 
+/* Room for n more entries. */
+static int esyms_reserve(struct esyms *s, size_t n)
+{
+	if (s->n + n <= s->cap)
+		return 0;
+	struct esym *v = realloc(s->v, (s->n + n) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	s->v = v;
+	s->cap = s->n + n;
+	return 0;
+}
+
 static int esyms_push(struct esyms *s, const struct esym *e)
 {
 	if (s->n == s->cap) {
@@ -181,11 +194,26 @@ static int load_symbols(Elf *elf, Elf64_Word type, enum sym_table table, struct 
 		size_t n = data->d_size / sizeof(Elf64_Sym);
 		const char *file = NULL;
 		Elf_Data *versym = type == SHT_DYNSYM ? versym_of(elf, elf_ndxscn(scn)) : NULL;
+		/*
+		 * Read in place (obj_open admits only native ELF64: d_buf holds
+		 * Elf64_Sym as they are), names straight from the string table
+		 * when it ends in a NUL, room for every symbol made once: libc's
+		 * debuginfo has 10k symbols, read before every apply.
+		 */
+		const Elf64_Sym *syms = data->d_buf;
+		Elf_Scn *strscn = elf_getscn(elf, sh.sh_link);
+		Elf_Data *str = strscn ? elf_getdata(strscn, NULL) : NULL;
+		const char *strs = str && str->d_buf && str->d_size &&
+					   ((const char *)str->d_buf)[str->d_size - 1] == 0
+				       ? str->d_buf
+				       : NULL;
+		if (esyms_reserve(out, n))
+			return hp_err(ENOMEM, "out of memory reading symbols");
 		for (size_t i = 1; i < n; i++) {
-			GElf_Sym s;
-			if (!gelf_getsym(data, (int)i, &s))
-				break;
-			const char *name = elf_strptr(elf, sh.sh_link, s.st_name);
+			const Elf64_Sym s = syms[i];
+			const char *name = !strs ? elf_strptr(elf, sh.sh_link, s.st_name)
+					   : s.st_name < str->d_size ? strs + s.st_name
+								     : NULL;
 			int st = GELF_ST_TYPE(s.st_info);
 			if (st == STT_FILE) {
 				file = name && *name ? name : NULL;

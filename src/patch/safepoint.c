@@ -189,7 +189,7 @@ static enum verdict classify(struct proc *p, struct objects *objs, struct thread
 	}
 	if (k == 0)
 		return SAFE;
-	bool in_syscall = (long)t->regs.orig_rax >= 0;
+	bool in_syscall = arch_syscall_nr(&t->regs) >= 0;
 	if (in_syscall) {
 		bool ok = k == 1;
 		for (size_t i = 0; !ok && i < k; i++)

@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* /proc/PID/maps: parsed once per phase; the parser never trusts its input (fuzzed). */
-#include <fcntl.h>
+/* /proc/PID/maps text: parsed once per phase (read by procfs.c); the parser never trusts its input (fuzzed). */
 #include <string.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include "proc/proc.h"
 
@@ -39,10 +37,12 @@ static bool expect(const char **s, const char *end, char c)
 }
 
 /* One line: "start-end perms offset major:minor inode   path" */
-static bool parse_line(const char *s, const char *end, struct map *m)
+/* One line into *m; its path is copied to pool (room for the line and a NUL). */
+static bool parse_line(const char *s, const char *end, struct map *m, char *pool)
 {
 	uint64_t v, maj, min;
 	memset(m, 0, sizeof(*m));
+	m->path = pool;
 	if (!parse_hex(&s, end, &m->start) || !expect(&s, end, '-') ||
 	    !parse_hex(&s, end, &m->end) || !expect(&s, end, ' ') || end - s < 5)
 		return false;
@@ -72,81 +72,41 @@ static bool parse_line(const char *s, const char *end, struct map *m)
 		m->deleted = true;
 		len -= sizeof(deleted) - 1;
 	}
-	if (len >= sizeof(m->path))
-		len = sizeof(m->path) - 1;
-	memcpy(m->path, s, len);
-	m->path[len] = 0;
+	memcpy(pool, s, len);
+	pool[len] = 0;
 	return m->start < m->end;
 }
 
+/*
+ * One allocation: the entries, then their paths. An entry is a few dozen
+ * bytes and its path only as long as it is: a target with 257 threads has
+ * 500+ mappings, and a fixed PATH_MAX per entry cost megabytes (and their
+ * page faults) at every refresh.
+ */
 int maps_parse(const char *text, size_t len, struct map **out, size_t *n)
 {
-	size_t cap = 0, cnt = 0;
-	struct map *v = NULL;
 	const char *s = text, *end = text + len;
+	size_t lines = 1, cnt = 0;
 
+	for (const char *q = text; q < end && (q = memchr(q, '\n', (size_t)(end - q))); q++)
+		lines++;
+	char *blk = malloc(lines * sizeof(struct map) + len + lines);
+	if (!blk)
+		return -ENOMEM;
+	struct map *v = (struct map *)blk;
+	char *pool = blk + lines * sizeof(struct map);
 	while (s < end) {
 		const char *nl = memchr(s, '\n', (size_t)(end - s));
 		const char *le = nl ? nl : end;
-		if (cnt == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			struct map *nv = realloc(v, ncap * sizeof(*v));
-			if (!nv) {
-				free(v);
-				return -ENOMEM;
-			}
-			v = nv;
-			cap = ncap;
-		}
-		if (le > s && parse_line(s, le, &v[cnt]))
+		if (le > s && parse_line(s, le, &v[cnt], pool)) {
+			pool += strlen(pool) + 1;
 			cnt++;
+		}
 		s = nl ? nl + 1 : end;
 	}
 	*out = v;
 	*n = cnt;
 	return 0;
-}
-
-int proc_maps_refresh(struct proc *p)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/maps", p->pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return hp_err(HOTPATCH_E_EXITED, "pid %d: cannot read maps: %s", p->pid, strerror(errno));
-	size_t cap = 1 << 16, len = 0;
-	char *buf = malloc(cap);
-	for (;;) {
-		if (!buf) {
-			close(fd);
-			return -ENOMEM;
-		}
-		if (len == cap) {
-			char *nb = realloc(buf, cap * 2);
-			if (!nb) {
-				free(buf);
-				buf = NULL;
-				continue;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		ssize_t r = read(fd, buf + len, cap - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-	}
-	close(fd);
-	free(p->maps);
-	p->maps = NULL;
-	p->nmaps = 0;
-	int err = maps_parse(buf, len, &p->maps, &p->nmaps);
-	free(buf);
-	if (!err && !p->nmaps)
-		return hp_err(HOTPATCH_E_EXITED, "pid %d: process exited", p->pid);
-	return err;
 }
 
 const struct map *proc_map_find(const struct proc *p, uint64_t addr)

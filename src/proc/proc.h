@@ -48,7 +48,8 @@ struct map {
 	bool shared;
 	unsigned long long inode;
 	unsigned dev_major, dev_minor;
-	char path[4096];	/* "" for anonymous; "[stack]" etc. kept as is; " (deleted)" stripped, see deleted */
+	const char *path;	/* "" for anonymous; "[stack]" etc. kept as is; " (deleted)" stripped, see deleted;
+				   in the block maps_parse returned */
 	bool deleted;
 };
 

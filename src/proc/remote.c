@@ -263,7 +263,7 @@ int proc_remote_call_hooked(struct proc *p, struct thread *t, uint64_t fn, const
 		*ret = arch_call_result(&t->regs);
 	int r = thread_restore(p, t, &saved);
 	saved_release(&saved);
-	/* Back in the stop we found it in, EINTR fix-up included (see proc.c). */
+	/* Back in the stop we found it in, EINTR fix-up included (see stop.c). */
 	t->interrupted = was_interrupted;
 	return err ? err : r;
 }
@@ -367,7 +367,7 @@ int proc_remote_syscall(struct proc *p, struct thread *t, long nr, const uint64_
 		*ret = arch_syscall_result(&t->regs);
 	int r = thread_restore(p, t, &saved);
 	saved_release(&saved);
-	/* Back in the stop we found it in, EINTR fix-up included (see proc.c). */
+	/* Back in the stop we found it in, EINTR fix-up included (see stop.c). */
 	t->interrupted = was_interrupted;
 	return err ? err : r;
 }

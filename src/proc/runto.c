@@ -18,6 +18,7 @@
 
 #include "arch/arch.h"
 #include "proc/proc.h"
+#include "proc/procfs.h"
 #include "proc/ptrace.h"
 
 /* Options while an int3 is in the code: every new task is ours to look after. */
@@ -910,18 +911,11 @@ static int sw_trace_sharers(struct sw *w)
 {
 	struct proc *p = w->p;
 	for (size_t i = 0; i < p->nthreads; i++) {
-		char path[96], buf[4096];
+		char buf[4096];
 		if (!p->threads[i]->attached)
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", p->pid, p->threads[i]->tid);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
+		if (procfs_read(p->pid, p->threads[i]->tid, "children", buf, sizeof(buf)) <= 0)
 			continue;
-		ssize_t n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = 0;
 		for (char *s = buf, *e; *s; s = e) {
 			long c = strtol(s, &e, 10);
 			if (e == s)

@@ -34,8 +34,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		__builtin_trap();
 	for (size_t i = 0; i < n; i++) {
 		const struct map *m = &maps[i];
-		size_t len = strnlen(m->path, sizeof(m->path));
-		if (len == sizeof(m->path) || m->start >= m->end ||
+		/* The path lies in the block, after the room for one entry per line. */
+		const char *pool = (const char *)(maps + lines + 1);
+		if (m->path < pool || m->path >= pool + size + lines + 1)
+			__builtin_trap();
+		size_t len = strlen(m->path);
+		if (m->start >= m->end ||
 		    (m->prot & ~(unsigned)(PROT_READ | PROT_WRITE | PROT_EXEC)))
 			__builtin_trap();
 		/* The path is a copy of input bytes: it must be found in the input. */

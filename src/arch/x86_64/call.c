@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* x86_64 SysV call frames and syscall registers for code run inside a stopped thread. */
+/* x86_64 SysV call frames, syscall registers of a stopped thread, its extended state, debug registers. */
 #include <string.h>
 
 #include "arch/arch.h"
@@ -96,6 +96,35 @@ bool arch_in_restartable_syscall(const struct user_regs_struct *regs)
 	long rax = (long)regs->rax;
 	/* -ERESTARTSYS, -ERESTARTNOINTR, -ERESTARTNOHAND, -ERESTART_RESTARTBLOCK */
 	return (long)regs->orig_rax >= 0 && (rax == -512 || rax == -513 || rax == -514 || rax == -516);
+}
+
+long arch_syscall_nr(const struct user_regs_struct *regs)
+{
+	/* The kernel keeps the number in orig_rax for the whole call; rax becomes the result. */
+	return (long)regs->orig_rax < 0 ? -1 : (long)regs->orig_rax;
+}
+
+bool arch_is_syscall_insn(const uint8_t *code, size_t len)
+{
+	return len >= ARCH_SYSCALL_INSN_LEN && memcmp(code, ARCH_SYSCALL_INSN, ARCH_SYSCALL_INSN_LEN) == 0;
+}
+
+bool arch_rewind_syscall(struct user_regs_struct *regs)
+{
+	regs->rip -= ARCH_SYSCALL_INSN_LEN;	/* back onto the syscall instruction */
+	regs->rax = regs->orig_rax;		/* with its number: it runs again on resume */
+	return true;				/* the arguments are untouched in rdi..r9 */
+}
+
+/* ---- extended register state ---- */
+#include <elf.h>
+#ifndef NT_X86_XSTATE
+#define NT_X86_XSTATE 0x202
+#endif
+
+int arch_ext_regset(void)
+{
+	return NT_X86_XSTATE;
 }
 
 /* ---- debug registers ---- */
