@@ -1024,6 +1024,43 @@ static int open_units(const struct cc_log *lo, const struct cc_log *lp, const ch
 	return err;
 }
 
+/*
+ * A shared library has no main() to probe for a symbol table: its first
+ * static function (in the original build's objects) must be found in it,
+ * else it is stripped and its statics cannot be located.
+ */
+static int probe_symtab(const struct unit *u, size_t nu, struct elf_file *prog,
+			const char *prog_path)
+{
+	const char *first = NULL, *ffile = NULL;
+	unsigned tried = 0;
+
+	for (size_t k = 0; k < nu && tried < 8; k++)
+		for (size_t i = 1; u[k].o.elf && i < u[k].o.nsym && tried < 8; i++) {
+			const struct osym *y = &u[k].o.sym[i];
+			struct elf_sym es;
+			if (!is_func(&y->s) || GELF_ST_BIND(y->s.st_info) != STB_LOCAL ||
+			    strchr(y->name, '.'))
+				continue;
+			hp_err_clear();
+			int e = elf_file_find(prog, y->name, u[k].o.file, ELF_SYM_FUNC, &es);
+			hp_err_clear();
+			if (e != -HOTPATCH_E_NOSYM)
+				return 0; /* found (or several: a symbol table all the same) */
+			if (!tried++) {
+				first = y->name;
+				ffile = u[k].o.file;
+			}
+		}
+	if (!tried)
+		return 0;
+	return hp_err(HOTPATCH_E_NOTSUP,
+		      "%s: its static functions (%s of %s, ...) are not in its symbol table "
+		      "(stripped?): the functions cannot be located; install its debug symbols "
+		      "(/usr/lib/debug, or HOTPATCH_DEBUG_ROOT)",
+		      prog_path, first, ffile);
+}
+
 int create_run(const struct create_opts *o, struct create_report *r)
 {
 	struct elf_file *prog = NULL;
@@ -1055,11 +1092,21 @@ int create_run(const struct create_opts *o, struct create_report *r)
 			      "%s: no GNU build-id: the patch could not be pinned to it",
 			      prog_path);
 	}
-	/* every executable has a main(), in .symtab or its debuginfo: none means stripped */
+	/*
+	 * A shared library (it has a DT_SONAME): every descriptor names it
+	 * and the pin is its build-id. Every executable has a main(), in .symtab
+	 * or its debuginfo: none means stripped. A library's symbol table is
+	 * probed later, with a static function of its objects (probe_symtab).
+	 */
 	{
 		struct elf_sym ms;
+		const char *so = elf_file_soname(prog);
 		hp_err_clear();
-		if (elf_file_find(prog, "main", NULL, ELF_SYM_FUNC, &ms)) {
+		bool has_main = !elf_file_find(prog, "main", NULL, ELF_SYM_FUNC, &ms);
+		hp_err_clear();
+		if (so) {
+			hp_strlcpy(r->object, so, sizeof(r->object));
+		} else if (!has_main) {
 			hp_err_clear();
 			elf_file_free(prog);
 			return hp_err(HOTPATCH_E_NOTSUP,
@@ -1113,6 +1160,11 @@ int create_run(const struct create_opts *o, struct create_report *r)
 	if (err)
 		goto out;
 
+	if (r->object[0]) {
+		err = probe_symtab(units, nunits, prog, prog_path);
+		if (err)
+			goto out;
+	}
 	err = diffmap_read(diff_abs, &dm);
 	if (err)
 		goto out;
