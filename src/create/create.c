@@ -372,8 +372,9 @@ static bool callable_from_outside(const struct obj *p, size_t fi)
 		    rs->sh.sh_link != p->symscn)
 			continue;
 		const struct osec *ts = &p->sec[rs->sh.sh_info];
-		if (!(ts->sh.sh_flags & SHF_ALLOC))
-			continue; /* debug info */
+		if (!(ts->sh.sh_flags & SHF_ALLOC) || ts->sh.sh_type == SHT_X86_64_UNWIND ||
+		    !strcmp(ts->name, ".eh_frame"))
+			continue; /* debug info, unwind tables: they describe it, never call it */
 		size_t cnt = rs->data->d_size / sizeof(Elf64_Rela);
 		for (size_t k = 0; k < cnt; k++) {
 			GElf_Rela r;
@@ -389,7 +390,9 @@ static bool callable_from_outside(const struct obj *p, size_t fi)
 			bool direct =
 			    (ts->sh.sh_flags & SHF_EXECINSTR) && code && x.delta == -4 &&
 			    r.r_offset >= 1 && r.r_offset < ts->data->d_size &&
-			    (code[r.r_offset - 1] == 0xe8 || code[r.r_offset - 1] == 0xe9);
+			    (code[r.r_offset - 1] == 0xe8 || code[r.r_offset - 1] == 0xe9 ||
+			     (r.r_offset >= 2 && code[r.r_offset - 2] == 0x0f &&
+			      (code[r.r_offset - 1] & 0xf0) == 0x80)); /* call, jmp, jcc */
 			if (!direct)
 				return true;
 		}
@@ -963,7 +966,67 @@ static void check_producer(struct unit *u, const char *prog_path, struct create_
 
 /* ---- the whole run ---- */
 
-static int make_workdir(const struct create_opts *o, struct create_report *r)
+/* ---- reuse of the original build (--workdir) ---- */
+
+static uint64_t tree_hash;
+static size_t tree_off;
+
+static void fnv(const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	for (size_t i = 0; i < n; i++)
+		tree_hash = (tree_hash ^ c[i]) * 0x100000001b3ull;
+}
+
+static int tree_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)flag;
+	(void)ftw;
+	fnv(p + tree_off, strlen(p + tree_off) + 1);
+	fnv(&st->st_mode, sizeof(st->st_mode));
+	if (!S_ISDIR(st->st_mode)) {
+		fnv(&st->st_size, sizeof(st->st_size));
+		fnv(&st->st_mtim, sizeof(st->st_mtim));
+	}
+	return 0;
+}
+
+/*
+ * What the original build depends on: the source tree (every name, size and
+ * mtime), the build command, and this hotpatch binary (the wrapper's flags).
+ */
+static void orig_key(const struct create_opts *o, const char *self, char *buf, size_t size)
+{
+	struct stat st = {0};
+
+	tree_hash = 0xcbf29ce484222325ull;
+	tree_off = strlen(o->source);
+	nftw(o->source, tree_one, 32, FTW_PHYS);
+	stat(self, &st);
+	snprintf(buf, size, "source %s\nbuild %s\nhotpatch %s %lld %lld.%09ld\ntree %016llx\n",
+		 o->source, o->build ? o->build : "", self, (long long)st.st_size,
+		 (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, (unsigned long long)tree_hash);
+}
+
+/* Does WORK/orig.key say that WORK/orig is the original build of this key? */
+static bool orig_reusable(const char *work, const char *key)
+{
+	char path[PATH_MAX + 16], buf[2 * PATH_MAX + 512];
+	struct stat st;
+	size_t n = 0;
+
+	snprintf(path, sizeof(path), "%s/orig.key", work);
+	FILE *f = fopen(path, "re");
+	if (f) {
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+	}
+	buf[n] = 0;
+	snprintf(path, sizeof(path), "%s/orig", work);
+	return n && !strcmp(buf, key) && !stat(path, &st) && S_ISDIR(st.st_mode);
+}
+
+static int make_workdir(const struct create_opts *o, struct create_report *r, bool keep_orig)
 {
 	if (o->workdir) {
 		if (mkdir(o->workdir, 0700) && errno != EEXIST)
@@ -975,6 +1038,8 @@ static int make_workdir(const struct create_opts *o, struct create_report *r)
 		static const char *const sub[] = {"b",	      "orig",	     "patched",
 						  "log-orig", "log-patched", "gen"};
 		for (size_t i = 0; i < ARRAY_SIZE(sub); i++) {
+			if (keep_orig && (!strcmp(sub[i], "orig") || !strcmp(sub[i], "log-orig")))
+				continue;
 			snprintf(b, sizeof(b), "%s/%s", r->workdir, sub[i]);
 			rm_rf(b);
 		}
@@ -1126,14 +1191,33 @@ int create_run(const struct create_opts *o, struct create_report *r)
 	struct create_opts oo = *o;
 	oo.source = src_abs;
 	oo.diff = diff_abs;
-	err = make_workdir(o, r);
+	char key[2 * PATH_MAX + 512], wd[PATH_MAX];
+	bool reuse = false;
+	orig_key(&oo, self, key, sizeof(key));
+	if (o->workdir && realpath(o->workdir, wd))
+		reuse = orig_reusable(wd, key);
+	err = make_workdir(o, r, reuse);
 	if (err)
 		goto out;
 	snprintf(work_b, sizeof(work_b), "%s/b", r->workdir);
 	snprintf(d_orig, sizeof(d_orig), "%s/orig", r->workdir);
 	snprintf(d_pat, sizeof(d_pat), "%s/patched", r->workdir);
-	hp_info("building the original in %s", r->workdir);
-	err = build_one(&oo, r->workdir, "orig", false, self);
+	if (reuse) {
+		hp_info("reusing the original build in %s", r->workdir);
+		report_add(r, CREATE_NOTE, "", "",
+			   "the original build of %s/orig was reused (same source tree, build "
+			   "command and hotpatch)",
+			   r->workdir);
+	} else {
+		char kp[PATH_MAX + 16];
+		snprintf(kp, sizeof(kp), "%s/orig.key", r->workdir);
+		unlink(kp);
+		hp_info("building the original in %s", r->workdir);
+		err = build_one(&oo, r->workdir, "orig", false, self);
+		FILE *kf = err ? NULL : fopen(kp, "we");
+		if (kf && (fputs(key, kf) < 0) + fclose(kf))
+			unlink(kp);
+	}
 	if (!err) {
 		hp_info("building the patched source");
 		err = build_one(&oo, r->workdir, "patched", true, self);
