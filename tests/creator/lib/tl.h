@@ -1,0 +1,3 @@
+/* tl.h - the interface of the test library libtl.so.1. */
+int tl_value(int n);
+int tl_calls(void);
