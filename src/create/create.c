@@ -1002,7 +1002,8 @@ static void orig_key(const struct create_opts *o, const char *self, char *buf, s
 	tree_hash = 0xcbf29ce484222325ull;
 	tree_off = strlen(o->source);
 	nftw(o->source, tree_one, 32, FTW_PHYS);
-	stat(self, &st);
+	if (stat("/proc/self/exe", &st)) /* the running file, even if replaced since */
+		stat(self, &st);
 	snprintf(buf, size, "source %s\nbuild %s\nhotpatch %s %lld %lld.%09ld\ntree %016llx\n",
 		 o->source, o->build ? o->build : "", self, (long long)st.st_size,
 		 (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, (unsigned long long)tree_hash);
