@@ -721,6 +721,13 @@ static void classify(struct unit *u, struct create_report *r, const struct diffm
 	const char *file = p->file;
 	bool const_changed = false;
 	char why[512];
+	/*
+	 * The diff touches neither this file nor anything a compile may include
+	 * (only .c files, tests, docs): the unit was compiled from the same text
+	 * twice, so whatever differs comes from the build itself (redis's
+	 * release.h, generated with a timestamp), not from the fix.
+	 */
+	bool noise = dm && !diffmap_has(dm, file) && !diffmap_may_include(dm);
 
 	if (p->lto || (o->elf && o->lto)) {
 		report_add(r, CREATE_REFUSED, p->file, file,
@@ -740,7 +747,15 @@ static void classify(struct unit *u, struct create_report *r, const struct diffm
 				y->orig_name = o->sym[oi].name;
 				free(y->why);
 				y->why = strdup(why);
-				if (!strncmp(why, "byte", 4) &&
+				if (noise) {
+					y->verdict = FS_SAME;
+					report_add(r, CREATE_IGNORED, y->name, file,
+						   "differs between two builds of the same text "
+						   "(%s): the diff touches neither %s nor any file "
+						   "it may include, so the build made the difference "
+						   "(a generated file, a timestamp), not the fix",
+						   why, file);
+				} else if (!strncmp(why, "byte", 4) &&
 				    untouched(prog, prog_path, o, oi, dm, &lo, &hi) &&
 				    line_only(o, oi, p, i, dm, lo, hi, what, sizeof(what))) {
 					y->verdict = FS_SAME;
@@ -766,6 +781,8 @@ static void classify(struct unit *u, struct create_report *r, const struct diffm
 			}
 			y->verdict = FS_OLDVAR;
 			y->orig_name = o->sym[oi].name;
+			if (noise)
+				continue; /* the same text: the program's instance stands */
 			if (GELF_ST_BIND(y->s.st_info) == STB_LOCAL && y->s.st_shndx < p->nsec &&
 			    !(p->sec[y->s.st_shndx].sh.sh_flags & SHF_WRITE) &&
 			    GELF_ST_TYPE(y->s.st_info) == STT_OBJECT &&
