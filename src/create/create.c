@@ -749,15 +749,16 @@ static void classify(struct unit *u, struct create_report *r, const struct diffm
 				y->why = strdup(why);
 				if (noise) {
 					y->verdict = FS_SAME;
-					report_add(r, CREATE_IGNORED, y->name, file,
-						   "differs between two builds of the same text "
-						   "(%s): the diff touches neither %s nor any file "
-						   "it may include, so the build made the difference "
-						   "(a generated file, a timestamp), not the fix",
-						   why, file);
+					report_add(
+					    r, CREATE_IGNORED, y->name, file,
+					    "differs between two builds of the same text "
+					    "(%s): the diff touches neither %s nor any file "
+					    "it may include, so the build made the difference "
+					    "(a generated file, a timestamp), not the fix",
+					    why, file);
 				} else if (!strncmp(why, "byte", 4) &&
-				    untouched(prog, prog_path, o, oi, dm, &lo, &hi) &&
-				    line_only(o, oi, p, i, dm, lo, hi, what, sizeof(what))) {
+					   untouched(prog, prog_path, o, oi, dm, &lo, &hi) &&
+					   line_only(o, oi, p, i, dm, lo, hi, what, sizeof(what))) {
 					y->verdict = FS_SAME;
 					report_add(
 					    r, CREATE_IGNORED, y->name, file,

@@ -492,7 +492,8 @@ int gen_patch(struct unit *u, size_t nu, struct elf_file *prog, const char *prog
 	for (size_t i = 0; i < g.nfx; i++) {
 		snprintf(addr, sizeof(addr), "__hp_u%zu_s%zu + %" PRIu64, g.fx[i].unit, g.fx[i].sec,
 			 g.fx[i].off);
-		put_desc(f, &lbl, g.fx[i].kind, lib, g.fx[i].file, g.fx[i].name, addr, g.fx[i].addend);
+		put_desc(f, &lbl, g.fx[i].kind, lib, g.fx[i].file, g.fx[i].name, addr,
+			 g.fx[i].addend);
 	}
 	r->nfixups = (unsigned)g.nfx;
 	for (size_t k = 0; k < nu; k++)

@@ -54,8 +54,8 @@ bool diffmap_has(const struct diffmap *m, const char *file)
  */
 bool diffmap_may_include(const struct diffmap *m)
 {
-	static const char *const never[] = {".c", ".tcl", ".md", ".txt", ".py", ".sh", ".json",
-					    ".yml", ".yaml", ".rst", ".html", ".1", ".3", ".8"};
+	static const char *const never[] = {".c",   ".tcl",  ".md",  ".txt",  ".py", ".sh", ".json",
+					    ".yml", ".yaml", ".rst", ".html", ".1",  ".3",  ".8"};
 	for (size_t i = 0; i < m->n; i++) {
 		const char *d = strrchr(m->f[i].base, '.');
 		bool safe = false;
