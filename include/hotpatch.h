@@ -38,7 +38,7 @@
 enum hotpatch_desc_kind {
 	HOTPATCH_KIND_REPLACE	= 1,	/* symbol [in object|file] -> addr */
 	HOTPATCH_KIND_IMPORT	= 2,	/* *(void **)addr = &symbol */
-	HOTPATCH_KIND_BUILD_ID	= 3,	/* symbol = hex build-id of the main executable */
+	HOTPATCH_KIND_BUILD_ID	= 3,	/* symbol = hex build-id of the main executable, or of 'object' */
 	HOTPATCH_KIND_WRAP	= 4,	/* REPLACE, and *(void **)aux = original entry */
 	/*
 	 * Fixups (version 2), written by `hotpatch create` into the patch's own
@@ -129,5 +129,7 @@ struct hotpatch_desc {
 
 /* Refuse to apply to a main executable whose GNU build-id is not 'hex'. */
 #define HOTPATCH_BUILD_ID(hex) HOTPATCH__DESC(HOTPATCH_KIND_BUILD_ID, 0, 0, hex, 0, 0)
+/* Pin to the build-id of the shared library 'obj' (file name or soname); older Loaders refuse it. */
+#define HOTPATCH_BUILD_ID_IN(obj, hex) HOTPATCH__DESC(HOTPATCH_KIND_BUILD_ID, obj, 0, hex, 0, 0)
 
 #endif /* HOTPATCH_H */

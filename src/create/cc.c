@@ -10,6 +10,10 @@
  * compile produces, or "link OUTPUT" and "in INPUT" lines for a link. A
  * compile-and-link in one command (cc -o prog a.c b.c) is first compiled
  * into DIR/x.PID.K.o objects, so every source has an object to compare.
+ * A link input is recorded by what it is (a relocatable object or an
+ * archive, read with libelf), not by its name: builds that rename objects
+ * after compiling (zlib's objs/x.o -> x.lo, libtool's .lo) link those; the
+ * reader pairs such an input with the compile it came from (moved_objects).
  * The real compiler is $HOTPATCH_CC_REAL (default gcc). Without
  * HOTPATCH_CC_LOG the wrapper just runs the compiler.
  */
@@ -23,6 +27,9 @@
 #include <sys/wait.h>
 #include <dirent.h>
 #include <unistd.h>
+
+#include <gelf.h>
+#include <libelf.h>
 
 #include "common/common.h"
 #include "create/create.h"
@@ -47,6 +54,26 @@ static const char *ext(const char *p)
 {
 	const char *d = strrchr(p, '.'), *s = strrchr(p, '/');
 	return d && (!s || d > s) ? d : "";
+}
+
+/* A relocatable ELF object or an archive, whatever its name (.o, .lo, .a, ...). */
+static bool is_link_input(const char *p)
+{
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	bool yes = false;
+
+	if (fd < 0)
+		return false;
+	elf_version(EV_CURRENT);
+	Elf *e = elf_begin(fd, ELF_C_READ, NULL);
+	GElf_Ehdr eh;
+	if (e && elf_kind(e) == ELF_K_AR)
+		yes = true;
+	else if (e && elf_kind(e) == ELF_K_ELF && gelf_getehdr(e, &eh) && eh.e_type == ET_REL)
+		yes = true;
+	elf_end(e);
+	close(fd);
+	return yes;
 }
 
 static bool is_source(const char *a)
@@ -255,11 +282,11 @@ int cc_main(int argc, char **argv)
 			i++;
 			continue;
 		}
-		const char *e = ext(argv[i]);
-		if (argv[i][0] == '-' || (strcmp(e, ".o") && strcmp(e, ".a")))
+		if (argv[i][0] == '-' || is_source(argv[i]))
 			continue;
 		abspath(cwd, argv[i], p, sizeof(p));
-		fprintf(rec, "in %s\n", p);
+		if (is_link_input(p))
+			fprintf(rec, "in %s\n", p);
 	}
 	fclose(rec);
 	execvp(real, av);
@@ -299,6 +326,56 @@ static int grow(void **v, size_t *cap, size_t n, size_t size)
 static int cmp_rec(const void *a, const void *b)
 {
 	return strcmp(((const struct cc_rec *)a)->key, ((const struct cc_rec *)b)->key);
+}
+
+static size_t stem_len(const char *b)
+{
+	const char *d = strrchr(b, '.');
+	return d ? (size_t)(d - b) : strlen(b);
+}
+
+static const char *base_of(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s ? s + 1 : p;
+}
+
+/*
+ * A link input that no compile produced under that name (x.lo) is the
+ * object of the one compile whose output is gone (moved away: objs/x.o) and
+ * whose source has its stem (x.c): that compile's object is the input.
+ */
+static int moved_objects(struct cc_log *log)
+{
+	struct stat st;
+
+	for (size_t li = 0; li < log->nlink; li++)
+		for (size_t k = 0; k < log->link[li].nin; k++) {
+			const char *in = log->link[li].in[k];
+			const char *ib = base_of(in);
+			size_t il = stem_len(ib), hits = 0, hit = 0;
+			bool known = false;
+			for (size_t i = 0; i < log->nrec && !known; i++)
+				known = !strcmp(log->rec[i].obj, in);
+			if (known || !strcmp(ext(in), ".a"))
+				continue;
+			for (size_t i = 0; i < log->nrec; i++) {
+				const char *sb = base_of(log->rec[i].src);
+				if (stem_len(sb) == il && !strncmp(sb, ib, il) &&
+				    stat(log->rec[i].obj, &st)) {
+					hits++;
+					hit = i;
+				}
+			}
+			if (hits != 1)
+				continue;
+			char *o = strdup(in);
+			if (!o)
+				return -ENOMEM;
+			free(log->rec[hit].obj);
+			log->rec[hit].obj = o;
+		}
+	return 0;
 }
 
 int cc_log_read(const char *dir, const char *from, const char *to, struct cc_log *log)
@@ -370,6 +447,8 @@ int cc_log_read(const char *dir, const char *from, const char *to, struct cc_log
 	closedir(d);
 	if (log->nrec)
 		qsort(log->rec, log->nrec, sizeof(*log->rec), cmp_rec);
+	if (!err)
+		err = moved_objects(log);
 	return err;
 }
 

@@ -372,8 +372,9 @@ static bool callable_from_outside(const struct obj *p, size_t fi)
 		    rs->sh.sh_link != p->symscn)
 			continue;
 		const struct osec *ts = &p->sec[rs->sh.sh_info];
-		if (!(ts->sh.sh_flags & SHF_ALLOC))
-			continue; /* debug info */
+		if (!(ts->sh.sh_flags & SHF_ALLOC) || ts->sh.sh_type == SHT_X86_64_UNWIND ||
+		    !strcmp(ts->name, ".eh_frame"))
+			continue; /* debug info, unwind tables: they describe it, never call it */
 		size_t cnt = rs->data->d_size / sizeof(Elf64_Rela);
 		for (size_t k = 0; k < cnt; k++) {
 			GElf_Rela r;
@@ -389,7 +390,9 @@ static bool callable_from_outside(const struct obj *p, size_t fi)
 			bool direct =
 			    (ts->sh.sh_flags & SHF_EXECINSTR) && code && x.delta == -4 &&
 			    r.r_offset >= 1 && r.r_offset < ts->data->d_size &&
-			    (code[r.r_offset - 1] == 0xe8 || code[r.r_offset - 1] == 0xe9);
+			    (code[r.r_offset - 1] == 0xe8 || code[r.r_offset - 1] == 0xe9 ||
+			     (r.r_offset >= 2 && code[r.r_offset - 2] == 0x0f &&
+			      (code[r.r_offset - 1] & 0xf0) == 0x80)); /* call, jmp, jcc */
 			if (!direct)
 				return true;
 		}
@@ -718,6 +721,13 @@ static void classify(struct unit *u, struct create_report *r, const struct diffm
 	const char *file = p->file;
 	bool const_changed = false;
 	char why[512];
+	/*
+	 * The diff touches neither this file nor anything a compile may include
+	 * (only .c files, tests, docs): the unit was compiled from the same text
+	 * twice, so whatever differs comes from the build itself (redis's
+	 * release.h, generated with a timestamp), not from the fix.
+	 */
+	bool noise = dm && !diffmap_has(dm, file) && !diffmap_may_include(dm);
 
 	if (p->lto || (o->elf && o->lto)) {
 		report_add(r, CREATE_REFUSED, p->file, file,
@@ -737,9 +747,18 @@ static void classify(struct unit *u, struct create_report *r, const struct diffm
 				y->orig_name = o->sym[oi].name;
 				free(y->why);
 				y->why = strdup(why);
-				if (!strncmp(why, "byte", 4) &&
-				    untouched(prog, prog_path, o, oi, dm, &lo, &hi) &&
-				    line_only(o, oi, p, i, dm, lo, hi, what, sizeof(what))) {
+				if (noise) {
+					y->verdict = FS_SAME;
+					report_add(
+					    r, CREATE_IGNORED, y->name, file,
+					    "differs between two builds of the same text "
+					    "(%s): the diff touches neither %s nor any file "
+					    "it may include, so the build made the difference "
+					    "(a generated file, a timestamp), not the fix",
+					    why, file);
+				} else if (!strncmp(why, "byte", 4) &&
+					   untouched(prog, prog_path, o, oi, dm, &lo, &hi) &&
+					   line_only(o, oi, p, i, dm, lo, hi, what, sizeof(what))) {
 					y->verdict = FS_SAME;
 					report_add(
 					    r, CREATE_IGNORED, y->name, file,
@@ -763,6 +782,8 @@ static void classify(struct unit *u, struct create_report *r, const struct diffm
 			}
 			y->verdict = FS_OLDVAR;
 			y->orig_name = o->sym[oi].name;
+			if (noise)
+				continue; /* the same text: the program's instance stands */
 			if (GELF_ST_BIND(y->s.st_info) == STB_LOCAL && y->s.st_shndx < p->nsec &&
 			    !(p->sec[y->s.st_shndx].sh.sh_flags & SHF_WRITE) &&
 			    GELF_ST_TYPE(y->s.st_info) == STT_OBJECT &&
@@ -963,7 +984,68 @@ static void check_producer(struct unit *u, const char *prog_path, struct create_
 
 /* ---- the whole run ---- */
 
-static int make_workdir(const struct create_opts *o, struct create_report *r)
+/* ---- reuse of the original build (--workdir) ---- */
+
+static uint64_t tree_hash;
+static size_t tree_off;
+
+static void fnv(const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	for (size_t i = 0; i < n; i++)
+		tree_hash = (tree_hash ^ c[i]) * 0x100000001b3ull;
+}
+
+static int tree_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)flag;
+	(void)ftw;
+	fnv(p + tree_off, strlen(p + tree_off) + 1);
+	fnv(&st->st_mode, sizeof(st->st_mode));
+	if (!S_ISDIR(st->st_mode)) {
+		fnv(&st->st_size, sizeof(st->st_size));
+		fnv(&st->st_mtim, sizeof(st->st_mtim));
+	}
+	return 0;
+}
+
+/*
+ * What the original build depends on: the source tree (every name, size and
+ * mtime), the build command, and this hotpatch binary (the wrapper's flags).
+ */
+static void orig_key(const struct create_opts *o, const char *self, char *buf, size_t size)
+{
+	struct stat st = {0};
+
+	tree_hash = 0xcbf29ce484222325ull;
+	tree_off = strlen(o->source);
+	nftw(o->source, tree_one, 32, FTW_PHYS);
+	if (stat("/proc/self/exe", &st)) /* the running file, even if replaced since */
+		stat(self, &st);
+	snprintf(buf, size, "source %s\nbuild %s\nhotpatch %s %lld %lld.%09ld\ntree %016llx\n",
+		 o->source, o->build ? o->build : "", self, (long long)st.st_size,
+		 (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, (unsigned long long)tree_hash);
+}
+
+/* Does WORK/orig.key say that WORK/orig is the original build of this key? */
+static bool orig_reusable(const char *work, const char *key)
+{
+	char path[PATH_MAX + 16], buf[2 * PATH_MAX + 512];
+	struct stat st;
+	size_t n = 0;
+
+	snprintf(path, sizeof(path), "%s/orig.key", work);
+	FILE *f = fopen(path, "re");
+	if (f) {
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+	}
+	buf[n] = 0;
+	snprintf(path, sizeof(path), "%s/orig", work);
+	return n && !strcmp(buf, key) && !stat(path, &st) && S_ISDIR(st.st_mode);
+}
+
+static int make_workdir(const struct create_opts *o, struct create_report *r, bool keep_orig)
 {
 	if (o->workdir) {
 		if (mkdir(o->workdir, 0700) && errno != EEXIST)
@@ -975,6 +1057,8 @@ static int make_workdir(const struct create_opts *o, struct create_report *r)
 		static const char *const sub[] = {"b",	      "orig",	     "patched",
 						  "log-orig", "log-patched", "gen"};
 		for (size_t i = 0; i < ARRAY_SIZE(sub); i++) {
+			if (keep_orig && (!strcmp(sub[i], "orig") || !strcmp(sub[i], "log-orig")))
+				continue;
 			snprintf(b, sizeof(b), "%s/%s", r->workdir, sub[i]);
 			rm_rf(b);
 		}
@@ -1024,6 +1108,43 @@ static int open_units(const struct cc_log *lo, const struct cc_log *lp, const ch
 	return err;
 }
 
+/*
+ * A shared library has no main() to probe for a symbol table: its first
+ * static function (in the original build's objects) must be found in it,
+ * else it is stripped and its statics cannot be located.
+ */
+static int probe_symtab(const struct unit *u, size_t nu, struct elf_file *prog,
+			const char *prog_path)
+{
+	const char *first = NULL, *ffile = NULL;
+	unsigned tried = 0;
+
+	for (size_t k = 0; k < nu && tried < 8; k++)
+		for (size_t i = 1; u[k].o.elf && i < u[k].o.nsym && tried < 8; i++) {
+			const struct osym *y = &u[k].o.sym[i];
+			struct elf_sym es;
+			if (!is_func(&y->s) || GELF_ST_BIND(y->s.st_info) != STB_LOCAL ||
+			    strchr(y->name, '.'))
+				continue;
+			hp_err_quiet_begin();
+			int e = elf_file_find(prog, y->name, u[k].o.file, ELF_SYM_FUNC, &es);
+			hp_err_quiet_end();
+			if (e != -HOTPATCH_E_NOSYM)
+				return 0; /* found (or several: a symbol table all the same) */
+			if (!tried++) {
+				first = y->name;
+				ffile = u[k].o.file;
+			}
+		}
+	if (!tried)
+		return 0;
+	return hp_err(HOTPATCH_E_NOTSUP,
+		      "%s: its static functions (%s of %s, ...) are not in its symbol table "
+		      "(stripped?): the functions cannot be located; install its debug symbols "
+		      "(/usr/lib/debug, or HOTPATCH_DEBUG_ROOT)",
+		      prog_path, first, ffile);
+}
+
 int create_run(const struct create_opts *o, struct create_report *r)
 {
 	struct elf_file *prog = NULL;
@@ -1055,13 +1176,21 @@ int create_run(const struct create_opts *o, struct create_report *r)
 			      "%s: no GNU build-id: the patch could not be pinned to it",
 			      prog_path);
 	}
-	/* every executable has a main(), in .symtab or its debuginfo: none means stripped */
+	/*
+	 * A shared library (it has a DT_SONAME): every descriptor names it
+	 * and the pin is its build-id. Every executable has a main(), in .symtab
+	 * or its debuginfo: none means stripped. A library's symbol table is
+	 * probed later, with a static function of its objects (probe_symtab).
+	 */
 	{
 		struct elf_sym ms;
+		const char *so = elf_file_soname(prog);
 		hp_err_quiet_begin();
-		int merr = elf_file_find(prog, "main", NULL, ELF_SYM_FUNC, &ms);
+		bool has_main = !elf_file_find(prog, "main", NULL, ELF_SYM_FUNC, &ms);
 		hp_err_quiet_end();
-		if (merr) {
+		if (so) {
+			hp_strlcpy(r->object, so, sizeof(r->object));
+		} else if (!has_main) {
 			elf_file_free(prog);
 			return hp_err(HOTPATCH_E_NOTSUP,
 				      "%s: no symbol table and no debuginfo found (stripped?): the "
@@ -1080,14 +1209,33 @@ int create_run(const struct create_opts *o, struct create_report *r)
 	struct create_opts oo = *o;
 	oo.source = src_abs;
 	oo.diff = diff_abs;
-	err = make_workdir(o, r);
+	char key[2 * PATH_MAX + 512], wd[PATH_MAX];
+	bool reuse = false;
+	orig_key(&oo, self, key, sizeof(key));
+	if (o->workdir && realpath(o->workdir, wd))
+		reuse = orig_reusable(wd, key);
+	err = make_workdir(o, r, reuse);
 	if (err)
 		goto out;
 	snprintf(work_b, sizeof(work_b), "%s/b", r->workdir);
 	snprintf(d_orig, sizeof(d_orig), "%s/orig", r->workdir);
 	snprintf(d_pat, sizeof(d_pat), "%s/patched", r->workdir);
-	hp_info("building the original in %s", r->workdir);
-	err = build_one(&oo, r->workdir, "orig", false, self);
+	if (reuse) {
+		hp_info("reusing the original build in %s", r->workdir);
+		report_add(r, CREATE_NOTE, "", "",
+			   "the original build of %s/orig was reused (same source tree, build "
+			   "command and hotpatch)",
+			   r->workdir);
+	} else {
+		char kp[PATH_MAX + 16];
+		snprintf(kp, sizeof(kp), "%s/orig.key", r->workdir);
+		unlink(kp);
+		hp_info("building the original in %s", r->workdir);
+		err = build_one(&oo, r->workdir, "orig", false, self);
+		FILE *kf = err ? NULL : fopen(kp, "we");
+		if (kf && (fputs(key, kf) < 0) + fclose(kf))
+			unlink(kp);
+	}
 	if (!err) {
 		hp_info("building the patched source");
 		err = build_one(&oo, r->workdir, "patched", true, self);
@@ -1114,6 +1262,11 @@ int create_run(const struct create_opts *o, struct create_report *r)
 	if (err)
 		goto out;
 
+	if (r->object[0]) {
+		err = probe_symtab(units, nunits, prog, prog_path);
+		if (err)
+			goto out;
+	}
 	err = diffmap_read(diff_abs, &dm);
 	if (err)
 		goto out;

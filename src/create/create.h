@@ -44,6 +44,7 @@ struct create_report {
 	char out[4096]; /* the patch written, "" if none */
 	char workdir[4096];
 	char build_id[128]; /* PROG's, the patch is pinned to it */
+	char object[256];   /* PROG is a shared library: its soname; "" = an executable */
 	unsigned nfixups;   /* PC32/ABS64 descriptors emitted */
 	unsigned nrefused;
 };

@@ -37,6 +37,36 @@ static const char *base_of(const char *p)
 	return b ? b + 1 : p;
 }
 
+bool diffmap_has(const struct diffmap *m, const char *file)
+{
+	const char *b = base_of(file);
+	for (size_t i = 0; i < m->n; i++)
+		if (!strcmp(m->f[i].base, b))
+			return true;
+	return false;
+}
+
+/*
+ * Can a file of the diff be part of a C compile other than its own? Yes unless
+ * it is a .c file (compiled on its own) or a file no compile reads (tests,
+ * documentation, scripts). Anything else (headers, .inc, .def, .in templates
+ * of generated headers, files without an extension) may be included.
+ */
+bool diffmap_may_include(const struct diffmap *m)
+{
+	static const char *const never[] = {".c",   ".tcl",  ".md",  ".txt",  ".py", ".sh", ".json",
+					    ".yml", ".yaml", ".rst", ".html", ".1",  ".3",  ".8"};
+	for (size_t i = 0; i < m->n; i++) {
+		const char *d = strrchr(m->f[i].base, '.');
+		bool safe = false;
+		for (size_t k = 0; d && k < sizeof(never) / sizeof(never[0]); k++)
+			safe = safe || !strcmp(d, never[k]);
+		if (!safe)
+			return true;
+	}
+	return false;
+}
+
 int diffmap_read(const char *path, struct diffmap **out)
 {
 	FILE *f = fopen(path, "re");

@@ -13,6 +13,10 @@ int diffmap_read(const char *path, struct diffmap **out);
 void diffmap_free(struct diffmap *m);
 /* Where old line 'line' of file is after the diff; -1 if the diff touches it (inside a hunk). */
 long diffmap_line(const struct diffmap *m, const char *file, long line);
+/* Does the diff name file (by basename)? */
+bool diffmap_has(const struct diffmap *m, const char *file);
+/* Does the diff touch a file that a compile may include (anything but .c files, tests, docs)? */
+bool diffmap_may_include(const struct diffmap *m);
 /* Does the diff touch a line of file in [lo, hi]? */
 bool diffmap_touches(const struct diffmap *m, const char *file, long lo, long hi);
 /*

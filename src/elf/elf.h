@@ -129,6 +129,8 @@ struct patch_desc {
 struct patch_file {
 	char build_id[HOTPATCH_BUILD_ID_MAX];	/* of the patch itself, "" if none */
 	char pin[HOTPATCH_BUILD_ID_MAX];	/* HOTPATCH_BUILD_ID value, "" if none */
+	char lib_pin[HOTPATCH_BUILD_ID_MAX];	/* HOTPATCH_BUILD_ID with an object: that library's */
+	char lib_pin_object[HOTPATCH_NAME_MAX];	/* ... file name or DT_SONAME, "" if none */
 	unsigned ndesc;
 	struct patch_desc *desc;		/* REPLACE, WRAP, IMPORT, PC32, ABS64 (BUILD_ID folded into pin) */
 	uint64_t load_span;			/* lowest to highest PT_LOAD byte, in pages */

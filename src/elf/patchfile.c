@@ -312,8 +312,20 @@ static int parse_desc(struct pf_ctx *c, const uint8_t *p, size_t d, struct patch
 		return err;
 	if (!out->symbol[0])
 		return bad(c, "descriptor %zu: no symbol name", d);
-	if (kind == HOTPATCH_KIND_BUILD_ID)
-		return set_pin(c, d, out->symbol, pf->pin);
+	if (kind == HOTPATCH_KIND_BUILD_ID) {
+		/* 'object' set: the pin is that shared library's build-id, not the program's */
+		char obj[HOTPATCH_NAME_MAX];
+		err = str_field(c, p, d, F_OBJECT, "object", obj, sizeof(obj));
+		if (err)
+			return err;
+		if (!obj[0])
+			return set_pin(c, d, out->symbol, pf->pin);
+		if (pf->lib_pin_object[0] && strcmp(pf->lib_pin_object, obj))
+			return bad(c, "build-id pins for two libraries %s and %s", pf->lib_pin_object,
+				   obj);
+		hp_strlcpy(pf->lib_pin_object, obj, sizeof(pf->lib_pin_object));
+		return set_pin(c, d, out->symbol, pf->lib_pin);
+	}
 
 	err = str_field(c, p, d, F_OBJECT, "object", out->object, sizeof(out->object));
 	if (!err)

@@ -197,6 +197,23 @@ int plan_build(struct proc *p, struct objects *objs, struct state *st, struct pl
 				      "pid %d: build-id mismatch: patch wants %s, %s has %s", p->pid,
 				      pf->pin, objs->v[0].path, id[0] ? id : "none");
 	}
+	if (pf->lib_pin[0]) {
+		struct elf_file *ef;
+		char id[HOTPATCH_BUILD_ID_MAX] = "";
+		struct object *o = objects_find_name(objs, pf->lib_pin_object);
+		if (!o)
+			return hp_err(HOTPATCH_E_BUILDID,
+				      "pid %d: the patch is pinned to %s (build-id %s), which is not loaded",
+				      p->pid, pf->lib_pin_object, pf->lib_pin);
+		err = object_elf(o, &ef);
+		if (err)
+			return err;
+		if (elf_file_build_id(ef, id) || strcmp(id, pf->lib_pin))
+			return hp_err(HOTPATCH_E_BUILDID,
+				      "pid %d: build-id mismatch: patch wants %s for %s, %s has %s",
+				      p->pid, pf->lib_pin, pf->lib_pin_object, o->path,
+				      id[0] ? id : "none");
+	}
 	pl->f = calloc(pf->ndesc + 1, sizeof(*pl->f));
 	pl->im = calloc(pf->ndesc + 1, sizeof(*pl->im));
 	if (!pl->f || !pl->im)

@@ -11,9 +11,12 @@
 #  - after revert: the old behaviour is back;
 #  - the same fix plus a line added at the top of memcached.c (every line of its ~6000 moves):
 #    the Creator still chooses sasl_server_userdb_checkpass alone.
-# Runs with `make check-creator` (minutes: memcached is built three times). Needs network access
-# to Debian's mirror (apt-get source) unless MEMCACHED_DSC points to a downloaded .dsc.
+# Runs with `make check-creator` (minutes: memcached is built three times, the unfixed build is
+# cached in build/creator/ and the second create reuses the first one's original build). Needs
+# network access to Debian's mirror (apt-get source) the first time, unless MEMCACHED_DSC points
+# to a downloaded .dsc.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/real.sh"
 CR=$ROOT/tests/creator
 HP_TIMEOUT=1200	# three builds of memcached on a busy machine
 need
@@ -21,33 +24,23 @@ for c in dpkg-source patch make python3; do command -v $c >/dev/null || skip "$c
 [ -e /usr/include/sasl/sasl.h ] || skip "libsasl2-dev not installed"
 [ -e /usr/include/event.h ] || skip "libevent-dev not installed"
 
-cd "$WORK"
-if [ -n "${MEMCACHED_DSC:-}" ]; then
-	dsc=$MEMCACHED_DSC
-else
-	# a scratch apt configuration with the deb-src lines of the running suite
-	. /etc/os-release
-	mkdir -p apt/lists/partial apt/cache/archives/partial
-	printf 'deb-src http://deb.debian.org/debian %s main\ndeb-src http://deb.debian.org/debian-security %s-security main\n' \
-		"$VERSION_CODENAME" "$VERSION_CODENAME" >apt/sources.list
-	A=(-o Dir::Etc::SourceList="$WORK/apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
-	   -o Dir::State::Lists="$WORK/apt/lists" -o Dir::Cache="$WORK/apt/cache")
-	timeout 600 apt-get "${A[@]}" -qq update >apt.log 2>&1 || skip "apt-get update (deb-src) failed: no mirror?"
-	timeout 600 apt-get "${A[@]}" -qq source --download-only memcached=1.6.18-1+deb12u1 >>apt.log 2>&1 ||
-		skip "apt-get source memcached=1.6.18-1+deb12u1 failed"
-	dsc=$WORK/memcached_1.6.18-1+deb12u1.dsc
+VER=1.6.18-1+deb12u1
+C=$CACHE/memcached-$VER
+if [ ! -f "$C/ready" ]; then
+	if [ -n "${MEMCACHED_DSC:-}" ]; then DSC=$MEMCACHED_DSC; else debsrc memcached "$VER"; fi
+	note "building memcached $VER without its fix 0008 (cached in $C)"
+	unpack "$C/src" 0008-CVE-2026-47783-CVE-2026-47784.patch
+	# the patches after 0008 (proxy code, not built here) keep the tree as Debian ships it
+	for p in $(sed -n '/^0008-/,$p' "$C/src/debian/patches/series" | tail -n +2); do
+		patch -d "$C/src" -p1 -s <"$C/src/debian/patches/$p" >/dev/null || die "debian patch $p does not apply"
+	done
+	(cd "$C/src" && ./configure -q --enable-sasl --enable-sasl-pwdb >../configure.log 2>&1 &&
+		make -j2 memcached >../make.log 2>&1) || { tail -20 "$C/make.log"; die "memcached does not build"; }
+	touch "$C/ready"
 fi
-dpkg-source -x --skip-patches "$dsc" mc >/dev/null 2>&1 || die "dpkg-source -x failed"
-FIX=$WORK/mc/debian/patches/0008-CVE-2026-47783-CVE-2026-47784.patch
-[ -f "$FIX" ] || die "no $FIX"
-cp "$FIX" "$WORK/sasl-fix.patch"
-for p in $(grep -v '^0008' mc/debian/patches/series); do
-	patch -d mc -p1 -s <"mc/debian/patches/$p" || die "debian patch $p does not apply"
-done
-note "building memcached without the fix"
-(cd mc && ./configure -q --enable-sasl --enable-sasl-pwdb >../configure.log 2>&1 &&
-	make -j2 memcached >../make.log 2>&1) || { tail -20 make.log; die "memcached does not build"; }
-
+cd "$WORK"
+cp "$C/src/debian/patches/0008-CVE-2026-47783-CVE-2026-47784.patch" "$WORK/sasl-fix.patch"
+ln -s "$C/src" mc
 h=$(hostname)
 printf 'alice@%s:wrong\nalice@%s:secret\nbob@%s:pw\n' "$h" "$h" "$h" >pwdb
 mkdir conf && echo 'mech_list: plain' >conf/memcached.conf
@@ -66,7 +59,7 @@ before=$(sed 's/n=\([0-9]*\).*/\1/' load.txt)
 
 note "creating the patch from the Debian fix"
 hp create --source "$WORK/mc" --diff "$WORK/sasl-fix.patch" --binary "$WORK/mc/memcached" \
-	--build 'make -j2 CC="$HOTPATCH_CC" memcached' -o "$WORK/sasl.so"
+	--build 'make -j2 CC="$HOTPATCH_CC" memcached' --workdir "$C/work" -o "$WORK/sasl.so"
 expect_rc 0
 out_has '^replaced +sasl_server_userdb_checkpass \(sasl_defs.c\)'
 hp apply "$MC" "$WORK/sasl.so"
@@ -98,7 +91,7 @@ cp "$WORK/sasl-fix.patch" "$WORK/shift.patch"
 l1=$(head -1 mc/memcached.c)
 printf -- '--- a/memcached.c\n+++ b/memcached.c\n@@ -1 +1,2 @@\n %s\n+/* every line below moves by one */\n' "$l1" >>"$WORK/shift.patch"
 hp create --source "$WORK/mc" --diff "$WORK/shift.patch" --binary "$WORK/mc/memcached" \
-	--build 'make -j2 CC="$HOTPATCH_CC" memcached' -o "$WORK/shift.so"
+	--build 'make -j2 CC="$HOTPATCH_CC" memcached' --workdir "$C/work" -o "$WORK/shift.so"
 expect_rc 0
 n=$(printf '%s\n' "$OUT" | grep -c '^replaced ')
 [ "$n" -eq 1 ] || die "$n functions replaced, want sasl_server_userdb_checkpass alone"

@@ -1,0 +1,35 @@
+# Helpers of the real-program cases (make check-creator), sourced after tests/lib.sh: Debian
+# source packages are fetched once and the unfixed builds are cached under build/creator/,
+# keyed by package version (CREATOR_CACHE to move it).
+CACHE=${CREATOR_CACHE:-$ROOT/build/creator}
+
+# debsrc PKG VERSION: sets DSC to the package's .dsc in $CACHE/dl, fetched once through a scratch
+# apt configuration with the deb-src lines of the running suite (skips without a mirror).
+debsrc() {
+	local pkg=$1 ver=$2 dl=$CACHE/dl
+	DSC=$dl/${pkg}_${ver#*:}.dsc
+	[ -f "$DSC" ] && return 0
+	mkdir -p "$dl/apt/lists/partial" "$dl/apt/cache/archives/partial"
+	. /etc/os-release
+	printf 'deb-src http://deb.debian.org/debian %s main\ndeb-src http://deb.debian.org/debian-security %s-security main\n' \
+		"$VERSION_CODENAME" "$VERSION_CODENAME" >"$dl/apt/sources.list"
+	local A=(-o Dir::Etc::SourceList="$dl/apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
+		 -o Dir::State::Lists="$dl/apt/lists" -o Dir::Cache="$dl/apt/cache")
+	(cd "$dl" && timeout 600 apt-get "${A[@]}" -qq update &&
+		timeout 600 apt-get "${A[@]}" -qq source --download-only "$pkg=$ver") >"$dl/apt-$pkg.log" 2>&1 ||
+		skip "apt-get source $pkg=$ver failed (no deb-src mirror?): see $dl/apt-$pkg.log"
+	[ -f "$DSC" ] || skip "apt-get source $pkg=$ver left no $DSC"
+}
+
+# unpack DIR [SERIES_STOP]: extract $DSC into DIR with its debian/patches applied, all of them or
+# those before SERIES_STOP (a patch name of debian/patches/series).
+unpack() {
+	local dir=$1 stop=${2:-} p
+	rm -rf "$dir" && mkdir -p "$(dirname "$dir")"
+	dpkg-source -x --skip-patches "$DSC" "$dir" >/dev/null 2>&1 || die "dpkg-source -x $DSC failed"
+	[ -f "$dir/debian/patches/series" ] || return 0
+	for p in $(grep -v '^#' "$dir/debian/patches/series"); do
+		[ "$p" = "$stop" ] && break
+		patch -d "$dir" -p1 -s <"$dir/debian/patches/$p" >/dev/null || die "debian patch $p does not apply"
+	done
+}
