@@ -171,6 +171,8 @@ int arch_build_preserving_island(uint32_t keep, uint64_t at, uint64_t target, ui
 uint64_t arch_pointer_guard_addr(uint64_t tls_base);
 /* glibc's PTR_DEMANGLE. */
 uint64_t arch_demangle(uint64_t v, uint64_t guard);
+/* Its rotation (x86_64: 17; 0 where PTR_MANGLE only xors): lets a scan demangle inline. */
+unsigned arch_mangle_rotation(void);
 /* The registers a jmp_buf saved (the rest zero). */
 void arch_jmpbuf_regs(const uint64_t jb[ARCH_JMPBUF_WORDS], uint64_t guard,
 		      struct user_regs_struct *r);

@@ -290,7 +290,8 @@ int leave_windows(struct proc *p, const struct range *win, size_t n, uint64_t de
 
 /* Bytes of writable memory read per search, smallest mappings first (stacks and heaps before guest RAM). */
 #define CONTEXT_SCAN_BUDGET (256ull << 20)
-#define REFERENCE_SCAN_BUDGET (256ull << 20)
+#define REFERENCE_SCAN_BUDGET (256ull << 20)		/* inside the pause */
+#define REFERENCE_SCAN_BUDGET_RUNNING (4096ull << 20)	/* while the threads run */
 
 /* A context parked by glibc's sigsetjmp (jmp_buf) or getcontext/swapcontext (ucontext_t). */
 struct pctx {
@@ -331,6 +332,6 @@ struct ref {
  * 0 is not a proof.
  */
 int contexts_references(struct proc *p, const char *own_path, const struct range *r, size_t nr,
-			struct ref *hit, bool *unproven);
+			uint64_t budget, struct ref *hit, bool *unproven);
 
 #endif

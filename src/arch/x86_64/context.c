@@ -27,9 +27,16 @@ uint64_t arch_pointer_guard_addr(uint64_t tls_base)
 	return tls_base + TCB_POINTER_GUARD;
 }
 
+#define MANGLE_ROT 17
+
 uint64_t arch_demangle(uint64_t v, uint64_t guard)
 {
-	return ((v >> 17) | (v << 47)) ^ guard;
+	return ((v >> MANGLE_ROT) | (v << (64 - MANGLE_ROT))) ^ guard;
+}
+
+unsigned arch_mangle_rotation(void)
+{
+	return MANGLE_ROT;
 }
 
 enum { JB_RBX, JB_RBP, JB_R12, JB_R13, JB_R14, JB_R15, JB_RSP, JB_PC };
