@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The one header generic code uses for CPU specifics. Implemented in
- * src/arch/x86_64/. No CPU #ifdef outside src/arch/.
+ * src/arch/x86_64/ and src/arch/aarch64/ (the Makefile builds one of them, from the
+ * target triple); each has a defs.h with its constants (jump lengths, instruction bytes,
+ * the caller-saved register set). No CPU #ifdef outside src/arch/.
  */
 #ifndef HP_ARCH_H
 #define HP_ARCH_H
@@ -11,22 +13,28 @@
 #include <stdint.h>
 #include <sys/user.h>
 
+#if defined(__aarch64__) || defined(HP_ARCH_AARCH64)
+#include "arch/aarch64/defs.h"
+#else
+#include "arch/x86_64/defs.h"
+#endif
+
 /* ---- jumps (jump.c) ---- */
+/*
+ * "rel32" is the near jump (x86_64: e9 rel32, 5 bytes, +-2 GiB; aarch64: B imm26, 4 bytes,
+ * +-128 MiB), "abs" the far one that reaches anywhere (ARCH_JMP_REL32_LEN, ARCH_JMP_ABS_LEN),
+ * "endbr" the landing pad kept at a function's entry (endbr64; BTI c/j/jc).
+ */
 
-#define ARCH_JUMP_MAX 16	/* longest jump we write */
-#define ARCH_JMP_REL32_LEN 5	/* e9 rel32 */
-#define ARCH_JMP_ABS_LEN 14	/* ff 25 00000000 + imm64: jmp *0(%rip), clobbers nothing */
-#define ARCH_ENDBR_LEN 4
-
-/* True when the 4 bytes at code are endbr64 (f3 0f 1e fa). */
+/* True when code starts with a landing pad that stays in front of our jump (ARCH_ENDBR_LEN bytes). */
 bool arch_is_endbr(const uint8_t *code, size_t len);
-/* rel32 reach: can an e9 at 'from' (its first byte) reach 'to'? */
+/* Near reach: can a near jump at 'from' (its first byte) reach 'to'? */
 bool arch_rel32_reaches(uint64_t from, uint64_t to);
-/* Encode the shortest jump from 'from' to 'to' into buf; returns its length (5 or 14). */
+/* Encode the shortest jump from 'from' to 'to' into buf; returns its length. */
 size_t arch_encode_jump(uint64_t from, uint64_t to, uint8_t *buf);
-/* Encode e9 rel32 only; returns 5, or 0 when out of reach. */
+/* Encode the near jump only; returns its length, or 0 when out of reach. */
 size_t arch_encode_jmp_rel32(uint64_t from, uint64_t to, uint8_t *buf);
-/* Encode the 14-byte absolute jump. Returns 14. */
+/* Encode the far jump (ARCH_JMP_ABS_LEN bytes). Returns its length. */
 size_t arch_encode_jmp_abs(uint64_t to, uint8_t *buf);
 /* True when every byte of [code, code+len) is alignment padding (nop forms, int3, 00 after ret). */
 bool arch_is_padding(const uint8_t *code, size_t len);
@@ -88,15 +96,6 @@ bool arch_rewind_syscall(struct user_regs_struct *regs);
 int arch_ext_regset(void);
 /* The thread pointer (x86_64: fs_base; glibc puts its thread block at the top of the thread's stack). */
 uint64_t arch_tls_base(const struct user_regs_struct *regs);
-/* The signal return trampoline every x86_64 libc uses as sa_restorer: mov $15,%rax; syscall. */
-#define ARCH_SIGRETURN_STUB "\x48\xc7\xc0\x0f\x00\x00\x00\x0f\x05"
-#define ARCH_SIGRETURN_STUB_LEN 9
-/* The syscall instruction bytes (0f 05). */
-#define ARCH_SYSCALL_INSN "\x0f\x05"
-#define ARCH_SYSCALL_INSN_LEN 2
-#define ARCH_BREAKPOINT_INSN 0xcc
-/* How far past the breakpoint instruction the pc is when its trap is reported (int3: one byte). */
-#define ARCH_BREAKPOINT_PC_ADJUST 1
 
 /* ---- debug registers (debugreg.c): offsets in struct user for PTRACE_POKEUSER ---- */
 /* Offset of DR'n' in struct user. */
@@ -108,15 +107,6 @@ bool arch_dr6_hit_slot0(uint64_t dr6);
 
 /* ---- decoding (decode.c, zydis) ---- */
 
-/* Caller-saved registers, as a bit set. */
-enum arch_reg {
-	ARCH_REG_RAX, ARCH_REG_RCX, ARCH_REG_RDX, ARCH_REG_RSI, ARCH_REG_RDI,
-	ARCH_REG_R8, ARCH_REG_R9, ARCH_REG_R10, ARCH_REG_R11,
-	ARCH_REG_XMM0,	/* ..XMM15 (whole vector register incl. ymm/zmm upper parts) */
-	ARCH_REG_XMM15 = ARCH_REG_XMM0 + 15,
-	ARCH_REG_NR
-};
-#define ARCH_REGS_CALLER_SAVED ((1u << ARCH_REG_NR) - 1)	/* = "everything" */
 /* Comma-separated register names of a set ("rcx,rdx,xmm3"); returns buf. */
 const char *arch_regs_str(uint32_t set, char *buf, size_t len);
 

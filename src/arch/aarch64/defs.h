@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/* aarch64 constants behind src/arch/arch.h: jump lengths, instruction words, caller-saved registers. */
+#ifndef HP_ARCH_AARCH64_DEFS_H
+#define HP_ARCH_AARCH64_DEFS_H
+
+#define ARCH_JUMP_MAX 20	/* longest sequence we write: BTI c + far jump */
+#define ARCH_JMP_REL32_LEN 4	/* B imm26: +-128 MiB */
+#define ARCH_JMP_ABS_LEN 16	/* LDR x16, #8; BR x16; .quad target (x16 = IP0: veneers may clobber it) */
+#define ARCH_ENDBR_LEN 4	/* BTI c / j / jc, kept in front of the jump */
+#define ARCH_INSN_LEN 4
+
+/* The signal return trampoline (glibc's __default_rt_sa_restorer, the vDSO's): mov x8, #139; svc #0. */
+#define ARCH_SIGRETURN_STUB "\x68\x11\x80\xd2\x01\x00\x00\xd4"
+#define ARCH_SIGRETURN_STUB_LEN 8
+/* svc #0 */
+#define ARCH_SYSCALL_INSN "\x01\x00\x00\xd4"
+#define ARCH_SYSCALL_INSN_LEN 4
+/* brk #0: unlike int3 the reported pc is the BRK itself. */
+#define ARCH_BREAKPOINT_INSN_WORD 0xd4200000u
+#define ARCH_BREAKPOINT_LEN 4
+#define ARCH_BREAKPOINT_PC_ADJUST 0
+
+/* A64 instruction words the backend and its tests name. */
+#define A64_NOP 0xd503201fu
+#define A64_BTI_C 0xd503245fu
+#define A64_BTI_J 0xd503249fu
+#define A64_BTI_JC 0xd50324dfu
+#define A64_PACIASP 0xd503233fu
+#define A64_PACIBSP 0xd503237fu
+#define A64_RET 0xd65f03c0u
+
+/*
+ * The registers a caller may rely on across a call when IPA-RA saw the callee leave them
+ * alone (AAPCS64 caller-saved): x0-x18 (x16/x17 are IP0/IP1, x18 the platform register,
+ * kept out of the analysis' promises: a veneer may clobber IP0/IP1 anyway), and v0-v7,
+ * v16-v31 whole (v8-v15: only the upper 64 bits are caller-saved; counted whole).
+ */
+enum arch_reg {
+	ARCH_REG_X0,		/* ..X17: bit n is xn */
+	ARCH_REG_X15 = ARCH_REG_X0 + 15,
+	ARCH_REG_X16, ARCH_REG_X17, ARCH_REG_X18,
+	ARCH_REG_V0,		/* ..V31 would not fit 32 bits: v0-v7 and v16-v23 individually, */
+	ARCH_REG_V7 = ARCH_REG_V0 + 7,
+	ARCH_REG_VHI,		/* v8-v31 as one (upper halves of v8-v15, v16-v31 whole) */
+	ARCH_REG_NR
+};
+#define ARCH_REGS_CALLER_SAVED ((1u << ARCH_REG_NR) - 1)	/* = "everything" */
+
+/*
+ * The sequence written over a function entry: a BTI kept in front, PACIASP/PACIBSP turned
+ * into BTI c, then the jump (jump.c). buf[0] is the byte at 'from'; returns the length.
+ */
+size_t arch_encode_entry_jump(const uint8_t *code, size_t len, uint64_t from, uint64_t to,
+			      uint8_t *buf);
+
+/* Extended register state saved and restored whole around injected code (regs.c). */
+struct arch_regset_desc {
+	int type;		/* NT_* */
+	const char *name;
+	size_t max_size;	/* buffer size that holds the largest form */
+	bool optional;		/* absent on CPUs without the feature (EINVAL/ENODEV): skipped */
+	bool writable;		/* restored with SETREGSET (PAC masks are read-only) */
+};
+/* The regsets of this architecture, beyond the general registers. */
+const struct arch_regset_desc *arch_ext_regsets(int *n);
+
+/* NT_ARM_HW_BREAK control word of an execute breakpoint at EL0 on a 4-byte A64 instruction. */
+uint32_t arch_hwbp_exec_ctrl(void);
+
+/*
+ * aarch64 syscall restart, as the kernel leaves a thread at a ptrace stop inside a system
+ * call (arch/arm64/kernel/signal.c:do_signal): for -ERESTARTSYS/-ERESTARTNOINTR/-ERESTARTNOHAND/
+ * -ERESTART_RESTARTBLOCK it has already put pc back on the svc and x0 back to its first
+ * argument, and forgotten the syscall (NT_ARM_SYSTEM_CALL reads -1). Restoring the saved
+ * registers after injected code restarts the call by itself; nothing marks "in a syscall".
+ * A call that returned -EINTR (epoll_pwait & co.) is past its svc with x0 = -EINTR: the
+ * first argument is gone from the registers, so the caller must have read it
+ * (/proc/TID/syscall) before the stop. Rewinds regs onto the svc with x0 = arg0; returns false
+ * when regs is not such a stop (x0 != -EINTR, or the word before pc is not svc #0).
+ */
+struct user_regs_struct;
+bool arch_eintr_rewind(struct user_regs_struct *regs, uint32_t insn_before_pc, uint64_t arg0);
+
+#endif

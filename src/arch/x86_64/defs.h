@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/* x86_64 constants behind src/arch/arch.h: jump lengths, instruction bytes, caller-saved registers. */
+#ifndef HP_ARCH_X86_64_DEFS_H
+#define HP_ARCH_X86_64_DEFS_H
+
+#define ARCH_JUMP_MAX 16	/* longest jump we write */
+#define ARCH_JMP_REL32_LEN 5	/* e9 rel32 */
+#define ARCH_JMP_ABS_LEN 14	/* ff 25 00000000 + imm64: jmp *0(%rip), clobbers nothing */
+#define ARCH_ENDBR_LEN 4
+
+/* The signal return trampoline every x86_64 libc uses as sa_restorer: mov $15,%rax; syscall. */
+#define ARCH_SIGRETURN_STUB "\x48\xc7\xc0\x0f\x00\x00\x00\x0f\x05"
+#define ARCH_SIGRETURN_STUB_LEN 9
+/* The syscall instruction bytes (0f 05). */
+#define ARCH_SYSCALL_INSN "\x0f\x05"
+#define ARCH_SYSCALL_INSN_LEN 2
+#define ARCH_BREAKPOINT_INSN 0xcc
+/* How far past the breakpoint instruction the pc is when its trap is reported (int3: one byte). */
+#define ARCH_BREAKPOINT_PC_ADJUST 1
+
+/* Caller-saved registers, as a bit set. */
+enum arch_reg {
+	ARCH_REG_RAX, ARCH_REG_RCX, ARCH_REG_RDX, ARCH_REG_RSI, ARCH_REG_RDI,
+	ARCH_REG_R8, ARCH_REG_R9, ARCH_REG_R10, ARCH_REG_R11,
+	ARCH_REG_XMM0,	/* ..XMM15 (whole vector register incl. ymm/zmm upper parts) */
+	ARCH_REG_XMM15 = ARCH_REG_XMM0 + 15,
+	ARCH_REG_NR
+};
+#define ARCH_REGS_CALLER_SAVED ((1u << ARCH_REG_NR) - 1)	/* = "everything" */
+
+#endif
