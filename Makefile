@@ -37,11 +37,20 @@ override CPPFLAGS := -Iinclude -Isrc -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
 	-DHOTPATCH_PREFIX=\"$(PREFIX)\" $(CPPFLAGS)
 override CFLAGS := $(CSTD) $(CFLAGS) $(WARN) -fno-strict-aliasing
 LDFLAGS  ?=
-LIBS     := -lelf -ldw -lZydis -lpthread
+# The CPU backend under src/arch/ follows the compiler's target triple (CC=aarch64-linux-gnu-gcc
+# with a sysroot builds src/arch/aarch64, decoding with capstone; x86_64 decodes with zydis).
+ARCH     ?= $(firstword $(subst -, ,$(shell $(CC) -dumpmachine)))
+ifeq ($(ARCH),aarch64)
+DECODER_LIB := -lcapstone
+else
+ARCH     := x86_64
+DECODER_LIB := -lZydis
+endif
+LIBS     := -lelf -ldw $(DECODER_LIB) -lpthread
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 LIB_SRC  := $(sort $(wildcard src/common/*.c src/proc/*.c src/elf/*.c src/unwind/*.c \
-                              src/patch/*.c src/arch/x86_64/*.c src/create/*.c))
+                              src/patch/*.c src/arch/$(ARCH)/*.c src/create/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 HDRS     := $(wildcard include/*.h src/*/*.h src/arch/*/*.h)
 
@@ -53,7 +62,7 @@ ASAN_CLI_OBJ := $(CLI_SRC:%.c=$(B)/asan/obj/%.o)
 SHLIB    := $(B)/libhotpatch.so.$(VERSION)
 PROGS    := $(B)/hotpatch $(B)/libhotpatch.a $(SHLIB) $(B)/$(SONAME) $(B)/libhotpatch.so
 
-.PHONY: all progs deps check check-creator unit poison-check layers-check integration demo bench install uninstall deb clean fuzz format \
+.PHONY: all progs deps check check-aarch64 check-creator unit poison-check layers-check integration demo bench install uninstall deb clean fuzz format \
 	tests-build
 all: $(PROGS) $(B)/asan/hotpatch
 
@@ -141,6 +150,44 @@ tests-build: $(UNIT_BIN) $(TARGET_BIN) $(PATCH_SO) $(EXTRA_TEST_DEPS) poison-che
 
 check: deps all tests-build
 	@tests/run.sh
+
+# The aarch64 backend in a real arm64 kernel (qemu-system-aarch64, TCG), two CPU models;
+# scripts/aarch64/ and docs/aarch64.md. Host packages, then the arm64 kernel, busybox and sysroot
+# (cached under build/aarch64), the cross-built guest tests, the boots.
+A64      := $(B)/aarch64
+A64_CC   := aarch64-linux-gnu-gcc
+A64_FLAGS := $(CSTD) -O2 -g $(WARN) -Iinclude -Isrc -D_GNU_SOURCE -I$(A64)/sysroot/usr/include
+A64_LDFLAGS := -L$(A64)/sysroot/usr/lib/aarch64-linux-gnu -L$(A64)/sysroot/lib/aarch64-linux-gnu \
+	-Wl,-rpath-link,$(A64)/sysroot/usr/lib/aarch64-linux-gnu -Wl,-rpath-link,$(A64)/sysroot/lib/aarch64-linux-gnu
+A64_ARCH := $(sort $(wildcard src/arch/aarch64/*.c))
+A64_HDRS := src/arch/arch.h $(wildcard src/arch/aarch64/*.h)
+A64_TESTS := $(A64)/tests/hello $(A64)/tests/inject $(A64)/tests/target $(A64)/tests/patch.so \
+	$(A64)/tests/codegen
+.PHONY: aarch64-deps aarch64-tests
+aarch64-deps:
+	@scripts/aarch64/deps.sh
+	@scripts/aarch64/sysroot.sh
+$(A64)/tests/hello: tests/aarch64/hello.c
+	@mkdir -p $(dir $@)
+	$(A64_CC) $(A64_FLAGS) -o $@ $<
+$(A64)/tests/inject: tests/aarch64/inject.c $(A64_ARCH) $(A64_HDRS)
+	@mkdir -p $(dir $@)
+	$(A64_CC) $(A64_FLAGS) -o $@ $< src/arch/aarch64/jump.c src/arch/aarch64/call.c src/arch/aarch64/regs.c
+$(A64)/tests/codegen: tests/aarch64/codegen.c $(A64_ARCH) $(A64_HDRS) src/common/err.c
+	@mkdir -p $(dir $@)
+	$(A64_CC) $(A64_FLAGS) $(A64_LDFLAGS) -o $@ $< src/arch/aarch64/jump.c src/arch/aarch64/decode.c \
+		src/common/err.c -lcapstone
+# The target's functions start with BTI c / PACIASP (-mbranch-protection=standard).
+$(A64)/tests/target: tests/aarch64/target.c
+	@mkdir -p $(dir $@)
+	$(A64_CC) -O2 -g -mbranch-protection=standard -o $@ $<
+$(A64)/tests/patch.so: tests/aarch64/patch.c
+	@mkdir -p $(dir $@)
+	$(A64_CC) -O2 -shared -fPIC -mbranch-protection=standard -o $@ $<
+aarch64-tests: aarch64-deps
+	@$(MAKE) --no-print-directory $(A64_TESTS)
+check-aarch64: aarch64-tests
+	@scripts/aarch64/run.sh
 
 # The Creator on real Debian programs (minutes: apt-get source, three builds each).
 # CREATOR_CASES="memcached_sasl zlib_bound" runs only those (CI: redis alone builds for ~15 min).

@@ -427,10 +427,9 @@ int arch_build_preserving_island(uint32_t keep, uint64_t at, uint64_t target, ui
 			put32(&e, 0xadbf03e0u | ((uint32_t)v[i + 1] << 10) | (uint32_t)v[i]);
 		else
 			put32(&e, 0x3c9f0fe0u | (uint32_t)v[i]);	/* str qN, [sp, #-16]! */
-	put32(&e, 0x58000090u);				/* ldr x16, #16 (the literal below) */
+	put32(&e, 0x58000070u);				/* ldr x16, #12 (the literal below) */
 	put32(&e, 0xd63f0200u);				/* blr x16 */
 	put32(&e, 0x14000003u);				/* b over the literal */
-	put32(&e, A64_NOP);				/* keeps the literal 8-aligned when at is */
 	put64(&e, target);
 	for (int i = (nv - 1) & ~1; i >= 0; i -= 2)
 		if (i + 1 < nv)
