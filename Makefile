@@ -162,7 +162,7 @@ A64_LDFLAGS := -L$(A64)/sysroot/usr/lib/aarch64-linux-gnu -L$(A64)/sysroot/lib/a
 A64_ARCH := $(sort $(wildcard src/arch/aarch64/*.c))
 A64_HDRS := src/arch/arch.h $(wildcard src/arch/aarch64/*.h)
 A64_TESTS := $(A64)/tests/hello $(A64)/tests/inject $(A64)/tests/target $(A64)/tests/patch.so \
-	$(A64)/tests/codegen
+	$(A64)/tests/codegen $(A64)/tests/vecspin
 .PHONY: aarch64-deps aarch64-tests
 aarch64-deps:
 	@scripts/aarch64/deps.sh
@@ -181,6 +181,9 @@ $(A64)/tests/codegen: tests/aarch64/codegen.c $(A64_ARCH) $(A64_HDRS) src/common
 $(A64)/tests/target: tests/aarch64/target.c
 	@mkdir -p $(dir $@)
 	$(A64_CC) -O2 -g -mbranch-protection=standard -o $@ $<
+$(A64)/tests/vecspin: tests/aarch64/vecspin.c
+	@mkdir -p $(dir $@)
+	$(A64_CC) -O2 -g -o $@ $<
 $(A64)/tests/patch.so: tests/aarch64/patch.c
 	@mkdir -p $(dir $@)
 	$(A64_CC) -O2 -shared -fPIC -mbranch-protection=standard -o $@ $<

@@ -360,7 +360,7 @@ int main(int argc, char **argv)
 		printf(bad ? "REGS DIFFER\n" : "REGS OK\n");
 		return bad;
 	}
-	if (argc < 5)
-		DIE("usage: inject PID PATCH.so far|island ADDR:NAME...");
+	if (argc < 4)
+		DIE("usage: inject PID PATCH.so far|island [ADDR:NAME...]");
 	return do_inject(argv[2], !strcmp(argv[3], "island"), argc - 4, argv + 4);
 }
