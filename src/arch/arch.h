@@ -97,6 +97,13 @@ int arch_ext_regset(void);
 /* The thread pointer (x86_64: fs_base; glibc puts its thread block at the top of the thread's stack). */
 uint64_t arch_tls_base(const struct user_regs_struct *regs);
 
+/* ---- unwinding ---- */
+/*
+ * The first registers of the psABI's DWARF numbering from regs, where libdwfl starts a walk
+ * (x86_64: rax..r15, rip; aarch64: x0-x30, sp). Returns how many (ARCH_DWARF_NREGS at most).
+ */
+int arch_dwarf_regs(const struct user_regs_struct *regs, uint64_t *dw);
+
 /* ---- debug registers (debugreg.c): offsets in struct user for PTRACE_POKEUSER ---- */
 /* Offset of DR'n' in struct user. */
 size_t arch_debugreg_offset(int n);

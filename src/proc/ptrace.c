@@ -64,14 +64,17 @@ int pt_listen(pid_t tid)
 	return pt(PTRACE_LISTEN, tid, NULL, NULL);
 }
 
+/* The general registers as the NT_PRSTATUS regset: every architecture has it (aarch64 has no GETREGS). */
 int pt_getregs(pid_t tid, struct user_regs_struct *regs)
 {
-	return pt(PTRACE_GETREGS, tid, NULL, regs);
+	struct iovec iov = { regs, sizeof(*regs) };
+	return pt(PTRACE_GETREGSET, tid, (void *)(long)NT_PRSTATUS, &iov);
 }
 
 int pt_setregs(pid_t tid, const struct user_regs_struct *regs)
 {
-	return pt(PTRACE_SETREGS, tid, NULL, (void *)regs);
+	struct iovec iov = { (void *)regs, sizeof(*regs) };
+	return pt(PTRACE_SETREGSET, tid, (void *)(long)NT_PRSTATUS, &iov);
 }
 
 int pt_getregset(pid_t tid, int type, struct iovec *iov)

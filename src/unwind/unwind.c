@@ -20,11 +20,7 @@
 #include "common/common.h"
 #include "unwind/unwind.h"
 
-/* x86_64 DWARF register numbers (SysV psABI figure 3.36). */
-enum {
-	DW_R12 = 12,
-	DW_NREGS = 17, /* rax..r15 and the return address column (rip) */
-};
+#include "arch/arch.h"
 
 /*
  * Stack reads come in runs of neighbouring words; one pread of an aligned
@@ -122,14 +118,15 @@ static bool uw_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void
 static bool uw_set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
 {
 	const struct user_regs_struct *r = ((struct unwinder *)thread_arg)->regs;
-	const Dwarf_Word dw[DW_NREGS] = {
-	    r->rax, r->rdx, r->rcx, r->rbx, r->rsi, r->rdi, r->rbp, r->rsp, r->r8,
-	    r->r9,  r->r10, r->r11, r->r12, r->r13, r->r14, r->r15, r->rip,
-	};
+	uint64_t regs[ARCH_DWARF_NREGS];
+	Dwarf_Word dw[ARCH_DWARF_NREGS];
+	int n = arch_dwarf_regs(r, regs);
 
-	if (!dwfl_thread_state_registers(thread, 0, DW_NREGS, dw))
+	for (int i = 0; i < n; i++)
+		dw[i] = regs[i];
+	if (!dwfl_thread_state_registers(thread, 0, (unsigned)n, dw))
 		return false;
-	dwfl_thread_state_register_pc(thread, r->rip);
+	dwfl_thread_state_register_pc(thread, arch_pc(r));
 	return true;
 }
 
@@ -262,14 +259,15 @@ static int uw_frame(Dwfl_Frame *frame, void *arg)
 		return DWARF_CB_ABORT;
 	}
 	/*
-	 * When a pc has no CFI libdwfl falls back to following %rbp, which
-	 * silently skips frames of code built without frame pointers. That
-	 * fallback restores only rbp, rsp and the pc, while CFI carries the
+	 * When a pc has no CFI libdwfl falls back to following the frame pointer,
+	 * which silently skips frames of code built without frame pointers. That
+	 * fallback restores only the frame pointer, sp and the pc, while CFI carries the
 	 * callee-saved registers ("same value" unless saved; 0.188 drops %rbx
-	 * there, so %r12 it is). So %r12, known in the first frame, stays known
-	 * exactly as long as every step used CFI and every saved copy was read.
+	 * there, so %r12 it is; x19 on aarch64: ARCH_DWARF_CFI_ONLY_REG). So that register,
+	 * known in the first frame, stays known exactly as long as every step used CFI and
+	 * every saved copy was read.
 	 */
-	if (dwfl_frame_reg(frame, DW_R12, &val) != 0)
+	if (dwfl_frame_reg(frame, ARCH_DWARF_CFI_ONLY_REG, &val) != 0)
 		w->gap = true;
 	/* A return address is looked up inside its call instruction. */
 	w->last_pc = activation ? pc : pc - 1;
@@ -335,9 +333,9 @@ int unwind_thread_act(struct unwinder *uw, pid_t tid, const struct user_regs_str
 	ret = dwfl_getthread_frames(uw->dwfl, tid, uw_frame, &w);
 	uw->regs = NULL;
 	if (w.n == 0) {
-		/* Only the initial frame can fail this way: report rip, nothing more. */
+		/* Only the initial frame can fail this way: report the pc, nothing more. */
 		hp_debug("pid %d: tid %d: no frame unwound: %s", uw->pid, tid, dwfl_errmsg(-1));
-		pcs[0] = regs->rip;
+		pcs[0] = arch_pc(regs);
 		if (act)
 			act[0] = true;
 		*n = 1;

@@ -52,6 +52,14 @@ uint64_t arch_sp(const struct user_regs_struct *regs)
 	return regs->sp;
 }
 
+int arch_dwarf_regs(const struct user_regs_struct *r, uint64_t *dw)
+{
+	for (int i = 0; i < 31; i++)
+		dw[i] = r->regs[i];
+	dw[31] = r->sp;
+	return ARCH_DWARF_NREGS;
+}
+
 void arch_set_pc(struct user_regs_struct *regs, uint64_t pc)
 {
 	regs->pc = pc;

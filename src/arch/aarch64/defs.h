@@ -53,6 +53,11 @@ enum arch_reg {
 size_t arch_encode_entry_jump(const uint8_t *code, size_t len, uint64_t from, uint64_t to,
 			      uint8_t *buf);
 
+/* DWARF (AAPCS64 DWARF ABI): x0-x30 are 0-30, sp is 31; the pc is set apart. */
+#define ARCH_DWARF_NREGS 32
+/* A callee-saved register CFI carries and libdwfl's frame-pointer fallback does not. */
+#define ARCH_DWARF_CFI_ONLY_REG 19	/* x19 */
+
 /* Extended register state saved and restored whole around injected code (regs.c). */
 struct arch_regset_desc {
 	int type;		/* NT_* */

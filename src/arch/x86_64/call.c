@@ -57,6 +57,16 @@ uint64_t arch_tls_base(const struct user_regs_struct *regs)
 	return regs->fs_base;
 }
 
+int arch_dwarf_regs(const struct user_regs_struct *r, uint64_t *dw)
+{
+	const uint64_t v[ARCH_DWARF_NREGS] = {
+		r->rax, r->rdx, r->rcx, r->rbx, r->rsi, r->rdi, r->rbp, r->rsp, r->r8,
+		r->r9,  r->r10, r->r11, r->r12, r->r13, r->r14, r->r15, r->rip,
+	};
+	memcpy(dw, v, sizeof(v));
+	return ARCH_DWARF_NREGS;
+}
+
 void arch_set_pc(struct user_regs_struct *regs, uint64_t pc)
 {
 	regs->rip = pc;

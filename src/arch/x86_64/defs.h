@@ -28,4 +28,9 @@ enum arch_reg {
 };
 #define ARCH_REGS_CALLER_SAVED ((1u << ARCH_REG_NR) - 1)	/* = "everything" */
 
+/* DWARF (SysV psABI figure 3.36): rax..r15 and the return address column (rip). */
+#define ARCH_DWARF_NREGS 17
+/* A callee-saved register CFI carries and libdwfl's frame-pointer fallback does not. */
+#define ARCH_DWARF_CFI_ONLY_REG 12	/* r12 */
+
 #endif
