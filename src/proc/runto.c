@@ -380,7 +380,7 @@ static int run_until_hw(struct proc *p, struct thread **ts, const uint64_t *addr
 
 struct swbp {
 	uint64_t addr;
-	uint8_t orig;		/* the code byte the int3 stands on */
+	uint8_t orig[ARCH_BREAKPOINT_LEN];	/* the code bytes the breakpoint stands on */
 	bool in;		/* the int3 is in the code now */
 };
 
@@ -427,19 +427,20 @@ static int sw_bp_write(struct sw *w, bool in)
 	int err = 0;
 	for (size_t i = 0; i < w->nbp; i++) {
 		struct swbp *b = &w->bp[i];
-		uint8_t cur, want = in ? ARCH_BREAKPOINT_INSN : b->orig;
-		uint8_t expect = in ? b->orig : ARCH_BREAKPOINT_INSN;
+		uint8_t cur[ARCH_BREAKPOINT_LEN];
+		const uint8_t *want = in ? (const uint8_t *)ARCH_BREAKPOINT_BYTES : b->orig;
+		const uint8_t *expect = in ? b->orig : (const uint8_t *)ARCH_BREAKPOINT_BYTES;
 		if (b->in == in)
 			continue;
-		int r = proc_read(w->p, b->addr, &cur, 1);
-		if (!r && cur != expect) {
+		int r = proc_read(w->p, b->addr, cur, sizeof(cur));
+		if (!r && memcmp(cur, expect, sizeof(cur))) {
 			hp_debug("pid %d: code at 0x%llx changed under a breakpoint: left alone",
 				 w->p->pid, (unsigned long long)b->addr);
 			b->in = false;
 			continue;
 		}
 		if (!r)
-			r = proc_write(w->p, b->addr, &want, 1);
+			r = proc_write(w->p, b->addr, want, sizeof(cur));
 		if (!r)
 			b->in = in;
 		else if (!err)
@@ -457,9 +458,10 @@ static void sw_clean_copy(struct sw *w, pid_t pid)
 	if (fd < 0)
 		return;
 	for (size_t i = 0; i < w->nbp; i++) {
-		uint8_t cur;
-		if (pread(fd, &cur, 1, (off_t)w->bp[i].addr) == 1 && cur == ARCH_BREAKPOINT_INSN &&
-		    pwrite(fd, &w->bp[i].orig, 1, (off_t)w->bp[i].addr) == 1)
+		uint8_t cur[ARCH_BREAKPOINT_LEN];
+		if (pread(fd, cur, sizeof(cur), (off_t)w->bp[i].addr) == (ssize_t)sizeof(cur) &&
+		    !memcmp(cur, ARCH_BREAKPOINT_BYTES, sizeof(cur)) &&
+		    pwrite(fd, w->bp[i].orig, sizeof(cur), (off_t)w->bp[i].addr) == (ssize_t)sizeof(cur))
 			hp_debug("pid %d: child %d: breakpoint at 0x%llx taken out of its copy",
 				 w->p->pid, pid, (unsigned long long)w->bp[i].addr);
 	}
@@ -956,10 +958,10 @@ static int sw_setup(struct sw *w)
 			continue;	/* two threads, one address: one int3 */
 		struct swbp *b = &w->bp[w->nbp];
 		b->addr = w->addrs[i];
-		int err = proc_read(p, b->addr, &b->orig, 1);
+		int err = proc_read(p, b->addr, b->orig, ARCH_BREAKPOINT_LEN);
 		if (err)
 			return err;
-		if (b->orig == ARCH_BREAKPOINT_INSN)
+		if (!memcmp(b->orig, ARCH_BREAKPOINT_BYTES, ARCH_BREAKPOINT_LEN))
 			return hp_err(HOTPATCH_E_NOTSUP,
 				      "pid %d: 0x%llx already holds a breakpoint instruction (a debugger's?)",
 				      p->pid, (unsigned long long)b->addr);

@@ -17,6 +17,7 @@
 #define ARCH_SYSCALL_INSN_LEN 4
 /* brk #0: unlike int3 the reported pc is the BRK itself. */
 #define ARCH_BREAKPOINT_INSN_WORD 0xd4200000u
+#define ARCH_BREAKPOINT_BYTES "\x00\x00\x20\xd4"
 #define ARCH_BREAKPOINT_LEN 4
 #define ARCH_BREAKPOINT_PC_ADJUST 0
 

@@ -15,6 +15,8 @@
 #define ARCH_SYSCALL_INSN "\x0f\x05"
 #define ARCH_SYSCALL_INSN_LEN 2
 #define ARCH_BREAKPOINT_INSN 0xcc
+#define ARCH_BREAKPOINT_BYTES "\xcc"
+#define ARCH_BREAKPOINT_LEN 1
 /* How far past the breakpoint instruction the pc is when its trap is reported (int3: one byte). */
 #define ARCH_BREAKPOINT_PC_ADJUST 1
 
