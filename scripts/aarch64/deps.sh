@@ -2,7 +2,7 @@
 # Installs the host packages of the aarch64 rig (cross compiler, qemu, busybox), only if missing.
 # Called by `make check-aarch64`. Root or sudo. Never adds the arm64 architecture to the host's dpkg.
 set -e
-PKGS="qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross cpio libcapstone-dev"
+PKGS="qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross cpio"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
