@@ -65,7 +65,10 @@ void arch_set_pc(struct user_regs_struct *regs, uint64_t pc)
 	regs->pc = pc;
 }
 
-/* The thread pointer lives in TPIDR_EL0 (NT_ARM_TLS), not in the general registers. */
+/*
+ * The thread pointer lives in TPIDR_EL0 (NT_ARM_TLS), not in the general registers. 0 makes
+ * the consistency check skip its quick stack scan (sp >= top) and unwind the thread instead.
+ */
 uint64_t arch_tls_base(const struct user_regs_struct *regs)
 {
 	(void)regs;

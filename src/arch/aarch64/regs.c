@@ -53,3 +53,25 @@ uint32_t arch_hwbp_exec_ctrl(void)
 {
 	return (0xfu << 5) | (2u << 1) | 1u;
 }
+
+/*
+ * The x86 debug-register interface of arch.h (PTRACE_POKEUSER at DR offsets) has no aarch64
+ * counterpart: arm64 refuses PTRACE_POKEUSER, so run-to-address sees no hardware breakpoint
+ * fire and uses BRK. NT_ARM_HW_BREAK (arch_hwbp_exec_ctrl) is not wired into runto.c yet.
+ */
+size_t arch_debugreg_offset(int n)
+{
+	(void)n;
+	return (size_t)-8;
+}
+
+uint64_t arch_dr7_exec_slot0(void)
+{
+	return 0;
+}
+
+bool arch_dr6_hit_slot0(uint64_t dr6)
+{
+	(void)dr6;
+	return false;
+}
