@@ -128,6 +128,12 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
 $(B)/tests/unit/%: tests/unit/%.c $(B)/libhotpatch.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(B)/libhotpatch.a $(LIBS) -lcmocka
+# The aarch64 backend's pure functions, built for the host (capstone decodes arm64 anywhere).
+UNIT_BIN += $(B)/tests/unit/test_aarch64
+A64_UNIT_SRC := src/arch/aarch64/jump.c src/arch/aarch64/decode.c src/common/err.c
+$(B)/tests/unit/test_aarch64: tests/unit/aarch64/test_aarch64.c $(A64_UNIT_SRC) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -DHP_ARCH_AARCH64 $(CFLAGS) -o $@ $< $(A64_UNIT_SRC) -lcapstone -lcmocka
 
 # Test targets and patches; per-file extra flags come from tests/build.mk.
 TARGET_SRC := $(sort $(wildcard tests/targets/*.c))
