@@ -4,6 +4,7 @@
 # tests/aarch64/list; reads the marker lines from the serial console and ends with
 # "N passed, N failed". A boot without the end marker is a failure. Every boot is under timeout.
 # Usage: scripts/aarch64/run.sh [CPU...]   (default: "max,pauth-impdef=on" cortex-a72)
+# LIST=file runs another test list (same format as tests/aarch64/list).
 set -u
 OUT=${OUT:-build/aarch64}
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-600}
@@ -20,7 +21,8 @@ cp -a "$CROSS_LIB"/ld-linux-aarch64.so.1 "$CROSS_LIB"/libc.so.6 "$CROSS_LIB"/lib
 for d in "$OUT"/sysroot/lib/aarch64-linux-gnu "$OUT"/sysroot/usr/lib/aarch64-linux-gnu; do
 	[ -d "$d" ] && find "$d" -maxdepth 1 -name '*.so.*' -exec cp -a {} "$ROOT/lib/" \;
 done
-cp -a tests/aarch64/list tests/aarch64/*.sh "$ROOT/tests/"
+cp -a tests/aarch64/*.sh "$ROOT/tests/"
+cp "${LIST:-tests/aarch64/list}" "$ROOT/tests/list"
 cp -a "$OUT"/tests/* "$ROOT/tests/"
 (cd "$ROOT" && find . | cpio -o -H newc --quiet) > "$OUT/initrd.cpio"
 
