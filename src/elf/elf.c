@@ -25,6 +25,8 @@
 #include <elfutils/libdw.h>
 #include <elfutils/libdwelf.h>
 #include <gelf.h>
+
+#include "arch/arch.h"
 #include <libelf.h>
 
 #include "common/common.h"
@@ -120,7 +122,7 @@ static int obj_open(struct elf_obj *o, const char *path, const char *name, bool 
 			     : hp_err(HOTPATCH_E_NOTELF, "%s: not an ELF file", name);
 	}
 	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB ||
-	    eh.e_machine != EM_X86_64) {
+	    eh.e_machine != ARCH_ELF_MACHINE) {
 		int cls = eh.e_ident[EI_CLASS] == ELFCLASS32 ? 32 : 64;
 		obj_close(o);
 		return quiet

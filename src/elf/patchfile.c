@@ -10,7 +10,8 @@
  *
  * The pointer fields of a descriptor are link-time data: in a shared object
  * they hold 0 in the file and a dynamic relocation (R_X86_64_RELATIVE, or
- * R_X86_64_64 when the pointee is a preemptible global) supplies the value;
+ * R_X86_64_64 when the pointee is a preemptible global; aarch64: R_AARCH64_RELATIVE,
+ * R_AARCH64_ABS64; ARCH_R_*) supplies the value;
  * in a non-PIC executable the field holds the address itself.
  */
 #include <fcntl.h>
@@ -23,6 +24,7 @@
 #include <gelf.h>
 #include <libelf.h>
 
+#include "arch/arch.h"
 #include "common/common.h"
 #include "elf/elf.h"
 #include "hotpatch.h"
@@ -104,7 +106,7 @@ static int collect_relocs(struct pf_ctx *c)
 			uint64_t off = r.r_offset - c->hp_addr;
 			size_t d = off / DESC_SIZE, in = off % DESC_SIZE;
 			uint32_t type = GELF_R_TYPE(r.r_info);
-			if (type == R_X86_64_NONE)
+			if (type == ARCH_R_NONE)
 				continue;
 			if (in < 8 || in % 8)
 				return bad(c, "descriptor %zu: relocation at offset %zu", d, in);
@@ -113,9 +115,9 @@ static int collect_relocs(struct pf_ctx *c)
 				return bad(c, "descriptor %zu: two relocations at offset %zu", d,
 					   in);
 			f->reloc = true;
-			if (type == R_X86_64_RELATIVE) {
+			if (type == ARCH_R_RELATIVE) {
 				f->value = (uint64_t)r.r_addend;
-			} else if (type == R_X86_64_64) {
+			} else if (type == ARCH_R_ABS64) {
 				GElf_Sym s;
 				size_t idx = GELF_R_SYM(r.r_info);
 				if (!symdata || idx > INT32_MAX ||
@@ -407,7 +409,7 @@ static int parse(Elf *elf, const char *name, struct patch_file *pf)
 	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh))
 		return hp_err(HOTPATCH_E_NOTELF, "%s: not an ELF file", name);
 	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB ||
-	    eh.e_machine != EM_X86_64)
+	    eh.e_machine != ARCH_ELF_MACHINE)
 		return hp_err(HOTPATCH_E_ARCH, "%s: wrong architecture (ELF%d / machine %u)", name,
 			      eh.e_ident[EI_CLASS] == ELFCLASS32 ? 32 : 64, (unsigned)eh.e_machine);
 	if (eh.e_type != ET_DYN && eh.e_type != ET_EXEC)
