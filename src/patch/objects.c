@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "arch/arch.h"
 #include "patch/patch.h"
 #include "unwind/unwind.h"
 
@@ -95,9 +96,9 @@ static int find_r_map(struct proc *p, struct object *exe, uint64_t *r_map)
 	if (err)
 		return err;
 	if (!memcmp(eh.e_ident, ELFMAG, SELFMAG) &&
-	    (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_X86_64))
-		return hp_err(HOTPATCH_E_ARCH, "pid %d: %s is not an x86_64 program (%s): not supported",
-			      p->pid, exe->path,
+	    (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != ARCH_ELF_MACHINE))
+		return hp_err(HOTPATCH_E_ARCH, "pid %d: %s is not an %s program (%s): not supported",
+			      p->pid, exe->path, ARCH_NAME,
 			      eh.e_ident[EI_CLASS] == ELFCLASS32 ? "32-bit" : "other machine");
 	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_phentsize != sizeof(Elf64_Phdr) ||
 	    eh.e_phnum > 256)

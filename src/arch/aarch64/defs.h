@@ -87,6 +87,7 @@ uint32_t arch_hwbp_exec_ctrl(void);
 struct user_regs_struct;
 bool arch_eintr_rewind(struct user_regs_struct *regs, uint32_t insn_before_pc, uint64_t arg0);
 
+#define ARCH_NAME "aarch64"
 /* ELF: the machine, and the relocations a patch file's descriptors carry. */
 #define ARCH_ELF_MACHINE 183	/* EM_AARCH64 */
 #define ARCH_R_NONE 0		/* R_AARCH64_NONE */

@@ -35,6 +35,7 @@ enum arch_reg {
 /* A callee-saved register CFI carries and libdwfl's frame-pointer fallback does not. */
 #define ARCH_DWARF_CFI_ONLY_REG 12	/* r12 */
 
+#define ARCH_NAME "x86_64"
 /* ELF: the machine, and the relocations a patch file's descriptors carry. */
 #define ARCH_ELF_MACHINE 62	/* EM_X86_64 */
 #define ARCH_R_NONE 0		/* R_X86_64_NONE */
