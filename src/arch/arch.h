@@ -97,6 +97,18 @@ int arch_ext_regset(void);
 /* The thread pointer (x86_64: fs_base; glibc puts its thread block at the top of the thread's stack). */
 uint64_t arch_tls_base(const struct user_regs_struct *regs);
 
+/* ---- extended register state ---- */
+/* One register set saved and restored whole around injected code, beyond the general registers. */
+struct arch_regset_desc {
+	int type;		/* NT_* */
+	const char *name;
+	size_t max_size;	/* a buffer that holds its largest form; the kernel reports the real size */
+	bool optional;		/* absent on CPUs without the feature (an error reading it): skipped */
+	bool writable;		/* restored (aarch64's PAC mask is read-only) */
+};
+/* This architecture's sets, in the order they are restored (x86_64: NT_X86_XSTATE). */
+const struct arch_regset_desc *arch_ext_regsets(int *n);
+
 /* ---- unwinding ---- */
 /*
  * The first registers of the psABI's DWARF numbering from regs, where libdwfl starts a walk

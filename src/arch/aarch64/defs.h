@@ -59,16 +59,11 @@ size_t arch_encode_entry_jump(const uint8_t *code, size_t len, uint64_t from, ui
 /* A callee-saved register CFI carries and libdwfl's frame-pointer fallback does not. */
 #define ARCH_DWARF_CFI_ONLY_REG 19	/* x19 */
 
-/* Extended register state saved and restored whole around injected code (regs.c). */
-struct arch_regset_desc {
-	int type;		/* NT_* */
-	const char *name;
-	size_t max_size;	/* buffer size that holds the largest form */
-	bool optional;		/* absent on CPUs without the feature (EINVAL/ENODEV): skipped */
-	bool writable;		/* restored with SETREGSET (PAC masks are read-only) */
-};
-/* The regsets of this architecture, beyond the general registers. */
-const struct arch_regset_desc *arch_ext_regsets(int *n);
+/*
+ * The registers hold no "inside a system call" mark at an interrupt stop (the kernel has
+ * rewound and forgotten the call): generic code tells by the instruction at pc (svc).
+ */
+#define ARCH_SYSCALL_NR_IN_REGS 0
 
 /* NT_ARM_HW_BREAK control word of an execute breakpoint at EL0 on a 4-byte A64 instruction. */
 uint32_t arch_hwbp_exec_ctrl(void);

@@ -132,6 +132,17 @@ bool arch_rewind_syscall(struct user_regs_struct *regs)
 #define NT_X86_XSTATE 0x202
 #endif
 
+/* The whole xstate (x87, SSE, AVX, AVX-512, AMX): the kernel shortens it to the real size (11008 bytes with AVX-512 + AMX). */
+static const struct arch_regset_desc x86_sets[] = {
+	{ NT_X86_XSTATE, "NT_X86_XSTATE", 64 * 1024, false, true },
+};
+
+const struct arch_regset_desc *arch_ext_regsets(int *n)
+{
+	*n = 1;
+	return x86_sets;
+}
+
 int arch_ext_regset(void)
 {
 	return NT_X86_XSTATE;

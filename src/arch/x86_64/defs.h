@@ -42,4 +42,7 @@ enum arch_reg {
 #define ARCH_R_ABS64 1		/* R_X86_64_64 */
 #define ARCH_R_RELATIVE 8	/* R_X86_64_RELATIVE */
 
+/* orig_rax carries the number of the system call a thread is in for the whole call. */
+#define ARCH_SYSCALL_NR_IN_REGS 1
+
 #endif
