@@ -128,3 +128,29 @@ bool arch_eintr_rewind(struct user_regs_struct *regs, uint32_t insn_before_pc, u
 	regs->regs[0] = arg0;		/* x8 still holds the number: the call runs again */
 	return true;
 }
+
+/*
+ * The syscall interface generic code asks (src/proc's EINTR repair, the safe point). The number
+ * of the call a thread is in is not in its registers at an interrupt stop (ARCH_SYSCALL_NR_IN_REGS
+ * is 0): -1, and generic code looks at the instruction at pc instead.
+ */
+long arch_syscall_nr(const struct user_regs_struct *regs)
+{
+	(void)regs;
+	return -1;
+}
+
+bool arch_is_syscall_insn(const uint8_t *code, size_t len)
+{
+	return len >= ARCH_SYSCALL_INSN_LEN && !memcmp(code, ARCH_SYSCALL_INSN, ARCH_SYSCALL_INSN_LEN);
+}
+
+/*
+ * Back onto the svc. x0 holds the result, not the first argument, which the registers no longer
+ * have: only arch_eintr_rewind, given the argument, makes the call run again as it was.
+ * Never reached while arch_syscall_nr is -1 (the generic repair asks it first).
+ */
+void arch_rewind_syscall(struct user_regs_struct *regs)
+{
+	regs->pc -= ARCH_SYSCALL_INSN_LEN;
+}
