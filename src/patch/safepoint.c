@@ -343,11 +343,22 @@ int safepoint_choose(struct proc *p, struct objects *objs, uint64_t deadline, st
  * blocked in one can be borrowed for dlopen without the program noticing.
  * Not epoll_wait, sigtimedwait, semop...: a stop makes those return EINTR
  * (man 7 signal, "interrupted by a stop signal"); such threads come second.
+ * poll, select and pause exist only on the older syscall tables (x86_64, not aarch64, whose
+ * libc uses ppoll and pselect6 for them).
  */
 static const long quiet_syscalls[] = {
-	SYS_read, SYS_poll, SYS_select, SYS_nanosleep, SYS_pause, SYS_accept, SYS_recvfrom,
+	SYS_read, SYS_nanosleep, SYS_accept, SYS_recvfrom,
 	SYS_recvmsg, SYS_wait4, SYS_rt_sigsuspend, SYS_futex, SYS_clock_nanosleep, SYS_waitid,
 	SYS_pselect6, SYS_ppoll, SYS_accept4, SYS_recvmmsg,
+#ifdef SYS_poll
+	SYS_poll,
+#endif
+#ifdef SYS_select
+	SYS_select,
+#endif
+#ifdef SYS_pause
+	SYS_pause,
+#endif
 };
 
 #define BORROW_TRIES 8
