@@ -146,11 +146,12 @@ bool arch_is_syscall_insn(const uint8_t *code, size_t len)
 }
 
 /*
- * Back onto the svc. x0 holds the result, not the first argument, which the registers no longer
- * have: only arch_eintr_rewind, given the argument, makes the call run again as it was.
- * Never reached while arch_syscall_nr is -1 (the generic repair asks it first).
+ * x0 holds the result, not the first argument, which the registers no longer have: the call
+ * cannot be run again from them. False, regs unchanged (only arch_eintr_rewind, given the
+ * argument from /proc/PID/task/TID/syscall, can).
  */
-void arch_rewind_syscall(struct user_regs_struct *regs)
+bool arch_rewind_syscall(struct user_regs_struct *regs)
 {
-	regs->pc -= ARCH_SYSCALL_INSN_LEN;
+	(void)regs;
+	return false;
 }
