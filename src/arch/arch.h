@@ -89,11 +89,6 @@ bool arch_is_syscall_insn(const uint8_t *code, size_t len);
  * saved copy): the caller then leaves the thread as it is.
  */
 bool arch_rewind_syscall(struct user_regs_struct *regs);
-/*
- * PTRACE_GETREGSET type of the state the general registers lack (vector,
- * floating point: x86_64 NT_X86_XSTATE, up to 11008 bytes with AVX-512 + AMX).
- */
-int arch_ext_regset(void);
 /* The thread pointer (x86_64: fs_base; glibc puts its thread block at the top of the thread's stack). */
 uint64_t arch_tls_base(const struct user_regs_struct *regs);
 
@@ -171,11 +166,7 @@ int arch_build_preserving_island(uint32_t keep, uint64_t at, uint64_t target, ui
 
 /* ---- saved user-level contexts (context.c): glibc's jmp_buf and ucontext_t ---- */
 
-#define ARCH_JMPBUF_WORDS 8		/* rbx rbp r12 r13 r14 r15 rsp pc */
-#define ARCH_UCONTEXT_WORDS 29		/* the part read: flags .. uc_mcontext.fpregs */
-#define ARCH_UCONTEXT_GREGS 40		/* offset of uc_mcontext.gregs */
-#define ARCH_UCONTEXT_FPREGS 224	/* offset of uc_mcontext.fpregs */
-#define ARCH_UCONTEXT_FPMEM 424		/* offset of __fpregs_mem, where getcontext points fpregs */
+/* ARCH_JMPBUF_WORDS, ARCH_UCONTEXT_{WORDS,GREGS,FPREGS,FPMEM}: the layouts, in each defs.h. */
 /* Where a thread's libc keeps the pointer-mangling guard, from its thread pointer. */
 uint64_t arch_pointer_guard_addr(uint64_t tls_base);
 /* glibc's PTR_DEMANGLE. */

@@ -189,7 +189,9 @@ static enum verdict classify(struct proc *p, struct objects *objs, struct thread
 	}
 	if (k == 0)
 		return SAFE;
-	bool in_syscall = arch_syscall_nr(&t->regs) >= 0;
+	/* aarch64's registers do not say (ARCH_SYSCALL_NR_IN_REGS): its pc is on the svc then. */
+	bool in_syscall = ARCH_SYSCALL_NR_IN_REGS ? arch_syscall_nr(&t->regs) >= 0
+						  : at_syscall(p, arch_pc(&t->regs));
 	if (in_syscall) {
 		bool ok = k == 1;
 		for (size_t i = 0; !ok && i < k; i++)

@@ -283,32 +283,61 @@ int thread_set_regs(struct proc *p, struct thread *t, const struct user_regs_str
 	return 0;
 }
 
+/*
+ * The extended register state is every set arch_ext_regsets() names (x86_64: the whole
+ * xstate; aarch64: FP/SIMD, SVE at the thread's vector length, TLS, PAC, MTE), each kept as
+ * the kernel reports it (it shortens iov_len to the real size: 11008 bytes with AVX-512 +
+ * AMX) behind a 16-byte header {index, length}, and restored in the list's order. Injected
+ * code may clobber any vector register, and the thread may be mid-vector loop.
+ */
 int thread_get_xstate(struct thread *t, struct xstate *xs)
 {
-	/*
-	 * The kernel shortens iov_len to the real xstate size (11008 bytes with
-	 * AVX-512 + AMX). Save and restore exactly that: injected code may
-	 * clobber any vector register, and the thread may be mid-AVX loop.
-	 */
-	size_t cap = 64 * 1024;
+	int n;
+	const struct arch_regset_desc *d = arch_ext_regsets(&n);
+	size_t cap = 0, pos = 0;
+
+	for (int i = 0; i < n; i++)
+		cap += 16 + ((d[i].max_size + 15) & ~(size_t)15);
 	xs->buf = calloc(1, cap);
 	if (!xs->buf)
 		return -ENOMEM;
-	struct iovec iov = { xs->buf, cap };
-	int err = pt_getregset(t->tid, arch_ext_regset(), &iov);
-	if (err) {
-		free(xs->buf);
-		xs->buf = NULL;
-		return err;
+	for (int i = 0; i < n; i++) {
+		uint8_t *at = (uint8_t *)xs->buf + pos;
+		struct iovec iov = { at + 16, d[i].max_size };
+		int err = pt_getregset(t->tid, d[i].type, &iov);
+		if (err && d[i].optional)
+			continue;	/* a CPU without the feature */
+		if (err) {
+			xstate_release(xs);
+			return err;
+		}
+		const uint64_t hdr[2] = { (uint64_t)i, iov.iov_len };
+		memcpy(at, hdr, sizeof(hdr));
+		pos += 16 + ((iov.iov_len + 15) & ~(size_t)15);
 	}
-	xs->len = iov.iov_len;
+	xs->len = pos;
 	return 0;
 }
 
 int thread_set_xstate(struct thread *t, const struct xstate *xs)
 {
-	struct iovec iov = { xs->buf, xs->len };
-	return pt_setregset(t->tid, arch_ext_regset(), &iov);
+	int n;
+	const struct arch_regset_desc *d = arch_ext_regsets(&n);
+
+	for (size_t pos = 0; pos + 16 <= xs->len;) {
+		uint64_t hdr[2];
+		memcpy(hdr, (const uint8_t *)xs->buf + pos, sizeof(hdr));
+		if (hdr[0] >= (uint64_t)n)
+			return -EINVAL;
+		struct iovec iov = { (uint8_t *)xs->buf + pos + 16, hdr[1] };
+		if (d[hdr[0]].writable) {
+			int err = pt_setregset(t->tid, d[hdr[0]].type, &iov);
+			if (err)
+				return err;
+		}
+		pos += 16 + ((hdr[1] + 15) & ~(size_t)15);
+	}
+	return 0;
 }
 
 void xstate_release(struct xstate *xs)

@@ -303,7 +303,9 @@ int proc_hold_one(struct proc *p, pid_t tid, struct thread **out)
 static bool eintr_syscall(long nr)
 {
 	switch (nr) {
+#ifdef SYS_epoll_wait
 	case SYS_epoll_wait:
+#endif
 	case SYS_epoll_pwait:
 #ifdef SYS_epoll_pwait2
 	case SYS_epoll_pwait2:

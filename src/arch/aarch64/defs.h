@@ -89,4 +89,17 @@ bool arch_eintr_rewind(struct user_regs_struct *regs, uint32_t insn_before_pc, u
 #define ARCH_R_ABS64 257	/* R_AARCH64_ABS64 */
 #define ARCH_R_RELATIVE 1027	/* R_AARCH64_RELATIVE */
 
+/*
+ * glibc's jmp_buf and ucontext_t (context.c). jmp_buf: x19-x28, x29, lr (mangled), -, sp
+ * (mangled). ucontext_t: its mcontext has no fpregs pointer (the FP state is inside
+ * __reserved), so the x86 recognition "fpregs points into the same ucontext" cannot match here:
+ * FPREGS/FPMEM name uc_link and an offset inside the same ucontext it never points to, and parked
+ * ucontexts are not recognised on aarch64 (docs/aarch64.md).
+ */
+#define ARCH_JMPBUF_WORDS 14
+#define ARCH_UCONTEXT_WORDS 57		/* uc_flags .. uc_mcontext.pstate */
+#define ARCH_UCONTEXT_GREGS 184		/* offset of uc_mcontext.regs */
+#define ARCH_UCONTEXT_FPREGS 8		/* uc_link: never points into its own ucontext */
+#define ARCH_UCONTEXT_FPMEM 16
+
 #endif

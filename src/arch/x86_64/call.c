@@ -143,10 +143,6 @@ const struct arch_regset_desc *arch_ext_regsets(int *n)
 	return x86_sets;
 }
 
-int arch_ext_regset(void)
-{
-	return NT_X86_XSTATE;
-}
 
 /* ---- debug registers ---- */
 #include <stddef.h>

@@ -45,4 +45,11 @@ enum arch_reg {
 /* orig_rax carries the number of the system call a thread is in for the whole call. */
 #define ARCH_SYSCALL_NR_IN_REGS 1
 
+/* glibc's jmp_buf and ucontext_t (context.c) */
+#define ARCH_JMPBUF_WORDS 8		/* rbx rbp r12 r13 r14 r15 rsp pc */
+#define ARCH_UCONTEXT_WORDS 29		/* the part read: flags .. uc_mcontext.fpregs */
+#define ARCH_UCONTEXT_GREGS 40		/* offset of uc_mcontext.gregs */
+#define ARCH_UCONTEXT_FPREGS 224	/* offset of uc_mcontext.fpregs */
+#define ARCH_UCONTEXT_FPMEM 424		/* offset of __fpregs_mem, where getcontext points fpregs */
+
 #endif

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/* aarch64 glibc saved contexts: jmp_buf registers, pointer demangling, ucontext_t, call sites. */
+#include <string.h>
+
+#include "arch/arch.h"
+
+/*
+ * glibc/aarch64 keeps its pointer guard in a global (__pointer_chk_guard_local), not in the
+ * thread block: nothing to find from the thread pointer (which arch_tls_base cannot give
+ * anyway), so jmp_bufs are not searched (the caller says so in its debug line).
+ */
+uint64_t arch_pointer_guard_addr(uint64_t tls_base)
+{
+	(void)tls_base;
+	return 0;
+}
+
+/* PTR_MANGLE on aarch64 is an eor with the guard (no rotation). */
+uint64_t arch_demangle(uint64_t v, uint64_t guard)
+{
+	return v ^ guard;
+}
+
+void arch_jmpbuf_regs(const uint64_t jb[ARCH_JMPBUF_WORDS], uint64_t guard, struct user_regs_struct *r)
+{
+	memset(r, 0, sizeof(*r));
+	for (int i = 0; i < 10; i++)
+		r->regs[19 + i] = jb[i];
+	r->regs[29] = jb[10];
+	r->regs[30] = arch_demangle(jb[11], guard);
+	r->pc = r->regs[30];
+	r->sp = arch_demangle(jb[13], guard);
+}
+
+bool arch_ucontext_stack(const uint64_t uc[ARCH_UCONTEXT_WORDS], uint64_t *base, uint64_t *size)
+{
+	*base = uc[2];		/* uc_stack.ss_sp */
+	*size = uc[4];		/* uc_stack.ss_size */
+	return *base && *size;
+}
+
+void arch_ucontext_regs(const uint64_t uc[ARCH_UCONTEXT_WORDS], struct user_regs_struct *r)
+{
+	const uint64_t *m = uc + ARCH_UCONTEXT_GREGS / 8;
+	memset(r, 0, sizeof(*r));
+	for (int i = 0; i < 31; i++)
+		r->regs[i] = m[i];
+	r->sp = m[31];
+	r->pc = m[32];
+	r->pstate = m[33];
+}
+
+/* BL, BLR, and the PAC forms BLRAA/BLRAAZ/BLRAB/BLRABZ end the bytes. */
+bool arch_follows_call(const uint8_t *code, size_t len)
+{
+	uint32_t w;
+	if (len < 4)
+		return false;
+	memcpy(&w, code + len - 4, 4);
+	return (w & 0xfc000000u) == 0x94000000u || (w & 0xfffffc1fu) == 0xd63f0000u ||
+	       (w & 0xfefff800u) == 0xd63f0800u;
+}
