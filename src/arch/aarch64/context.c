@@ -21,6 +21,11 @@ uint64_t arch_demangle(uint64_t v, uint64_t guard)
 	return v ^ guard;
 }
 
+unsigned arch_mangle_rotation(void)
+{
+	return 0;
+}
+
 void arch_jmpbuf_regs(const uint64_t jb[ARCH_JMPBUF_WORDS], uint64_t guard, struct user_regs_struct *r)
 {
 	memset(r, 0, sizeof(*r));
