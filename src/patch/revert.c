@@ -371,8 +371,8 @@ static int do_reclaim(struct op *op, unsigned *freed, unsigned *left)
 		if (p->threads[i]->attached && p->threads[i]->stopped)
 			err = thread_get_regs(p, p->threads[i]);
 	/* Under one stop: which ones nothing refers to any more. */
-	unsigned k = 0;
-	for (unsigned i = 0; !err && i < st->nretained; i++) {
+	unsigned k = 0, n0 = st->nretained;
+	for (unsigned i = 0; !err && i < n0; i++) {
 		struct hotpatch_patch *rec = &st->retained[i];
 		size_t nr = retained_ranges(p, st, rec, r);
 		struct ref ref;
@@ -380,7 +380,14 @@ static int do_reclaim(struct op *op, unsigned *freed, unsigned *left)
 		int ref_found = nr ? contexts_references(p, rec->path, r, nr, REFERENCE_SCAN_BUDGET, &ref,
 							   &unproven) : 0;
 		if (ref_found < 0) {
+			/* Nothing is dropped: the records not looked at yet stay, after the kept ones. */
 			err = ref_found;
+			for (unsigned d = 0; d < ndrop; d++)
+				st->retained[k++] = drop[d];
+			for (unsigned j = i; j < n0; j++)
+				st->retained[k++] = st->retained[j];
+			st->nretained = k;
+			ndrop = 0;
 			break;
 		}
 		if (ref_found || (nr && unproven)) {

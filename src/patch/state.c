@@ -92,6 +92,8 @@ void state_release(struct state *st)
 	for (unsigned i = 0; i < st->npatches; i++)
 		free(st->patches[i].funcs);
 	free(st->patches);
+	for (unsigned i = 0; i < st->nretained; i++)
+		free(st->retained[i].funcs);
 	free(st->retained);
 	free(st->islands);
 	memset(st, 0, sizeof(*st));
