@@ -44,7 +44,7 @@ ln -s "$C/src" mc
 h=$(hostname)
 printf 'alice@%s:wrong\nalice@%s:secret\nbob@%s:pw\n' "$h" "$h" "$h" >pwdb
 mkdir conf && echo 'mech_list: plain' >conf/memcached.conf
-port=$((20000 + RANDOM % 20000))
+port=$(free_port)
 MEMCACHED_SASL_PWDB=$WORK/pwdb SASL_CONF_PATH=$WORK/conf start mc mc/memcached -S -p $port -U 0 \
 	-l 127.0.0.1 -u root -t 4
 MC=$PID

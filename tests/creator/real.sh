@@ -33,3 +33,8 @@ unpack() {
 		patch -d "$dir" -p1 -s <"$dir/debian/patches/$p" >/dev/null || die "debian patch $p does not apply"
 	done
 }
+
+# free_port: a loopback TCP port nobody listens on now (the kernel's pick, not a random guess).
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}

@@ -43,7 +43,7 @@ PROG=$C/prog/src/redis-server
 cp "$C/src/debian/patches/$STOP" "$WORK/cve-1113.patch"
 cp "$C/src/debian/patches/CVE-2025-46818.patch" "$WORK/cve-46818.patch"
 
-port=$((20000 + RANDOM % 20000))
+port=$(free_port)
 start redis "$PROG" --port $port --bind 127.0.0.1 --save '' --appendonly no --protected-mode no
 RS=$PID
 r() { python3 "$CR/resp.py" $port cmd "$@"; }

@@ -31,7 +31,7 @@ LIB=$C/src/libz.so.1.2.13
 cc -O2 -g -I "$C/src" -o "$WORK/zserve" "$CR/zserve.c" -L "$C/src" -lz || die "cannot build zserve"
 [ -z "$(cd "$C/src" && patch -p1 --dry-run -s <"$CR/zlib-e554695.patch" 2>&1)" ] || die "the fix does not apply"
 
-port=$((20000 + RANDOM % 20000))
+port=$(free_port)
 LD_LIBRARY_PATH=$C/src start zserve "$WORK/zserve" $port
 ZS=$PID
 wait_line "$WORK/zserve.out" '^zserve .*zlib 1.2.13' 10 || die "zserve did not start: $(cat "$WORK/zserve.out")"
@@ -56,7 +56,7 @@ expect_rc 0
 out_has 'replaces deflateBound in libz.so.1'
 
 note "the patch is pinned to this libz.so.1: a process using the system's is refused"
-sport=$((port + 1))
+sport=$(free_port)
 start zsys "$WORK/zserve" $sport
 SYS=$PID
 wait_line "$WORK/zsys.out" '^zserve ' 10 || die "second zserve did not start"
