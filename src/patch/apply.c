@@ -35,6 +35,8 @@ static void undo_load_steps(struct proc *p, struct objects *objs, struct plan *p
 		hp_warn("pid %d: dlclose of the patch failed; it stays loaded but unused", p->pid);
 	if (t->gone)
 		return;
+	if (!err && pl->memfd >= 0)
+		patch_memfd_close(p, t, NULL, pl->memfd);
 	/*
 	 * A failed dlopen (a seccomp filter refusing PROT_EXEC, say) can leave
 	 * the file's first mapping behind, forgotten by the loader: unmap what
@@ -64,8 +66,11 @@ static int load_phase(struct op *op, struct thread *t, struct plan *pl, uint64_t
 	struct proc *p = op->p;
 	struct state *st = &op->st;
 	uint64_t *near = calloc(pl->nf + 1, sizeof(*near));
+	char memfd_name[96];
+	patch_memfd_name(st->next_id, pl->pf.build_id, memfd_name, sizeof(memfd_name));
 	struct inject in = { .path = pl->path, .st = &pl->st, .span = pl->pf.load_span,
-			     .align = pl->pf.load_align, .near = near, .nnear = pl->nf };
+			     .align = pl->pf.load_align, .near = near, .nnear = pl->nf,
+			     .memfd_name = memfd_name };
 	int err = near ? 0 : -ENOMEM;
 
 	for (size_t i = 0; i < pl->nf && near; i++)
@@ -79,6 +84,7 @@ static int load_phase(struct op *op, struct thread *t, struct plan *pl, uint64_t
 	if (!err) {
 		err = inject_dlopen(p, &op->objs, t, &in, deadline);
 		pl->was_mapped = in.was_mapped;
+		pl->memfd = in.memfd;
 		*handle = in.handle;
 	}
 	free(near);

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* Injecting an object: file policy and identity, placement, mapping checks, remote dlopen/dlclose/mmap. */
+#include <dirent.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <inttypes.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
@@ -298,39 +301,207 @@ static int place_at_syscall(void *arg, struct proc *p, struct thread *t, long nr
 	return 1;
 }
 
+/* ---- a target in another mount namespace ---- */
+
+/*
+ * A target in another mount namespace (a container; a systemd service with
+ * PrivateTmp=, ProtectHome= or its own RootDirectory=) may see no file at
+ * our path, or another file. Then it gets a copy: a memfd created in the
+ * target and named after the load, filled by us through /proc/PID/fd from
+ * the very file we checked, sealed, and dlopen()ed as /proc/self/fd/N. The
+ * target keeps that descriptor as long as the object is loaded: glibc
+ * knows a loaded object by its name before it opens anything, so a second
+ * copy that got the same number once the first one's was closed would be
+ * taken for the first.
+ */
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U	/* Linux 6.3: executable even where vm.memfd_noexec=1 */
+#endif
+
+/* The target resolves path to the very file we checked. */
+static bool patch_visible(pid_t pid, const char *path, const struct stat *st)
+{
+	char there[4200];
+	struct stat ts;
+
+	if ((size_t)snprintf(there, sizeof(there), "/proc/%d/root%s", (int)pid, path) >= sizeof(there))
+		return false;
+	return !stat(there, &ts) && ts.st_dev == st->st_dev && ts.st_ino == st->st_ino;
+}
+
+void patch_memfd_name(unsigned id, const char *build_id, char *buf, size_t len)
+{
+	snprintf(buf, len, "hotpatch-patch-%u-%.40s", id, build_id);
+}
+
+const char *patch_map_path(const struct proc *p, const struct hotpatch_patch *hp, char *buf,
+			   size_t len)
+{
+	char name[96];
+
+	patch_memfd_name(hp->id, hp->build_id, name, sizeof(name));
+	snprintf(buf, len, "/memfd:%s", name);
+	for (size_t i = 0; i < p->nmaps; i++)
+		if (!strcmp(p->maps[i].path, buf))
+			return buf;
+	return hp->path;
+}
+
+static void remote_close(struct proc *p, struct thread *t, long fd)
+{
+	uint64_t a[1] = { (uint64_t)fd };
+	long ignored;
+
+	proc_remote_syscall(p, t, SYS_close, a, 1, NULL, 0, &ignored);
+}
+
+void patch_memfd_close(struct proc *p, struct thread *t, const struct hotpatch_patch *hp, long fd)
+{
+	char dir[64], link[352], want[160], got[192];
+	struct dirent *de;
+	DIR *d;
+
+	if (fd >= 0 || t->gone) {
+		if (fd >= 0 && !t->gone)
+			remote_close(p, t, fd);
+		return;
+	}
+	patch_memfd_name(hp->id, hp->build_id, want, sizeof(want));
+	snprintf(got, sizeof(got), "/memfd:%s (deleted)", want);
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", p->pid);
+	if (!(d = opendir(dir)))
+		return;
+	while ((de = readdir(d))) {
+		char *end;
+		long n = strtol(de->d_name, &end, 10);
+		if (*end || end == de->d_name)
+			continue;
+		snprintf(link, sizeof(link), "%s/%s", dir, de->d_name);
+		ssize_t k = readlink(link, want, sizeof(want) - 1);
+		if (k < 0)
+			continue;
+		want[k] = 0;
+		if (!strcmp(want, got)) {
+			remote_close(p, t, n);
+			break;
+		}
+	}
+	closedir(d);
+}
+
+/* Copy the checked file into a new memfd of the target: its descriptor in *fd, its identity in *mst. */
+static int memfd_copy(struct proc *p, struct thread *t, const struct inject *in, long *fd,
+		      struct stat *mst)
+{
+	uint64_t a[3] = { REMOTE_DATA, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC };
+	size_t nlen = strlen(in->memfd_name) + 1;
+	char dst[64];
+	struct stat fs;
+	int err, src = -1, out = -1;
+
+	*fd = -1;
+	err = proc_remote_syscall(p, t, SYS_memfd_create, a, 2, in->memfd_name, nlen, fd);
+	if (!err && *fd == -EINVAL) {
+		a[1] &= ~(uint64_t)MFD_EXEC;	/* a kernel before 6.3 */
+		err = proc_remote_syscall(p, t, SYS_memfd_create, a, 2, in->memfd_name, nlen, fd);
+	}
+	if (err)
+		return err;
+	if (*fd < 0) {
+		err = (int)-*fd;
+		*fd = -1;
+		return hp_err(err, "pid %d: %s is not visible in the target's mount namespace, and memfd_create there failed: %s%s",
+			      p->pid, in->path, strerror(err),
+			      err == EACCES ? " (vm.memfd_noexec=2 forbids executable memfds)" : "");
+	}
+	snprintf(dst, sizeof(dst), "/proc/%d/fd/%ld", (int)p->pid, *fd);
+	src = open(in->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (src < 0 || fstat(src, &fs))
+		err = hp_err(errno, "%s: %s", in->path, strerror(errno));
+	else if (fs.st_dev != in->st->st_dev || fs.st_ino != in->st->st_ino)
+		err = hp_err(HOTPATCH_E_MISMATCH, "%s was replaced after it was checked", in->path);
+	else if ((out = open(dst, O_WRONLY | O_CLOEXEC)) < 0)
+		err = hp_err(errno, "pid %d: the memfd for %s: %s", p->pid, in->path, strerror(errno));
+	for (off_t left = fs.st_size; !err && left > 0;) {
+		ssize_t n = sendfile(out, src, NULL, (size_t)left);
+		if (n <= 0)
+			err = hp_err(n < 0 ? errno : EIO, "pid %d: copying %s into the target: %s", p->pid,
+				     in->path, n < 0 ? strerror(errno) : "file shrank");
+		else
+			left -= n;
+	}
+	if (!err && fstat(out, mst))
+		err = hp_err(errno, "pid %d: the memfd for %s: %s", p->pid, in->path, strerror(errno));
+	if (out >= 0)
+		close(out);
+	if (src >= 0)
+		close(src);
+	if (!err) {
+		/* Nobody who inherits the descriptor can change the code afterwards. */
+		uint64_t sa[3] = { (uint64_t)*fd, F_ADD_SEALS,
+				   F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE };
+		long r;
+		if (proc_remote_syscall(p, t, SYS_fcntl, sa, 3, NULL, 0, &r) || r < 0)
+			hp_debug("pid %d: the copy of %s could not be sealed", p->pid, in->path);
+	}
+	if (err) {
+		remote_close(p, t, *fd);
+		*fd = -1;
+	}
+	return err;
+}
+
 /* ---- dlopen: the one sequence of apply and load ---- */
 
 int inject_dlopen(struct proc *p, struct objects *objs, struct thread *t, struct inject *in,
 		  uint64_t deadline)
 {
-	struct placement place = { .span = in->span, .align = in->align, .dev = in->st->st_dev,
-				   .ino = in->st->st_ino };
-	struct remote_hook hook = { .at_syscall = place_at_syscall, .arg = &place };
+	struct stat mst;
+	char via[64], mapped[192];
+	const char *open_as = in->path, *mapped_as = in->path;
+	const struct stat *id = in->st;
 	struct hp_err_saved saved;
 	int err;
 
 	in->handle = in->l_addr = 0;
+	in->memfd = -1;
+	if (in->memfd_name && !patch_visible(p->pid, in->path, in->st)) {
+		err = memfd_copy(p, t, in, &in->memfd, &mst);
+		if (err)
+			return err;
+		snprintf(via, sizeof(via), "/proc/self/fd/%ld", in->memfd);
+		snprintf(mapped, sizeof(mapped), "/memfd:%s", in->memfd_name);
+		open_as = via;
+		mapped_as = mapped;
+		id = &mst;
+		hp_info("pid %d: %s is not visible in the target's mount namespace: loading a copy (%s)",
+			p->pid, in->path, mapped);
+	}
+
+	struct placement place = { .span = in->span, .align = in->align, .dev = id->st_dev,
+				   .ino = id->st_ino };
+	struct remote_hook hook = { .at_syscall = place_at_syscall, .arg = &place };
 	in->was_mapped = patch_file_mapped(p, in->st);
 	place.addr = placement_hint(p, in);
-	err = remote_dlopen(p, objs, t, in->path, place.addr ? &hook : NULL, &in->handle,
+	err = remote_dlopen(p, objs, t, open_as, place.addr ? &hook : NULL, &in->handle,
 			    deadline + 5000000000ull);
 	if (!err && place.addr)
 		hp_debug("pid %d: %s placed at 0x%" PRIx64 " (hint %s)", p->pid, in->path,
 			 place.addr, place.given ? "given" : "not used");
-	if (err == -HOTPATCH_E_DLOPEN && !in->was_mapped) {
+	if (err == -HOTPATCH_E_DLOPEN && (in->memfd >= 0 || !in->was_mapped)) {
 		/*
 		 * A failed dlopen (a seccomp filter refusing PROT_EXEC, say) can
 		 * leave the file's first mapping behind, forgotten by the loader:
 		 * unmap what maps our file now when nothing did before.
 		 */
 		hp_err_save(&saved);
-		patch_unmap_file(p, t, in->st);
+		patch_unmap_file(p, t, id);
 		hp_err_restore(&saved);
 	}
 	if (!err)
 		err = proc_read(p, in->handle, &in->l_addr, sizeof(in->l_addr)); /* link_map.l_addr */
 	if (!err)
-		err = patch_verify_mapping(p, in->path, in->st, in->l_addr);
+		err = patch_verify_mapping(p, mapped_as, id, in->l_addr);
 	if (err && in->handle && !t->gone) {
 		/* Loaded, but not the file we checked: unload it at once (its constructor ran). */
 		hp_err_save(&saved);
@@ -338,7 +509,13 @@ int inject_dlopen(struct proc *p, struct objects *objs, struct thread *t, struct
 		if (r && !patch_target_gone(p, r))
 			hp_warn("pid %d: could not unload %s again", p->pid, in->path);
 		hp_err_restore(&saved);
+		if (r)
+			in->memfd = -1;	/* still loaded: its name must stay unique */
 		in->handle = 0;
+	}
+	if (err && in->memfd >= 0 && !t->gone) {
+		remote_close(p, t, in->memfd);
+		in->memfd = -1;
 	}
 	return err;
 }

@@ -326,7 +326,7 @@ int hotpatch_load(pid_t pid, const char *so_path, const struct hotpatch_opts *op
 	objects_prefetch(&op.objs);
 	err = safepoint_borrow(op.p, &op.objs, op.deadline, &t);
 	if (!err) {
-		struct inject in = { .path = canon, .st = &fst };
+		struct inject in = { .path = canon, .st = &fst, .memfd_name = "hotpatch-load" };
 		uint64_t t_dl = hp_now_ns();
 		err = inject_dlopen(op.p, &op.objs, t, &in, op.deadline);
 		*handle = in.handle;

@@ -227,8 +227,15 @@ struct inject {
 	uint64_t span, align;		/* its load extent and alignment, for placement (0: none) */
 	const uint64_t *near;		/* entries it should be within direct reach of */
 	size_t nnear;
+	/*
+	 * Name of the memfd the file is copied into when the target's mount
+	 * namespace does not show it at 'path' (NULL: never copy). Unique per
+	 * load: revert finds the object's mappings by it (patch_map_path).
+	 */
+	const char *memfd_name;
 	bool was_mapped;		/* out: some mapping showed the file before */
 	uint64_t handle, l_addr;	/* out: dlopen's handle, the object's l_addr */
+	long memfd;			/* out: the target's descriptor of that copy, -1 if none */
 };
 /*
  * In borrowed thread t: dlopen in->path, its first mmap hinted near the
@@ -238,6 +245,24 @@ struct inject {
  */
 int inject_dlopen(struct proc *p, struct objects *objs, struct thread *t, struct inject *in,
 		  uint64_t deadline);
+
+/*
+ * The memfd name of patch 'id' loaded as a copy: "hotpatch-patch-ID-BUILDID"
+ * (the build-id too: a failed apply whose copy could not be unloaded leaves
+ * it inert under an id the next apply reuses).
+ */
+void patch_memfd_name(unsigned id, const char *build_id, char *buf, size_t len);
+/*
+ * The path the target's maps show the code of 'hp' under: its own path, or
+ * "/memfd:hotpatch-patch-ID-BUILDID" when it was loaded as a copy. buf: PATH_MAX.
+ */
+const char *patch_map_path(const struct proc *p, const struct hotpatch_patch *hp, char *buf,
+			   size_t len);
+/*
+ * After the copy of patch hp (or the copy 'fd', when >= 0) is unloaded:
+ * close the target's descriptor that kept its name unique. Best effort.
+ */
+void patch_memfd_close(struct proc *p, struct thread *t, const struct hotpatch_patch *hp, long fd);
 
 /* Remote helpers on a borrowed (stopped) thread. */
 /* dlopen(path, RTLD_NOW) in t; 'hook' (may be NULL) watches its system calls. */

@@ -12,11 +12,13 @@ void plan_release(struct plan *pl)
 	free(pl->im);
 	patch_file_release(&pl->pf);
 	memset(pl, 0, sizeof(*pl));
+	pl->memfd = -1;
 }
 
 int plan_open(const char *arg, struct plan *pl)
 {
 	memset(pl, 0, sizeof(*pl));
+	pl->memfd = -1;
 	int err = patch_file_check(arg, pl->path, &pl->st);
 	if (!err)
 		err = patch_file_read(pl->path, &pl->pf);

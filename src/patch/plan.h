@@ -53,6 +53,7 @@ struct plan {
 	struct islands isl;	/* pages mapped by this apply */
 	uint64_t new_region;	/* state region created by this apply, 0 if it existed */
 	bool was_mapped;	/* the file was mapped in the target before our dlopen */
+	long memfd;		/* the target's descriptor of the copy loaded, -1: none (inject.c) */
 };
 
 /* ---- plan.c: resolution, checks, notes ---- */

@@ -105,7 +105,9 @@ static int retain_if_referenced(struct proc *p, struct state *st, const struct h
 	bool unproven;
 	struct hp_err_catch c;
 	hp_err_catch_begin(&c);
-	int r = contexts_references(p, hp->path, ranges, nr, budget, &ref, &unproven);
+	char own[4096];
+	int r = contexts_references(p, patch_map_path(p, hp, own, sizeof(own)), ranges, nr, budget,
+				    &ref, &unproven);
 	hp_err_catch_end(&c);
 
 	*retained = false;
@@ -182,8 +184,10 @@ static int do_revert(struct op *op, const char *what, struct hotpatch_result *re
 	ranges = calloc(cap, sizeof(*ranges));
 	if (!ranges && !err)
 		err = -ENOMEM;
+	char mp[4096];
+	const char *mapped = err ? hp->path : patch_map_path(p, hp, mp, sizeof(mp));
 	for (size_t i = 0; !err && i < p->nmaps; i++)
-		if (!strcmp(p->maps[i].path, hp->path) && (p->maps[i].prot & PROT_EXEC))
+		if (!strcmp(p->maps[i].path, mapped) && (p->maps[i].prot & PROT_EXEC))
 			ranges[nr++] = (struct range){ p->maps[i].start, p->maps[i].end, "patch code" };
 	for (unsigned i = 0; !err && i < st->nislands; i++)
 		if (st->islands[i].patch_id == hp->id)
@@ -297,6 +301,8 @@ static int do_revert(struct op *op, const char *what, struct hotpatch_result *re
 		if (r && !patch_target_gone(p, r))
 			hp_warn("pid %d: patch %u reverted but dlclose failed: %s", p->pid,
 				res->patch.id, hotpatch_errmsg());
+		if (!r)
+			patch_memfd_close(p, t, &res->patch, -1);
 		for (size_t j = 0; j < nisl && !t->gone; j++)
 			remote_munmap(p, t, isl[j], 4096);
 	} else if (!patch_target_gone(p, r)) {
@@ -331,11 +337,14 @@ static size_t retained_ranges(const struct proc *p, const struct state *st,
 {
 	size_t n = 0;
 	bool again = false;
+	char mine[4096], theirs[4096];
+	const char *mapped = patch_map_path(p, rec, mine, sizeof(mine));
+	/* A copy (memfd) is named after its own load: applied again, it is another object. */
 	for (unsigned i = 0; i < st->npatches; i++)
-		again |= !strcmp(st->patches[i].path, rec->path);
+		again |= !strcmp(patch_map_path(p, &st->patches[i], theirs, sizeof(theirs)), mapped);
 	/* Applied again, the same mapping serves the applied copy: dlclose only drops a reference. */
 	for (size_t i = 0; !again && i < p->nmaps; i++)
-		if (!strcmp(p->maps[i].path, rec->path) && (p->maps[i].prot & PROT_EXEC))
+		if (!strcmp(p->maps[i].path, mapped) && (p->maps[i].prot & PROT_EXEC))
 			r[n++] = (struct range){ p->maps[i].start, p->maps[i].end, "patch code" };
 	for (unsigned i = 0; i < st->nislands; i++)
 		if (st->islands[i].patch_id == rec->id)
@@ -377,8 +386,9 @@ static int do_reclaim(struct op *op, unsigned *freed, unsigned *left)
 		size_t nr = retained_ranges(p, st, rec, r);
 		struct ref ref;
 		bool unproven;
-		int ref_found = nr ? contexts_references(p, rec->path, r, nr, REFERENCE_SCAN_BUDGET, &ref,
-							   &unproven) : 0;
+		char own[4096];
+		int ref_found = nr ? contexts_references(p, patch_map_path(p, rec, own, sizeof(own)), r,
+							   nr, REFERENCE_SCAN_BUDGET, &ref, &unproven) : 0;
 		if (ref_found < 0) {
 			/* Nothing is dropped: the records not looked at yet stay, after the kept ones. */
 			err = ref_found;
@@ -436,6 +446,8 @@ static int do_reclaim(struct op *op, unsigned *freed, unsigned *left)
 		for (unsigned j = 0; !rr && j < ndisl; j++)
 			if (disl[j].patch_id == drop[d].id && !t->gone)
 				remote_munmap(p, t, disl[j].addr, disl[j].len);
+		if (!rr)
+			patch_memfd_close(p, t, &drop[d], -1);
 		proc_release_all(p, NULL);
 		hp_err_catch_end(&c);
 		if (rr && !patch_target_gone(p, rr))
