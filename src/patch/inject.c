@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
@@ -318,15 +319,101 @@ static int place_at_syscall(void *arg, struct proc *p, struct thread *t, long nr
 #define MFD_EXEC 0x0010U	/* Linux 6.3: executable even where vm.memfd_noexec=1 */
 #endif
 
-/* The target resolves path to the very file we checked. */
-static bool patch_visible(pid_t pid, const char *path, const struct stat *st)
+/* The file credentials of a process, from /proc/PID/status (ids as our namespace sees them). */
+struct fscred {
+	unsigned uid, gid, ngroups;
+	unsigned groups[64];
+	uint64_t cap_eff;
+};
+
+static bool fscred_read(pid_t pid, struct fscred *c)
+{
+	char path[64], line[1024];
+	unsigned got = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (!(f = fopen(path, "re")))
+		return false;
+	memset(c, 0, sizeof(*c));
+	while (fgets(line, sizeof(line), f)) {
+		unsigned a, b, d;
+		if (sscanf(line, "Uid: %u %u %u %u", &a, &b, &d, &c->uid) == 4)
+			got |= 1;
+		else if (sscanf(line, "Gid: %u %u %u %u", &a, &b, &d, &c->gid) == 4)
+			got |= 2;
+		else if (sscanf(line, "CapEff: %" SCNx64, &c->cap_eff) == 1)
+			got |= 4;
+		else if (!strncmp(line, "Groups:", 7)) {
+			char *q = line + 7, *end;
+			for (unsigned long g; c->ngroups < ARRAY_SIZE(c->groups); q = end) {
+				g = strtoul(q, &end, 10);
+				if (end == q)
+					break;
+				c->groups[c->ngroups++] = (unsigned)g;
+			}
+		}
+	}
+	fclose(f);
+	return got == 7;
+}
+
+/* The permission bits of st that apply to c (r=4, w=2, x=1). */
+static unsigned mode_for(const struct stat *st, const struct fscred *c)
+{
+	if (st->st_uid == c->uid)
+		return (st->st_mode >> 6) & 7;
+	bool member = st->st_gid == c->gid;
+	for (unsigned i = 0; !member && i < c->ngroups; i++)
+		member = st->st_gid == c->groups[i];
+	return member ? (st->st_mode >> 3) & 7 : st->st_mode & 7;
+}
+
+#define CAP_BIT(n) (1ull << (n))
+/*
+ * The target resolves path to the very file we checked, and may open it:
+ * every directory searchable and the file readable with its file
+ * credentials (CAP_DAC_OVERRIDE/CAP_DAC_READ_SEARCH count; ACLs and LSMs
+ * do not: where they would have allowed it, a copy works as well). *why
+ * says what is wrong otherwise.
+ */
+static bool patch_reachable(pid_t pid, const char *path, const struct stat *st, char *why,
+			    size_t len)
 {
 	char there[4200];
 	struct stat ts;
+	struct fscred c;
+	int root_len = snprintf(there, sizeof(there), "/proc/%d/root", (int)pid);
 
-	if ((size_t)snprintf(there, sizeof(there), "/proc/%d/root%s", (int)pid, path) >= sizeof(there))
+	if ((size_t)snprintf(there, sizeof(there), "/proc/%d/root%s", (int)pid, path) >= sizeof(there) ||
+	    stat(there, &ts) || ts.st_dev != st->st_dev || ts.st_ino != st->st_ino) {
+		snprintf(why, len, "is not visible in the target's mount namespace");
 		return false;
-	return !stat(there, &ts) && ts.st_dev == st->st_dev && ts.st_ino == st->st_ino;
+	}
+	if (!fscred_read(pid, &c)) {
+		snprintf(why, len, "may not be readable by the target (its credentials are unknown)");
+		return false;
+	}
+	if (c.cap_eff & (CAP_BIT(1) | CAP_BIT(2)))	/* CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH */
+		return true;
+	if (!(mode_for(&ts, &c) & 4)) {
+		snprintf(why, len, "is not readable by the target (uid %u)", c.uid);
+		return false;
+	}
+	/* Every directory on the way must be searchable: "/proc/PID/root/a/b" -> ".../a" -> root. */
+	for (char *slash; (slash = strrchr(there, '/')) && slash - there >= root_len;) {
+		*slash = 0;
+		if (slash - there == root_len)
+			hp_strlcpy(slash, "/", 2);	/* the target's "/" itself */
+		if (stat(there, &ts) || !(mode_for(&ts, &c) & 1)) {
+			snprintf(why, len, "is in a directory the target (uid %u) cannot search: %s", c.uid,
+				 there + root_len);
+			return false;
+		}
+		if (slash - there == root_len)
+			break;
+	}
+	return true;
 }
 
 void patch_memfd_name(unsigned id, const char *build_id, char *buf, size_t len)
@@ -410,7 +497,7 @@ static int memfd_copy(struct proc *p, struct thread *t, const struct inject *in,
 	if (*fd < 0) {
 		err = (int)-*fd;
 		*fd = -1;
-		return hp_err(err, "pid %d: %s is not visible in the target's mount namespace, and memfd_create there failed: %s%s",
+		return hp_err(err, "pid %d: %s cannot be opened by the target, and memfd_create there failed: %s%s",
 			      p->pid, in->path, strerror(err),
 			      err == EACCES ? " (vm.memfd_noexec=2 forbids executable memfds)" : "");
 	}
@@ -465,7 +552,8 @@ int inject_dlopen(struct proc *p, struct objects *objs, struct thread *t, struct
 
 	in->handle = in->l_addr = 0;
 	in->memfd = -1;
-	if (in->memfd_name && !patch_visible(p->pid, in->path, in->st)) {
+	char why[4200];
+	if (in->memfd_name && !patch_reachable(p->pid, in->path, in->st, why, sizeof(why))) {
 		err = memfd_copy(p, t, in, &in->memfd, &mst);
 		if (err)
 			return err;
@@ -474,8 +562,7 @@ int inject_dlopen(struct proc *p, struct objects *objs, struct thread *t, struct
 		open_as = via;
 		mapped_as = mapped;
 		id = &mst;
-		hp_info("pid %d: %s is not visible in the target's mount namespace: loading a copy (%s)",
-			p->pid, in->path, mapped);
+		hp_info("pid %d: %s %s: loading a copy (%s)", p->pid, in->path, why, mapped);
 	}
 
 	struct placement place = { .span = in->span, .align = in->align, .dev = id->st_dev,

@@ -1,5 +1,6 @@
 #!/bin/bash
-# mount_ns: a target in another mount namespace (a container, a systemd service with PrivateTmp=)
+# patch_copy: a target that cannot open the patch at our path gets a copy.
+# 1. A target in another mount namespace (a container, a systemd service with PrivateTmp=)
 # does not see the patch file at our path, or sees another file there. The patch's directory is
 # hidden from the target by a tmpfs mounted in the target's own namespace; in it, at the very path
 # of the patch, the target sees a decoy (another patch object, whose constructor would print
@@ -12,8 +13,9 @@
 #    the first one back (two copies, two names: glibc must not take one for the other);
 #  - revert --all restores the original output, unmaps both copies and closes their descriptors;
 #  - apply after that works again (descriptor numbers reused, names unique).
-# The same target seeing the patch at our path loads it by path (apply_* tests); here the same
-# patch applied to a target in our namespace shows no memfd at all.
+# 2. A target running as nobody, the patch in a directory only root may search (root's home, say):
+#    a copy, the patched values, revert.
+# 3. A target in our namespace that may read the file loads it by path: no memfd at all.
 . "$(dirname "$0")/../lib.sh"
 BIN=$T/pie
 need "$BIN" "$P/func100.so" "$P/func1000.so"
@@ -103,4 +105,25 @@ apply_checked "$PID" "$D/a.so"
 wait_stable "$O2" "$from" "$VA"
 mapped "$PID" "$D/a.so"
 grep -q '/memfd:hotpatch-patch-' /proc/"$PID"/maps && die "a copy was made for a target that sees the file"
-echo "mount_ns: ok"
+hp revert "$PID" --all
+expect_rc 0
+
+note "a target that may not search the patch's directory"
+command -v setpriv >/dev/null || skip "setpriv (util-linux) is needed"
+mkdir -m 700 "$WORK/private"
+cp "$P/func100.so" "$WORK/private/a.so"
+cp "$BIN" "$WORK/pie_nobody"
+chmod 755 "$WORK" "$WORK/pie_nobody"
+start pie3 setpriv --reuid=nobody --regid=nogroup --clear-groups "$WORK/pie_nobody"
+O3=$WORK/pie3.out
+wait_line "$O3" '^ready' 10 || die "pie did not start as nobody: $(tail -3 "$O3")"
+[ "$(awk '/^Uid:/ { print $2 }' /proc/$PID/status)" = "$(id -u nobody)" ] || die "not running as nobody"
+from=$(lines "$O3")
+apply_checked "$PID" "$WORK/private/a.so"
+wait_stable "$O3" "$from" "$VA"
+[ "$(memfds "$ID")" -ge 2 ] || die "no copy for a target that cannot read the file"
+from=$(lines "$O3")
+revert_checked "$PID" "$ID"
+wait_stable "$O3" "$from" "$ORIG"
+[ "$(fds "$ID")" -eq 0 ] || die "the copy's descriptor is still open after revert"
+echo "patch_copy: ok"
