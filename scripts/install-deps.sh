@@ -2,7 +2,7 @@
 # Install the Debian packages hotpatch needs to build and test, only if missing.
 # Called by `make deps` (and so by `make check`, `make demo`). Root or sudo.
 set -e
-PKGS="gcc make libc6-dev pkg-config libelf-dev libdw-dev libzydis-dev libcapstone-dev libcmocka-dev clang
+PKGS="gcc g++ make libc6-dev pkg-config libelf-dev libdw-dev libzydis-dev libcapstone-dev libcmocka-dev clang
 libclang-rt-14-dev python3 nginx-core memcached wrk curl binutils procps file util-linux passwd
 python3-jsonschema dpkg-dev debhelper lintian bsdutils ansible-core postgresql-15
 patch libevent-dev libsasl2-dev libsasl2-modules qemu-system-x86"

@@ -18,8 +18,9 @@ static const char create_usage[] =
     "                       [-o FIX.so] [-p N] [--workdir DIR] [--keep] [--json] [-v]\n"
     "Build a patch .so from a source fix: DIR is the tree PROG was built from, FIX.patch\n"
     "a unified diff against it (applied with patch -pN, default -p1). Both trees are\n"
-    "built in a work directory with CMD (default: make CC=\"$HOTPATCH_CC\"), where\n"
-    "$HOTPATCH_CC and $CC are the compiler wrapper 'hotpatch cc'. The functions whose\n"
+    "built in a work directory with CMD (default: make CC=\"$HOTPATCH_CC\"\n"
+    "CXX=\"$HOTPATCH_CXX\"), where $HOTPATCH_CC and $CC are the compiler wrapper\n"
+    "'hotpatch cc', $HOTPATCH_CXX and $CXX the same for C++ ('hotpatch c++'). The functions whose\n"
     "code changed are replaced, new ones added; what cannot be patched is refused, with\n"
     "the reason, and then no file is written. Exit 0 written, 1 refused or failed, 2 usage.\n";
 

@@ -925,7 +925,7 @@ int main(int argc, char **argv)
 	int rc, err;
 
 	/* the Creator and its compiler wrapper parse their own arguments (src/cli/create.c) */
-	if (argc > 1 && !strcmp(argv[1], "cc"))
+	if (argc > 1 && (!strcmp(argv[1], "cc") || !strcmp(argv[1], "c++")))
 		return cc_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "create")) {
 		catch_signals();

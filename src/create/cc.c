@@ -14,8 +14,10 @@
  * archive, read with libelf), not by its name: builds that rename objects
  * after compiling (zlib's objs/x.o -> x.lo, libtool's .lo) link those; the
  * reader pairs such an input with the compile it came from (moved_objects).
- * The real compiler is $HOTPATCH_CC_REAL (default gcc). Without
- * HOTPATCH_CC_LOG the wrapper just runs the compiler.
+ * The real compiler is $HOTPATCH_CC_REAL (default gcc); as `hotpatch c++`
+ * (the Creator's $CXX) it is $HOTPATCH_CXX_REAL (default g++), whose driver
+ * links the C++ runtime. Without HOTPATCH_CC_LOG the wrapper just runs the
+ * compiler.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -113,9 +115,10 @@ static void abspath(const char *cwd, const char *p, char *out, size_t size)
 
 int cc_main(int argc, char **argv)
 {
-	const char *real = getenv("HOTPATCH_CC_REAL");
+	bool cxx = !strcmp(argv[0], "c++");
+	const char *real = getenv(cxx ? "HOTPATCH_CXX_REAL" : "HOTPATCH_CC_REAL");
 	const char *logdir = getenv("HOTPATCH_CC_LOG");
-	/* argv[0] is "cc": our arguments start at 1 */
+	/* argv[0] is "cc" or "c++": our arguments start at 1 */
 	char **av = calloc((size_t)argc + 8, sizeof(*av));
 	int n = 0, rc;
 	bool compile = false, nolink = false, lto = false;
@@ -123,7 +126,7 @@ int cc_main(int argc, char **argv)
 	char cwd[PATH_MAX];
 
 	if (!real || !*real)
-		real = "gcc";
+		real = cxx ? "g++" : "gcc";
 	if (!av || !getcwd(cwd, sizeof(cwd))) {
 		perror("hotpatch cc");
 		return 1;

@@ -137,7 +137,8 @@ static int rm_elf(const char *p, const struct stat *st, int flag, struct FTW *ft
 static int build_one(const struct create_opts *o, const char *work, const char *name, bool patched,
 		     const char *self)
 {
-	char b[PATH_MAX], logdir[PATH_MAX], logpath[PATH_MAX], dst[PATH_MAX], hcc[PATH_MAX + 8];
+	char b[PATH_MAX], logdir[PATH_MAX], logpath[PATH_MAX], dst[PATH_MAX], hcc[PATH_MAX + 8],
+	     hcxx[PATH_MAX + 8];
 	char strip[16];
 	int rc;
 
@@ -151,6 +152,7 @@ static int build_one(const struct create_opts *o, const char *work, const char *
 	 */
 	(void)self;
 	snprintf(hcc, sizeof(hcc), "/proc/%d/exe cc", (int)getpid());
+	snprintf(hcxx, sizeof(hcxx), "/proc/%d/exe c++", (int)getpid());
 	if (mkdir(logdir, 0755) && errno != EEXIST)
 		return hp_err(errno, "%s: %s", logdir, strerror(errno));
 
@@ -171,9 +173,10 @@ static int build_one(const struct create_opts *o, const char *work, const char *
 			return hp_err(HOTPATCH_E_NOTSUP, "%s does not apply to %s (see %s)",
 				      o->diff, o->source, logpath);
 	}
-	const char *cmd = o->build ? o->build : "make CC=\"$HOTPATCH_CC\"";
+	const char *cmd = o->build ? o->build : "make CC=\"$HOTPATCH_CC\" CXX=\"$HOTPATCH_CXX\"";
 	char *sh[] = {"sh", "-c", (char *)cmd, NULL};
-	char *env[] = {"HOTPATCH_CC", hcc, "CC", hcc, "HOTPATCH_CC_LOG", logdir, NULL};
+	char *env[] = {"HOTPATCH_CC", hcc, "CC", hcc, "HOTPATCH_CXX", hcxx, "CXX", hcxx,
+		       "HOTPATCH_CC_LOG", logdir, NULL};
 	rc = run(sh, b, logpath, env);
 	if (rc)
 		return hp_err(HOTPATCH_E_NOTSUP, "the %s build failed (exit %d): see %s", name, rc,
@@ -882,6 +885,58 @@ static void classify(struct unit *u, struct create_report *r, const struct diffm
 	}
 }
 
+static bool carried(const struct osym *y)
+{
+	return is_func(&y->s) && (y->verdict == FS_CHANGED || y->verdict == FS_NEW);
+}
+
+/*
+ * A function defined by several objects (a template instantiation or an
+ * inline function of a header, each copy in its COMDAT group, the symbol
+ * weak) is one function of PROG, the copy the linker kept; every copy
+ * passed the fidelity check against it, and the patched copies come from
+ * the same source. So the patch carries one, the first unit's: the other
+ * copies (and their .cold parts) are that same function, not more of it.
+ */
+static void one_copy_each(struct unit *u, size_t nu)
+{
+	for (size_t i = 1; i < nu; i++) {
+		struct obj *p = &u[i].p;
+		bool dropped = false;
+		for (size_t k = 1; k < p->nsym; k++) {
+			struct osym *y = &p->sym[k];
+			if (!carried(y) || GELF_ST_BIND(y->s.st_info) != STB_WEAK)
+				continue;
+			for (size_t j = 0; j < i; j++) {
+				size_t x = obj_find(&u[j].p, y->name);
+				if (x && carried(&u[j].p.sym[x]) &&
+				    GELF_ST_BIND(u[j].p.sym[x].s.st_info) == STB_WEAK) {
+					y->verdict = FS_SAME;
+					dropped = true;
+					break;
+				}
+			}
+		}
+		if (!dropped)
+			continue;
+		/* the .cold part of a dropped copy goes with it; the unit carries what is left */
+		u[i].gen = false;
+		for (size_t k = 1; k < p->nsym; k++) {
+			struct osym *y = &p->sym[k];
+			const char *c = is_cold(y->name) ? strstr(y->name, ".cold") : NULL;
+			if (c && carried(y)) {
+				char base[256];
+				snprintf(base, sizeof(base), "%.*s", (int)(c - y->name), y->name);
+				size_t b = obj_find(p, base);
+				if (b && p->sym[b].verdict == FS_SAME)
+					y->verdict = FS_SAME;
+			}
+		}
+		for (size_t k = 1; k < p->nsym; k++)
+			u[i].gen |= carried(&p->sym[k]);
+	}
+}
+
 /*
  * Fidelity: the original build of a function to replace must be PROG's
  * function, byte for byte outside the relocated fields (and the opcode
@@ -1276,6 +1331,9 @@ int create_run(const struct create_opts *o, struct create_report *r)
 		classify(&units[i], r, dm, prog, prog_path);
 		if (units[i].o.elf)
 			fidelity(&units[i], prog, prog_path, r);
+	}
+	one_copy_each(units, nunits);
+	for (size_t i = 0; i < nunits; i++) {
 		bool any = false;
 		for (size_t k = 1; k < units[i].p.nsym; k++) {
 			int v = units[i].p.sym[k].verdict;
