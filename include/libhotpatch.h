@@ -105,7 +105,8 @@ const char *hotpatch_version(unsigned *number);
 	X(1024, CLOBBER, "callers rely on preserved registers")                            \
 	X(1025, NOTSUP, "not supported")                                                   \
 	X(1026, INTR, "interrupted")                                                       \
-	X(1027, MISMATCH, "loaded file differs from checked file")
+	X(1027, MISMATCH, "loaded file differs from checked file")                         \
+	X(1028, ABI, "callers do not follow the calling convention")
 
 enum hotpatch_error {
 #define HOTPATCH__ENUM(code, name, msg) HOTPATCH_E_##name = code,

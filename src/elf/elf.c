@@ -565,13 +565,30 @@ static uint64_t gap_after(struct elf_file *ef, uint64_t value, uint64_t size)
 }
 
 /* Source file of s: STT_FILE before it, else the DWARF compile unit holding its address. */
+/*
+ * The compile unit whose code holds vaddr. dwarf_addrdie reads
+ * .debug_aranges, which clang does not emit: then the units' own ranges.
+ */
+static bool cu_of_addr(Dwarf *dw, uint64_t vaddr, Dwarf_Die *cu)
+{
+	Dwarf_CU *u = NULL;
+	uint8_t type;
+
+	if (dwarf_addrdie(dw, vaddr, cu))
+		return true;
+	while (dwarf_get_units(dw, u, &u, NULL, &type, cu, NULL) == 0)
+		if ((type == DW_UT_compile || type == DW_UT_partial) && dwarf_haspc(cu, vaddr) > 0)
+			return true;
+	return false;
+}
+
 static const char *sym_file(struct elf_file *ef, const struct esym *s, bool dwarf_only)
 {
 	if (s->file && !dwarf_only)
 		return s->file;
 	Dwarf *dw = ef_dwarf(ef);
 	Dwarf_Die cu;
-	if (!dw || !dwarf_addrdie(dw, s->value, &cu))
+	if (!dw || !cu_of_addr(dw, s->value, &cu))
 		return NULL;
 	return dwarf_diename(&cu);
 }
@@ -984,6 +1001,85 @@ static void inl_walk_die(struct elf_file *ef, Dwarf_Die *parent, const char *out
 		}
 		inl_walk_die(ef, &die, o, depth + 1);
 	} while (dwarf_siblingof(&die, &die) == 0);
+}
+
+/* ---- the calling convention a function's callers use ---- */
+
+/* The out-of-line DW_TAG_subprogram whose code starts at vaddr, below die. */
+static bool find_subprogram(Dwarf_Die *parent, uint64_t vaddr, Dwarf_Die *out, int depth)
+{
+	Dwarf_Die die;
+
+	if (depth > 16 || dwarf_child(parent, &die) != 0)
+		return false;
+	do {
+		Dwarf_Addr lo;
+		switch (dwarf_tag(&die)) {
+		case DW_TAG_subprogram:
+			if (dwarf_lowpc(&die, &lo) == 0 && lo == vaddr) {
+				*out = die;
+				return true;
+			}
+			break;
+		case DW_TAG_namespace:
+		case DW_TAG_class_type:
+		case DW_TAG_structure_type:
+		case DW_TAG_module:
+			if (find_subprogram(&die, vaddr, out, depth + 1))
+				return true;
+			break;
+		default:
+			break;
+		}
+	} while (dwarf_siblingof(&die, &die) == 0);
+	return false;
+}
+
+int elf_file_func_abi(struct elf_file *ef, uint64_t vaddr, bool local, char *why, size_t len,
+		      char *warn, size_t wlen)
+{
+	Dwarf *dw = ef_dwarf(ef);
+	Dwarf_Die cu, fn, prm;
+	Dwarf_Attribute a;
+	Dwarf_Word cc;
+
+	if (len)
+		why[0] = 0;
+	if (wlen)
+		warn[0] = 0;
+	if (!dw || !cu_of_addr(dw, vaddr, &cu) || !find_subprogram(&cu, vaddr, &fn, 0))
+		return 0;
+	if (dwarf_attr_integrate(&fn, DW_AT_calling_convention, &a) && !dwarf_formudata(&a, &cc) &&
+	    cc == DW_CC_nocall) {
+		snprintf(why, len, "DWARF marks it DW_CC_nocall: the compiler changed how its callers call it");
+		return 1;
+	}
+	const char *producer = dwarf_formstring(dwarf_attr(&cu, DW_AT_producer, &a));
+	bool clang = producer && strstr(producer, "clang");
+	if (dwarf_child(&fn, &prm) != 0)
+		return 0;
+	do {
+		if (dwarf_tag(&prm) != DW_TAG_formal_parameter)
+			continue;
+		const char *pn = dwarf_formstring(dwarf_attr_integrate(&prm, DW_AT_name, &a));
+		if (dwarf_attr(&prm, DW_AT_const_value, &a)) {
+			Dwarf_Sword v = 0;
+			if (dwarf_formsdata(&a, &v) == 0)
+				snprintf(why, len,
+					 "the compiler specialised it for parameter '%s' = %lld (DWARF DW_AT_const_value): its callers need not pass it",
+					 pn ? pn : "?", (long long)v);
+			else
+				snprintf(why, len,
+					 "the compiler specialised it for a constant parameter '%s' (DWARF DW_AT_const_value): its callers need not pass it",
+					 pn ? pn : "?");
+			return 1;
+		}
+		if (clang && local && wlen && !warn[0] && !dwarf_hasattr(&prm, DW_AT_location))
+			snprintf(warn, wlen,
+				 "parameter '%s' is unused in the running code and clang may have dropped it from the calls: the replacement must not read it",
+				 pn ? pn : "?");
+	} while (dwarf_siblingof(&prm, &prm) == 0);
+	return 0;
 }
 
 static int inl_cmp(const void *a, const void *b)

@@ -110,6 +110,23 @@ int elf_file_read(struct elf_file *ef, uint64_t vaddr, void *buf, size_t len);
 int elf_file_inlined_callers(struct elf_file *ef, const char *name,
 			     char (*callers)[HOTPATCH_NAME_MAX], int max);
 
+/*
+ * What the compiler says of the out-of-line function at link-time address
+ * vaddr, from DWARF, about how its callers call it:
+ *  - 1, *why set: they do not follow the standard calling convention: the
+ *    subprogram has DW_AT_calling_convention DW_CC_nocall, or a formal
+ *    parameter has a DW_AT_const_value (specialised for a value its callers
+ *    then stop passing: clang's IPSCCP and dead-argument elimination change
+ *    a static function in place, name kept). A replacement would read
+ *    whatever the register holds.
+ *  - 0, *warn set when non-empty: clang built it, it is local, and a
+ *    parameter has no location (unused: clang may have dropped it from the
+ *    calls; a replacement must not read it).
+ *  - 0 with nothing set: no such sign, or no DWARF.
+ */
+int elf_file_func_abi(struct elf_file *ef, uint64_t vaddr, bool local, char *why, size_t len,
+		      char *warn, size_t wlen);
+
 /* ---- patch files ---- */
 
 /* One descriptor of a patch file's .hotpatch section (see include/hotpatch.h). */

@@ -152,6 +152,19 @@ static int plan_entry(struct proc *p, struct plan_func *f)
 			      (unsigned long long)f->r.sym.size, padlen, ARCH_JMP_REL32_LEN);
 	struct elf_file *ef;
 	if (!object_elf(f->r.obj, &ef)) {
+		/*
+		 * A function the compiler changed in place for its only callers
+		 * (a parameter they no longer pass) cannot take a replacement
+		 * compiled for the declared signature: it would read whatever the
+		 * register holds. Said by DWARF only; without DWARF nothing is known.
+		 */
+		char why[256], warn[256];
+		if (elf_file_func_abi(ef, f->r.sym.value, f->r.sym.bind == STB_LOCAL, why, sizeof(why),
+				      warn, sizeof(warn)) == 1)
+			return hp_err(HOTPATCH_E_ABI, "pid %d: '%s' in %s cannot be replaced: %s; replace its callers instead",
+				      p->pid, d->symbol, f->r.obj->path, why);
+		if (warn[0])
+			hp_warn("pid %d: '%s' in %s: %s", p->pid, d->symbol, f->r.obj->path, warn);
 		f->ncold = elf_file_cold_parts(ef, f->r.sym.name, f->cold, 4);
 		if (f->ncold < 0)
 			f->ncold = 0;
