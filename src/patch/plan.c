@@ -157,9 +157,13 @@ static int plan_entry(struct proc *p, struct plan_func *f)
 		 * (a parameter they no longer pass) cannot take a replacement
 		 * compiled for the declared signature: it would read whatever the
 		 * register holds. Said by DWARF only; without DWARF nothing is known.
+		 * A clone named explicitly (scale.constprop.0) is exempt: its
+		 * signature is the compiler's by definition, and the author wrote
+		 * the replacement for it.
 		 */
-		char why[256], warn[256];
-		if (elf_file_func_abi(ef, f->r.sym.value, f->r.sym.bind == STB_LOCAL, why, sizeof(why),
+		char why[256], warn[256] = "";
+		if (!strchr(f->r.sym.name, '.') &&
+		    elf_file_func_abi(ef, f->r.sym.value, f->r.sym.bind == STB_LOCAL, why, sizeof(why),
 				      warn, sizeof(warn)) == 1)
 			return hp_err(HOTPATCH_E_ABI, "pid %d: '%s' in %s cannot be replaced: %s; replace its callers instead",
 				      p->pid, d->symbol, f->r.obj->path, why);
