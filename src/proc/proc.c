@@ -17,6 +17,10 @@ int proc_perm_error(pid_t pid, int err)
 	char buf[4096];
 	if (procfs_read(pid, 0, "status", buf, sizeof(buf)) > 0) {
 		long tracer = procfs_status_num(buf, "TracerPid:");
+		if (tracer == getpid())
+			return hp_err(HOTPATCH_E_TIMEOUT,
+				      "pid %d: a thread we seized earlier never reached a stop (state D: frozen, or in uninterruptible sleep)",
+				      pid);
 		if (tracer > 0) {
 			char comm[64];
 			procfs_comm((pid_t)tracer, comm, sizeof(comm));
@@ -71,6 +75,11 @@ static int open_proc(pid_t pid, bool reader, struct proc **out)
 		if (tracer > 0 && !reader)
 			return proc_perm_error(pid, EPERM);
 	}
+	/* Frozen, no thread would reach a stop (nor run a dlopen): say so now, not after a timeout. */
+	char frozen[2400];
+	if (!reader && procfs_frozen(pid, frozen, sizeof(frozen)))
+		return hp_err(HOTPATCH_E_BUSY, "pid %d: frozen by the cgroup freezer (%s): thaw it first",
+			      pid, frozen);
 
 	struct proc *p = calloc(1, sizeof(*p));
 	if (!p)

@@ -2,6 +2,7 @@
 /* Every /proc read of src/proc: the one stat parser, status fields, task lists, maps text. */
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -219,6 +220,65 @@ int procfs_ptrace_scope(void)
 	if (read_path("/proc/sys/kernel/yama/ptrace_scope", scope, sizeof(scope)) <= 0)
 		return 0;
 	return atoi(scope);
+}
+
+/*
+ * Where our mount namespace has the cgroup hierarchy of a line of
+ * /proc/PID/cgroup: the cgroup2 mount for "0::", else the v1 mount whose
+ * super options name the controller. From /proc/self/mountinfo.
+ */
+static bool cgroup_mount(const char *controller, char *out, size_t len)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096];
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS */
+		char root[1024], mnt[1024], fstype[64], super[1024] = "";
+		const char *dash = strstr(line, " - ");
+		if (!dash || sscanf(line, "%*s %*s %*s %1023s %1023s", root, mnt) != 2 ||
+		    sscanf(dash + 3, "%63s %*s %1023s", fstype, super) < 1 || strcmp(root, "/"))
+			continue;
+		if (controller ? !strcmp(fstype, "cgroup") && strstr(super, controller)
+			       : !strcmp(fstype, "cgroup2")) {
+			snprintf(out, len, "%s", mnt);
+			found = true;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+bool procfs_frozen(pid_t pid, char *where, size_t len)
+{
+	char buf[4096], path[2300], mnt[1024], state[256];
+
+	if (procfs_read(pid, 0, "cgroup", buf, sizeof(buf)) <= 0)
+		return false;
+	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2)
+			continue;
+		*c2 = 0;
+		const char *ctl = c1 + 1, *cg = c2 + 1;
+		bool v2 = !strncmp(line, "0:", 2) && !*ctl;
+		if (!v2 && !strstr(ctl, "freezer"))
+			continue;
+		if (!cgroup_mount(v2 ? NULL : "freezer", mnt, sizeof(mnt)))
+			continue;
+		snprintf(path, sizeof(path), "%s%s/%s", mnt, cg, v2 ? "cgroup.events" : "freezer.state");
+		if (read_path(path, state, sizeof(state)) <= 0)
+			continue;
+		if (v2 ? strstr(state, "frozen 1") != NULL
+		       : (!strncmp(state, "FROZEN", 6) || !strncmp(state, "FREEZING", 8))) {
+			snprintf(where, len, "%s%s: %s", mnt, cg, v2 ? "frozen 1" : strtok(state, "\n"));
+			return true;
+		}
+	}
+	return false;
 }
 
 /* ---- the proc.h functions that are /proc reads ---- */

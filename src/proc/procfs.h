@@ -54,6 +54,12 @@ long procfs_task_count(pid_t pid);
 int procfs_tasks(pid_t pid, pid_t **tids, size_t *n);
 /* pid of whoever traces a thread of pid (0: nobody). */
 long procfs_tracer_of(pid_t pid);
+/*
+ * pid is frozen by a cgroup freezer (v1 freezer.state FROZEN/FREEZING, v2
+ * cgroup.events "frozen 1"): nothing of it runs, not even into a ptrace
+ * stop. *where names the cgroup and its state.
+ */
+bool procfs_frozen(pid_t pid, char *where, size_t len);
 /* kernel.yama.ptrace_scope, 0 when absent. */
 int procfs_ptrace_scope(void);
 
