@@ -645,6 +645,17 @@ struct cands {
 	size_t dropped; /* distinct addresses beyond v[] */
 };
 
+bool elf_file_defines(struct elf_file *ef, const char *name)
+{
+	for (size_t i = 0; i < ef->syms.n; i++) {
+		const struct esym *y = &ef->syms.v[i];
+		if (y->type == STT_FUNC && y->shndx != SHN_UNDEF && !y->hidden &&
+		    y->bind != STB_LOCAL && !strcmp(y->name, name))
+			return true;
+	}
+	return false;
+}
+
 /* Add s unless its address is already there: aliases in .dynsym and .symtab are one symbol. */
 static void cands_add(struct cands *c, const struct esym *s)
 {

@@ -86,6 +86,9 @@ int elf_file_cold_parts(struct elf_file *ef, const char *name, uint64_t (*ranges
 int elf_file_clones(struct elf_file *ef, const char *name, char (*names)[HOTPATCH_NAME_MAX],
 		    int max);
 
+/* The object itself (its .dynsym/.symtab, not debuginfo) defines function 'name'. */
+bool elf_file_defines(struct elf_file *ef, const char *name);
+
 /* The function containing addr (st_value <= addr < st_value+st_size), or -ENOENT (no message). */
 int elf_file_symbolize(struct elf_file *ef, uint64_t addr, struct elf_sym *out);
 

@@ -327,6 +327,9 @@ void objects_prefetch(struct objects *objs)
 		struct elf_sym sym;
 		if (o->runtime && !object_elf(o, &ef))
 			elf_file_symbolize(ef, o->hi - o->lo > 0x1000 ? 0x1000 : 0, &sym);
+		/* An allocator interposed on libc's: its frames hold what libc's would. */
+		if (!o->runtime && o->path[0] == '/' && !object_elf(o, &ef))
+			o->allocator = elf_file_defines(ef, "malloc") || elf_file_defines(ef, "je_malloc");
 	}
 	objects_unwinder(objs, &uw);
 	hp_err_quiet_end();

@@ -27,6 +27,14 @@ struct object {
 	bool runtime;		/* libc, libpthread, libdl or the dynamic linker: safe-point relevant */
 	bool is_ld;		/* the dynamic linker */
 	bool is_libc;		/* glibc's libc.so */
+	/*
+	 * An allocator other than libc's that defines malloc (objects_prefetch):
+	 * a library (jemalloc, tcmalloc, mimalloc, libc_malloc_debug) holds
+	 * locks and half-updated caches in any of its frames; a main executable
+	 * with its allocator linked in, only in the frames of its allocator
+	 * functions (safepoint.c: allocator_frame).
+	 */
+	bool allocator;
 	uint64_t link_map;	/* address of its struct link_map in the target */
 	struct elf_file *elf;	/* opened lazily */
 	int elf_err;

@@ -87,6 +87,42 @@ static bool frame_is_blocking(struct objects *objs, struct object *o, uint64_t a
 	return blocking_name(sym.name);
 }
 
+/*
+ * Entry points of an allocator linked into the executable (upstream redis
+ * links jemalloc in, with the je_ prefix): a thread inside one may hold the
+ * allocator's lock or be halfway through its thread cache, and the dlopen
+ * run in it calls malloc. Inside, the allocator's own functions have no
+ * names we know; its entry point is still on the stack below them.
+ */
+static bool allocator_name(const char *n)
+{
+	static const char *const fns[] = {
+		"malloc", "free", "calloc", "realloc", "reallocarray", "posix_memalign",
+		"aligned_alloc", "memalign", "valloc", "pvalloc", "cfree", "malloc_usable_size",
+		"mallocx", "rallocx", "xallocx", "sallocx", "dallocx", "sdallocx", "nallocx",
+		"mallctl", "malloc_trim", "mallinfo", "mallinfo2",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(fns); i++)
+		if (!strcmp(n, fns[i]))
+			return true;
+	return !strncmp(n, "je_", 3) || !strncmp(n, "tc_", 3) || !strncmp(n, "mi_", 3);
+}
+
+/* Frame i may hold an allocator's lock or cache: see struct object's allocator. */
+static bool allocator_frame(struct object *o, uint64_t addr)
+{
+	struct elf_file *ef;
+	struct elf_sym sym;
+
+	if (!o || !o->allocator)
+		return false;
+	if (!o->main)
+		return true;
+	if (object_elf(o, &ef) || elf_file_symbolize(ef, addr - o->bias, &sym))
+		return false;
+	return allocator_name(sym.name);
+}
+
 enum verdict { UNSAFE, SAFE, SAFE_IDLE };
 
 /* pc stands on a system call instruction, or just after one (the call in progress or ended). */
@@ -178,6 +214,9 @@ static enum verdict classify(struct proc *p, struct objects *objs, struct thread
 	for (size_t i = 0; i < m; i++)
 		held[i] = !obj[i] || obj[i]->runtime;
 	signal_frames_free(p, objs, s, obj, m, held);
+	/* An interposed allocator's frames are as libc's malloc (not cleared by a signal frame). */
+	for (size_t i = 0; i < m; i++)
+		held[i] |= allocator_frame(obj[i], frame_addr(s, i));
 	ssize_t last_rt = -1;
 	for (size_t i = 0; i < m; i++)
 		if (held[i])
