@@ -39,6 +39,7 @@ struct line_bodies {
 int prog_lines(const char *prog, uint64_t addr, uint64_t size, const char *file,
 	       struct line_bodies *lb);
 /* Does the diff touch a line of any body of lb? */
-bool diffmap_touches_bodies(const struct diffmap *m, const char *file, const struct line_bodies *lb);
+bool diffmap_touches_bodies(const struct diffmap *m, const char *file,
+			    const struct line_bodies *lb);
 
 #endif
