@@ -699,11 +699,15 @@ static bool line_only(const struct obj *o, size_t oi, const struct obj *p, size_
 /*
  * ... and was the function itself untouched by the diff? Its lines in the
  * program's line table must lie outside every hunk (a constant changed by
- * the fix inside the function could look like a moved line number).
+ * the fix inside the function could look like a moved line number): the span
+ * of its own body and the span of each function inlined into it, each from
+ * its declaration line (a helper inlined from the top of the file into a
+ * function at its bottom does not make every line between them its own).
  */
 static bool untouched(struct elf_file *prog, const char *prog_path, const struct obj *o, size_t oi,
 		      const struct diffmap *dm, long *lo, long *hi)
 {
+	struct line_bodies lb;
 	struct elf_sym ps;
 	bool local = GELF_ST_BIND(o->sym[oi].s.st_info) == STB_LOCAL;
 
@@ -712,9 +716,11 @@ static bool untouched(struct elf_file *prog, const char *prog_path, const struct
 	hp_err_quiet_end();
 	if (err)
 		return false;
-	if (prog_lines(prog_path, ps.value, ps.size, o->file, lo, hi))
+	if (prog_lines(prog_path, ps.value, ps.size, o->file, &lb))
 		return false;
-	return !diffmap_touches(dm, o->file, *lo, *hi);
+	*lo = lb.lo;
+	*hi = lb.hi;
+	return !diffmap_touches_bodies(dm, o->file, &lb);
 }
 
 static void classify(struct unit *u, struct create_report *r, const struct diffmap *dm,

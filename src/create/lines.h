@@ -4,6 +4,7 @@
 #define HP_CREATE_LINES_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct diffmap;
@@ -20,11 +21,25 @@ bool diffmap_may_include(const struct diffmap *m);
 /* Does the diff touch a line of file in [lo, hi]? */
 bool diffmap_touches(const struct diffmap *m, const char *file, long lo, long hi);
 /*
- * Lowest and highest line of source 'file' (basename) that the code of the
- * program at link-time [addr, addr+size) comes from (DWARF line table).
- * -ENOENT if none.
+ * The lines of source 'file' (basename) that the code of the program at link-time
+ * [addr, addr+size) comes from (DWARF line table), by body: the function's own code and each
+ * instance of a function inlined into it (DWARF inlined_subroutine) is one body, which spans its
+ * declaration line to its last line. A function that inlines a helper defined far from it covers
+ * two short spans, not all the lines between them. lo/hi: the lowest and highest line over all.
  */
-int prog_lines(const char *prog, uint64_t addr, uint64_t size, const char *file, long *lo,
-	       long *hi);
+#define LINE_BODIES_MAX 64
+struct line_bodies {
+	long lo, hi;
+	size_t n;
+	struct {
+		long lo, hi;
+	} b[LINE_BODIES_MAX];
+};
+/* -ENOENT if no code comes from file. */
+int prog_lines(const char *prog, uint64_t addr, uint64_t size, const char *file,
+	       struct line_bodies *lb);
+/* Does the diff touch a line of any body of lb? */
+bool diffmap_touches_bodies(const struct diffmap *m, const char *file,
+			    const struct line_bodies *lb);
 
 #endif

@@ -38,3 +38,4 @@ make('sig', [('calc.c', 'int discount(int n)\n{\n\treturn n + zero;', 'int disco
              ('main.c', 'discount(x)', 'discount(x, 1)')])
 make('sigstatic', [('calc.c', 'static int scale(int x)\n{\n\treturn x * 10 + zero;', 'static int scale(int x, int y)\n{\n\treturn x * y + zero;'),
              ('calc.c', 'clamp(scale(n) + 2)', 'clamp(scale(n, 10) + 3)')])
+make('span', [('calc.c', '\treturn n * 3 + zero;', '\t/* Rates count pairs (fix #3). */\n\treturn n * 6 + zero;')])

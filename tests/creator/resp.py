@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""A minimal redis client (RESP2) for tests/creator/redis_cves.sh.
+"""A minimal redis client (RESP2) for tests/creator/redis_cves.sh and redis_crlf.sh.
   resp.py PORT cmd ARG...     -> prints the reply: +OK / -ERR ... / :N / a bulk string / one line
                                  per array element ("(empty)" for an empty array)
+  resp.py PORT seq ARG... -- ARG... -> the commands on one connection, one after the other;
+                                 prints each reply read after each command (arrays as lists)
   resp.py PORT load FILE      -> SET/GET in a loop on one connection, writing "n=N errors=E" to
                                  FILE after each 100 commands until FILE.stop exists, then
                                  "n=N errors=E done"
@@ -60,6 +62,16 @@ def main():
             print('\n'.join(str(x) for x in r) if r else '(empty)')
         else:
             print(r)
+        return
+    if what == 'seq':
+        c, cmds = Conn(port), [[]]
+        for a in sys.argv[3:]:
+            if a == '--':
+                cmds.append([])
+            else:
+                cmds[-1].append(a)
+        for args in cmds:
+            print(c.cmd(*args))
         return
     out = sys.argv[3]
     n = errors = 0

@@ -43,3 +43,22 @@ int where(void)
 {
 	return __LINE__ + zero;
 }
+
+/* Inlined into far(), which lies below rate_of(): far's lines are on both sides of it. */
+static inline int plus_zero(int v)
+{
+	return v + zero;
+}
+
+int rate_of(int n)
+{
+	return n * 3 + zero;
+}
+
+/* Its own __LINE__ again, through plus_zero() from above rate_of(). */
+int far(int n)
+{
+	int v = plus_zero(n);
+
+	return v + __LINE__ + zero;
+}
