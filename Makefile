@@ -167,8 +167,13 @@ A64_LDFLAGS := -L$(A64)/sysroot/usr/lib/aarch64-linux-gnu -L$(A64)/sysroot/lib/a
 	-Wl,-rpath-link,$(A64)/sysroot/usr/lib/aarch64-linux-gnu -Wl,-rpath-link,$(A64)/sysroot/lib/aarch64-linux-gnu
 A64_ARCH := $(sort $(wildcard src/arch/aarch64/*.c))
 A64_HDRS := src/arch/arch.h $(wildcard src/arch/aarch64/*.h)
+# The integration targets and patches the guest's command tests use (tests/targets, tests/patches:
+# portable C, cross-built as they are).
+A64_TARGETS := pie busy storm
+A64_PATCHES := pie_v2 func100 func1000 slow_v2
 A64_TESTS := $(A64)/tests/hello $(A64)/tests/inject $(A64)/tests/target $(A64)/tests/patch.so \
-	$(A64)/tests/codegen $(A64)/tests/vecspin $(A64)/tests/pie $(A64)/tests/pie_v2.so
+	$(A64)/tests/codegen $(A64)/tests/vecspin $(A64_TARGETS:%=$(A64)/tests/%) \
+	$(A64_PATCHES:%=$(A64)/tests/%.so)
 .PHONY: aarch64-deps aarch64-tests aarch64-hotpatch
 aarch64-deps:
 	@scripts/aarch64/deps.sh
@@ -193,10 +198,10 @@ $(A64)/tests/vecspin: tests/aarch64/vecspin.c
 $(A64)/tests/patch.so: tests/aarch64/patch.c
 	@mkdir -p $(dir $@)
 	$(A64_CC) -O2 -shared -fPIC -mbranch-protection=standard -o $@ $<
-$(A64)/tests/pie: tests/targets/pie.c
+$(A64_TARGETS:%=$(A64)/tests/%): $(A64)/tests/%: tests/targets/%.c tests/targets/tgt.h
 	@mkdir -p $(dir $@)
 	$(A64_CC) $(CSTD) $(TARGET_CFLAGS) -Itests/targets -o $@ $< -lpthread
-$(A64)/tests/pie_v2.so: tests/patches/pie_v2.c include/hotpatch.h
+$(A64_PATCHES:%=$(A64)/tests/%.so): $(A64)/tests/%.so: tests/patches/%.c include/hotpatch.h
 	@mkdir -p $(dir $@)
 	$(A64_CC) -shared -fPIC -O2 -Wall -Wextra -Werror -Iinclude -o $@ $<
 	@chmod 644 $@

@@ -517,14 +517,15 @@ static void sw_resume(struct sw *w, struct thread *t)
 }
 
 /*
- * t stopped with SIGTRAP: is it our int3 (raised by the kernel, pc just past
- * one of our breakpoints)? Then its pc goes back onto the breakpoint, as if
- * it had not yet run the instruction there.
+ * t stopped with SIGTRAP: is it our int3 (raised by the instruction itself:
+ * ARCH_BREAKPOINT_SI_CODE, pc ARCH_BREAKPOINT_PC_ADJUST past one of our
+ * breakpoints)? Then its pc goes back onto the breakpoint, as if it had not
+ * yet run the instruction there.
  */
 static struct swbp *sw_our_trap(struct sw *w, struct thread *t)
 {
 	siginfo_t si;
-	if (pt_getsiginfo(t->tid, &si) || si.si_code != SI_KERNEL || thread_get_regs(w->p, t))
+	if (pt_getsiginfo(t->tid, &si) || si.si_code != ARCH_BREAKPOINT_SI_CODE || thread_get_regs(w->p, t))
 		return NULL;
 	struct swbp *b = sw_bp_at(w, arch_pc(&t->regs) - ARCH_BREAKPOINT_PC_ADJUST);
 	if (!b)
@@ -591,7 +592,7 @@ static void sw_drain(struct sw *w, struct thread *t)
 	bool trap = false;
 	int n = pt_peeksiginfo(t->tid, false, si, (int)ARRAY_SIZE(si));
 	for (int i = 0; i < n; i++)
-		trap |= si[i].si_signo == SIGTRAP && si[i].si_code == SI_KERNEL;
+		trap |= si[i].si_signo == SIGTRAP && si[i].si_code == ARCH_BREAKPOINT_SI_CODE;
 	if (!trap || thread_get_regs(w->p, t) ||
 	    !sw_bp_at(w, arch_pc(&t->regs) - ARCH_BREAKPOINT_PC_ADJUST) || pt_cont(t->tid, 0))
 		return;

@@ -20,6 +20,8 @@
 #define ARCH_BREAKPOINT_BYTES "\x00\x00\x20\xd4"
 #define ARCH_BREAKPOINT_LEN 4
 #define ARCH_BREAKPOINT_PC_ADJUST 0
+/* The si_code of the SIGTRAP the breakpoint instruction raises (BRK: TRAP_BRKPT, not x86's SI_KERNEL). */
+#define ARCH_BREAKPOINT_SI_CODE 1
 
 /* A64 instruction words the backend and its tests name. */
 #define A64_NOP 0xd503201fu
