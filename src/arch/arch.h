@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/user.h>
 
@@ -111,13 +112,38 @@ const struct arch_regset_desc *arch_ext_regsets(int *n);
  */
 int arch_dwarf_regs(const struct user_regs_struct *regs, uint64_t *dw);
 
-/* ---- debug registers (debugreg.c): offsets in struct user for PTRACE_POKEUSER ---- */
-/* Offset of DR'n' in struct user. */
-size_t arch_debugreg_offset(int n);
-/* DR7 value enabling an execute breakpoint in slot 0 (local enable, len 1, RW=00). */
-uint64_t arch_dr7_exec_slot0(void);
-/* True when DR6 says slot 0 hit. */
-bool arch_dr6_hit_slot0(uint64_t dr6);
+/* ---- hardware breakpoints: one execute breakpoint in debug slot 0 ---- */
+/*
+ * The port encodes, src/proc/runto.c does the ptrace (there is no ptrace outside src/proc).
+ * A tracer reaches a thread's debug registers either as words of struct user
+ * (PTRACE_POKEUSER/PEEKUSER: x86_64's DR0-DR7, with DR6 saying which slot hit) or as a
+ * register set written with PTRACE_SETREGSET (aarch64's NT_ARM_HW_BREAK: struct
+ * user_hwdebug_state, a header then (addr, ctrl) per slot), which has no status register:
+ * there the SIGTRAP itself says so (si_code TRAP_HWBKPT).
+ */
+#define ARCH_HWBP_MAX_WORDS 3
+struct arch_hwbp_write {
+	int regset;		/* 0: the 'nwords' words of struct user, in this order (a failure stops
+				   the sequence); else the NT_* set written with the 'len' bytes of buf */
+	int nwords;
+	struct {
+		size_t off;
+		uint64_t val;
+	} word[ARCH_HWBP_MAX_WORDS];
+	size_t len;
+	uint8_t buf[32];
+};
+/* What puts an execute breakpoint at addr into slot 0. */
+void arch_hwbp_arm(uint64_t addr, struct arch_hwbp_write *w);
+/* What empties slot 0 (and its hit status) again. */
+void arch_hwbp_disarm(struct arch_hwbp_write *w);
+/* The word of struct user that says which slot hit (x86_64: DR6); false when there is none. */
+bool arch_hwbp_status_word(size_t *off);
+/*
+ * Did slot 0 raise this SIGTRAP? 'status' is the status word's value where there is one
+ * (arch_hwbp_status_word), 'si' the signal's siginfo where there is not.
+ */
+bool arch_hwbp_hit(uint64_t status, const siginfo_t *si);
 
 /* ---- decoding (decode.c, zydis) ---- */
 

@@ -74,7 +74,8 @@ wait_stable() {
 # unchanged FILE REGEX [N=3]: the next N tick lines (from now) still match REGEX.
 unchanged() { expect_next "$1" "$(lines "$1")" "${3:-3}" "$2" '^tick'; }
 
-# hp ARGS...: run the command (bounded), capture stdout/stderr in OUT/ERR and its status in RC.
+# hp ARGS...: run the command (bounded), capture stdout/stderr in OUT/ERR and its status in RC
+# (stderr not echoed with HP_QUIET_ERR set: -vv logs are long, the guest shows 40 lines).
 hp() {
 	timeout "$HP_TIMEOUT" ./hotpatch "$@" > "$WORK/hp.out" 2> "$WORK/hp.err"
 	RC=$?
@@ -82,7 +83,7 @@ hp() {
 	ERR=$(cat "$WORK/hp.err")
 	echo "\$ hotpatch $* -> $RC"
 	[ -n "$OUT" ] && echo "$OUT" | sed 's/^/  out: /'
-	[ -n "$ERR" ] && echo "$ERR" | sed 's/^/  err: /'
+	[ -n "$ERR" ] && [ -z "${HP_QUIET_ERR:-}" ] && echo "$ERR" | sed 's/^/  err: /'
 	case $RC in 124|137|143) die "hotpatch did not finish within ${HP_TIMEOUT}s";; esac
 	return 0
 }
