@@ -37,6 +37,21 @@ size_t arch_encode_jump(uint64_t from, uint64_t to, uint8_t *buf);
 size_t arch_encode_jmp_rel32(uint64_t from, uint64_t to, uint8_t *buf);
 /* Encode the far jump (ARCH_JMP_ABS_LEN bytes). Returns its length. */
 size_t arch_encode_jmp_abs(uint64_t to, uint8_t *buf);
+/*
+ * An entry instruction that the jump replaces with a landing pad rather than keeps: aarch64's
+ * PACIASP/PACIBSP becomes "BTI c" (kept, it would sign lr twice, since the replacement signs
+ * it itself; dropped, an indirect call into a BTI-guarded page would find no landing pad).
+ * 'code' holds the bytes the jump will overwrite. Writes the pad to buf and returns its length
+ * (at most ARCH_ENDBR_LEN); 0 when there is none (x86_64: always; endbr64 is kept instead).
+ */
+size_t arch_entry_pad(const uint8_t *code, size_t len, uint8_t *buf);
+/*
+ * The sequence written at 'from', whose current bytes are 'code': a landing pad kept as it is
+ * (arch_is_endbr) or replaced (arch_entry_pad), then the shortest jump to 'to' from the pad's
+ * end. buf[0] is the byte at 'from'. Returns the length, at most ARCH_JUMP_MAX.
+ */
+size_t arch_encode_entry_jump(const uint8_t *code, size_t len, uint64_t from, uint64_t to,
+			      uint8_t *buf);
 /* True when every byte of [code, code+len) is alignment padding (nop forms, int3, 00 after ret). */
 bool arch_is_padding(const uint8_t *code, size_t len);
 

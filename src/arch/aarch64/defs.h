@@ -49,13 +49,6 @@ enum arch_reg {
 };
 #define ARCH_REGS_CALLER_SAVED ((1u << ARCH_REG_NR) - 1)	/* = "everything" */
 
-/*
- * The sequence written over a function entry: a BTI kept in front, PACIASP/PACIBSP turned
- * into BTI c, then the jump (jump.c). buf[0] is the byte at 'from'; returns the length.
- */
-size_t arch_encode_entry_jump(const uint8_t *code, size_t len, uint64_t from, uint64_t to,
-			      uint8_t *buf);
-
 /* DWARF (AAPCS64 DWARF ABI): x0-x30 are 0-30, sp is 31; the pc is set apart. */
 #define ARCH_DWARF_NREGS 32
 /* A callee-saved register CFI carries and libdwfl's frame-pointer fallback does not. */
