@@ -167,8 +167,13 @@ A64_LDFLAGS := -L$(A64)/sysroot/usr/lib/aarch64-linux-gnu -L$(A64)/sysroot/lib/a
 	-Wl,-rpath-link,$(A64)/sysroot/usr/lib/aarch64-linux-gnu -Wl,-rpath-link,$(A64)/sysroot/lib/aarch64-linux-gnu
 A64_ARCH := $(sort $(wildcard src/arch/aarch64/*.c))
 A64_HDRS := src/arch/arch.h $(wildcard src/arch/aarch64/*.h)
+# The integration targets and patches the guest's command tests use (tests/targets, tests/patches:
+# portable C, cross-built as they are).
+A64_TARGETS := pie busy storm
+A64_PATCHES := pie_v2 func100 func1000 slow_v2
 A64_TESTS := $(A64)/tests/hello $(A64)/tests/inject $(A64)/tests/target $(A64)/tests/patch.so \
-	$(A64)/tests/codegen $(A64)/tests/vecspin $(A64)/tests/pie $(A64)/tests/pie_v2.so
+	$(A64)/tests/codegen $(A64)/tests/vecspin $(A64_TARGETS:%=$(A64)/tests/%) \
+	$(A64_PATCHES:%=$(A64)/tests/%.so) $(A64)/tests/libbti.so $(A64)/tests/btitgt $(A64)/tests/bti_patch.so
 .PHONY: aarch64-deps aarch64-tests aarch64-hotpatch
 aarch64-deps:
 	@scripts/aarch64/deps.sh
@@ -193,12 +198,27 @@ $(A64)/tests/vecspin: tests/aarch64/vecspin.c
 $(A64)/tests/patch.so: tests/aarch64/patch.c
 	@mkdir -p $(dir $@)
 	$(A64_CC) -O2 -shared -fPIC -mbranch-protection=standard -o $@ $<
-$(A64)/tests/pie: tests/targets/pie.c
+$(A64_TARGETS:%=$(A64)/tests/%): $(A64)/tests/%: tests/targets/%.c tests/targets/tgt.h
 	@mkdir -p $(dir $@)
 	$(A64_CC) $(CSTD) $(TARGET_CFLAGS) -Itests/targets -o $@ $< -lpthread
-$(A64)/tests/pie_v2.so: tests/patches/pie_v2.c include/hotpatch.h
+$(A64_PATCHES:%=$(A64)/tests/%.so): $(A64)/tests/%.so: tests/patches/%.c include/hotpatch.h
 	@mkdir -p $(dir $@)
 	$(A64_CC) -shared -fPIC -O2 -Wall -Wextra -Werror -Iinclude -o $@ $<
+	@chmod 644 $@
+# A BTI-marked library (every object of it built with -mbranch-protection: no start files, since
+# Debian's carry no BTI property), so the loader maps its code PROT_BTI; a target calling it
+# through pointers; a patch replacing its PACIASP and BTI c functions.
+$(A64)/tests/libbti.so: tests/aarch64/btilib.c
+	@mkdir -p $(dir $@)
+	$(A64_CC) -O2 -g -shared -fPIC -mbranch-protection=standard -nostartfiles -o $@ $<
+# The target's own code: BTI only, no pac-ret (the unwinder does not strip PAC from return
+# addresses yet, docs/aarch64.md: a thread under a pac-ret frame never counts as safe).
+$(A64)/tests/btitgt: tests/aarch64/btitgt.c $(A64)/tests/libbti.so
+	@mkdir -p $(dir $@)
+	$(A64_CC) $(TARGET_CFLAGS) -mbranch-protection=bti -o $@ $< -L$(A64)/tests -lbti -Wl,-rpath,/tests
+$(A64)/tests/bti_patch.so: tests/aarch64/bti_patch.c include/hotpatch.h
+	@mkdir -p $(dir $@)
+	$(A64_CC) -shared -fPIC -O2 -mbranch-protection=standard -Wall -Wextra -Werror -Iinclude -o $@ $<
 	@chmod 644 $@
 # The command itself, cross-built in its own build directory. While it does not build for
 # aarch64 (docs/aarch64.md), the guest's apply test is skipped.

@@ -17,7 +17,8 @@ cp "$OUT/busybox" "$ROOT/bin/busybox" && ln -s busybox "$ROOT/bin/sh"
 cp tests/aarch64/init "$ROOT/init" && chmod 755 "$ROOT/init"
 # The dynamic loader and libc (cross packages), then the sysroot's runtime libraries.
 cp -a "$CROSS_LIB"/ld-linux-aarch64.so.1 "$CROSS_LIB"/libc.so.6 "$CROSS_LIB"/libm.so.6 \
-	"$CROSS_LIB"/libpthread.so.0 "$CROSS_LIB"/libdl.so.2 "$CROSS_LIB"/libgcc_s.so.1 "$ROOT/lib/"
+	"$CROSS_LIB"/libpthread.so.0 "$CROSS_LIB"/libdl.so.2 "$CROSS_LIB"/libgcc_s.so.1 \
+	"$CROSS_LIB"/libc_malloc_debug.so.0 "$ROOT/lib/"
 for d in "$OUT"/sysroot/lib/aarch64-linux-gnu "$OUT"/sysroot/usr/lib/aarch64-linux-gnu; do
 	[ -d "$d" ] && find "$d" -maxdepth 1 -name '*.so*' -exec cp -a {} "$ROOT/lib/" \;
 done

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/user.h>
 
@@ -36,6 +37,21 @@ size_t arch_encode_jump(uint64_t from, uint64_t to, uint8_t *buf);
 size_t arch_encode_jmp_rel32(uint64_t from, uint64_t to, uint8_t *buf);
 /* Encode the far jump (ARCH_JMP_ABS_LEN bytes). Returns its length. */
 size_t arch_encode_jmp_abs(uint64_t to, uint8_t *buf);
+/*
+ * An entry instruction that the jump replaces with a landing pad rather than keeps: aarch64's
+ * PACIASP/PACIBSP becomes "BTI c" (kept, it would sign lr twice, since the replacement signs
+ * it itself; dropped, an indirect call into a BTI-guarded page would find no landing pad).
+ * 'code' holds the bytes the jump will overwrite. Writes the pad to buf and returns its length
+ * (at most ARCH_ENDBR_LEN); 0 when there is none (x86_64: always; endbr64 is kept instead).
+ */
+size_t arch_entry_pad(const uint8_t *code, size_t len, uint8_t *buf);
+/*
+ * The sequence written at 'from', whose current bytes are 'code': a landing pad kept as it is
+ * (arch_is_endbr) or replaced (arch_entry_pad), then the shortest jump to 'to' from the pad's
+ * end. buf[0] is the byte at 'from'. Returns the length, at most ARCH_JUMP_MAX.
+ */
+size_t arch_encode_entry_jump(const uint8_t *code, size_t len, uint64_t from, uint64_t to,
+			      uint8_t *buf);
 /* True when every byte of [code, code+len) is alignment padding (nop forms, int3, 00 after ret). */
 bool arch_is_padding(const uint8_t *code, size_t len);
 
@@ -111,13 +127,38 @@ const struct arch_regset_desc *arch_ext_regsets(int *n);
  */
 int arch_dwarf_regs(const struct user_regs_struct *regs, uint64_t *dw);
 
-/* ---- debug registers (debugreg.c): offsets in struct user for PTRACE_POKEUSER ---- */
-/* Offset of DR'n' in struct user. */
-size_t arch_debugreg_offset(int n);
-/* DR7 value enabling an execute breakpoint in slot 0 (local enable, len 1, RW=00). */
-uint64_t arch_dr7_exec_slot0(void);
-/* True when DR6 says slot 0 hit. */
-bool arch_dr6_hit_slot0(uint64_t dr6);
+/* ---- hardware breakpoints: one execute breakpoint in debug slot 0 ---- */
+/*
+ * The port encodes, src/proc/runto.c does the ptrace (there is no ptrace outside src/proc).
+ * A tracer reaches a thread's debug registers either as words of struct user
+ * (PTRACE_POKEUSER/PEEKUSER: x86_64's DR0-DR7, with DR6 saying which slot hit) or as a
+ * register set written with PTRACE_SETREGSET (aarch64's NT_ARM_HW_BREAK: struct
+ * user_hwdebug_state, a header then (addr, ctrl) per slot), which has no status register:
+ * there the SIGTRAP itself says so (si_code TRAP_HWBKPT).
+ */
+#define ARCH_HWBP_MAX_WORDS 3
+struct arch_hwbp_write {
+	int regset;		/* 0: the 'nwords' words of struct user, in this order (a failure stops
+				   the sequence); else the NT_* set written with the 'len' bytes of buf */
+	int nwords;
+	struct {
+		size_t off;
+		uint64_t val;
+	} word[ARCH_HWBP_MAX_WORDS];
+	size_t len;
+	uint8_t buf[32];
+};
+/* What puts an execute breakpoint at addr into slot 0. */
+void arch_hwbp_arm(uint64_t addr, struct arch_hwbp_write *w);
+/* What empties slot 0 (and its hit status) again. */
+void arch_hwbp_disarm(struct arch_hwbp_write *w);
+/* The word of struct user that says which slot hit (x86_64: DR6); false when there is none. */
+bool arch_hwbp_status_word(size_t *off);
+/*
+ * Did slot 0 raise this SIGTRAP? 'status' is the status word's value where there is one
+ * (arch_hwbp_status_word), 'si' the signal's siginfo where there is not.
+ */
+bool arch_hwbp_hit(uint64_t status, const siginfo_t *si);
 
 /* ---- decoding (decode.c, zydis) ---- */
 

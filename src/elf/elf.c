@@ -888,6 +888,25 @@ int elf_file_cold_parts(struct elf_file *ef, const char *name, uint64_t (*ranges
 	return n;
 }
 
+int elf_file_code_ranges(struct elf_file *ef, uint64_t (*ranges)[2], int max)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	int n = 0;
+
+	while ((scn = elf_nextscn(ef->main.elf, scn))) {
+		if (!gelf_getshdr(scn, &sh) || !sh.sh_size ||
+		    (sh.sh_flags & (SHF_ALLOC | SHF_EXECINSTR)) != (SHF_ALLOC | SHF_EXECINSTR))
+			continue;
+		if (n < max) {
+			ranges[n][0] = sh.sh_addr;
+			ranges[n][1] = sh.sh_addr + sh.sh_size;
+		}
+		n++;
+	}
+	return n;
+}
+
 int elf_file_symbolize(struct elf_file *ef, uint64_t addr, struct elf_sym *out)
 {
 	const struct esym *best = NULL;

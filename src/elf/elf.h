@@ -76,6 +76,12 @@ int elf_file_find(struct elf_file *ef, const char *name, const char *srcfile,
  * fills up to max ranges as [start, end) pairs, returns the count found (>= 0).
  */
 int elf_file_cold_parts(struct elf_file *ef, const char *name, uint64_t (*ranges)[2], int max);
+/*
+ * Link-time ranges of the code sections (SHF_ALLOC | SHF_EXECINSTR, non-empty): fills up to max
+ * [start, end) pairs, returns the count found (>= 0). An executable segment may hold more than
+ * code (aarch64's linker puts the ELF header, .dynsym and .gnu.hash in the one R E segment).
+ */
+int elf_file_code_ranges(struct elf_file *ef, uint64_t (*ranges)[2], int max);
 
 /*
  * Compiler clones of 'name' (name.constprop.N, name.isra.N, name.part.N, ...,

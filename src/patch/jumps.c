@@ -5,6 +5,9 @@
 
 #include "patch/plan.h"
 
+/* The most bytes an applied function's record keeps of its jump (and of what it overwrote). */
+#define RECORD_JUMP_MAX sizeof(((struct hotpatch_func *)0)->jump)
+
 static size_t slot_round(size_t n)
 {
 	return (n + ISLAND_SLOT - 1) & ~(size_t)(ISLAND_SLOT - 1);
@@ -141,7 +144,7 @@ int jumps_plan(struct proc *p, struct thread *t, struct plan *pl, uint64_t l_add
 		target = f->new_addr;
 		if (f->preserved) {
 			/* Entry -> island that saves what callers keep, calls the replacement, restores. */
-			err = island_alloc(p, t, pl, from, 512, &f->island);
+			err = island_alloc(p, t, pl, from + f->pad, 512, &f->island);
 			if (err)
 				return err;
 			int n = arch_build_preserving_island(f->preserved, f->island, f->new_addr, buf,
@@ -154,26 +157,29 @@ int jumps_plan(struct proc *p, struct thread *t, struct plan *pl, uint64_t l_add
 				return err;
 			target = f->island;
 		}
-		f->jump_len = (unsigned)arch_encode_jmp_rel32(from, target, f->jump);
 		/*
-		 * A WRAP keeps running the old body after the displaced bytes, so
-		 * displace as few as possible: 14 bytes of ff25 reach into loops
-		 * that branch back near the entry (nginx's ngx_writev), 5 do not;
-		 * and the 5-byte form is the one plan_build checked.
+		 * The entry sequence: a landing pad of ours first where the entry
+		 * needs one (aarch64: PACIASP -> BTI c), then the near jump, else
+		 * the far one. A WRAP keeps running the old body after the
+		 * displaced bytes, so displace as few as possible: 14 bytes of ff25
+		 * reach into loops that branch back near the entry (nginx's
+		 * ngx_writev), 5 do not; and the near form is the one plan_build
+		 * checked. The far form must also fit the bytes the record keeps.
 		 */
-		if (!f->jump_len && f->avail >= ARCH_JMP_ABS_LEN && f->d->kind != HOTPATCH_KIND_WRAP) {
-			f->jump_len = (unsigned)arch_encode_jmp_abs(target, f->jump);
-		} else if (!f->jump_len) {
-			/* Too small for the absolute form: e9 to an island holding it. */
-			err = island_alloc(p, t, pl, from, ARCH_JMP_ABS_LEN, &f->island);
+		size_t n = arch_encode_entry_jump(f->entry, sizeof(f->entry), from, target, f->jump);
+		if (n > f->pad + ARCH_JMP_REL32_LEN &&
+		    (n > f->avail || n > RECORD_JUMP_MAX || f->d->kind == HOTPATCH_KIND_WRAP)) {
+			/* Out of near reach, and no room for the far form: near to an island holding it. */
+			err = island_alloc(p, t, pl, from + f->pad, ARCH_JMP_ABS_LEN, &f->island);
 			if (err)
 				return err;
-			size_t n = arch_encode_jmp_abs(target, buf);
-			err = proc_write(p, f->island, buf, n);
+			size_t k = arch_encode_jmp_abs(target, buf);
+			err = proc_write(p, f->island, buf, k);
 			if (err)
 				return err;
-			f->jump_len = (unsigned)arch_encode_jmp_rel32(from, f->island, f->jump);
+			n = arch_encode_entry_jump(f->entry, sizeof(f->entry), from, f->island, f->jump);
 		}
+		f->jump_len = (unsigned)n;
 		if (f->d->kind == HOTPATCH_KIND_WRAP) {
 			err = plan_trampoline(p, t, pl, f, l_addr);
 			if (err)

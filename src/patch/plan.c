@@ -127,7 +127,7 @@ out:
 static int plan_entry(struct proc *p, struct plan_func *f)
 {
 	const struct patch_desc *d = f->d;
-	uint8_t head[ARCH_ENDBR_LEN] = { 0 }, pad[ARCH_JUMP_MAX] = { 0 };
+	uint8_t head[2 * ARCH_ENDBR_LEN] = { 0 }, pad[ARCH_JUMP_MAX] = { 0 };
 	size_t hlen = f->r.sym.size < sizeof(head) ? f->r.sym.size : sizeof(head);
 	int err;
 
@@ -138,6 +138,10 @@ static int plan_entry(struct proc *p, struct plan_func *f)
 	if (err)
 		return err;
 	f->off = arch_is_endbr(head, hlen) ? ARCH_ENDBR_LEN : 0;
+	/* What the jump starts over, and a landing pad it must begin with instead (aarch64 PACIASP). */
+	memcpy(f->entry, head + f->off, sizeof(f->entry));
+	uint8_t padbuf[ARCH_ENDBR_LEN];
+	f->pad = (unsigned)arch_entry_pad(f->entry, hlen - f->off, padbuf);
 	size_t gap = f->r.sym.gap_after < sizeof(pad) ? f->r.sym.gap_after : sizeof(pad);
 	size_t padlen = 0;
 	hp_err_quiet_begin();	/* unreadable padding is no padding */
@@ -145,11 +149,11 @@ static int plan_entry(struct proc *p, struct plan_func *f)
 		padlen = padding_prefix(pad, gap);
 	hp_err_quiet_end();
 	f->avail = f->r.sym.size - f->off + padlen;
-	if (f->avail < ARCH_JMP_REL32_LEN)
+	if (f->avail < f->pad + ARCH_JMP_REL32_LEN)
 		return hp_err(HOTPATCH_E_SMALL,
 			      "pid %d: '%s' in %s is %llu bytes with %zu bytes of padding after it: too small for a %d-byte jump",
 			      p->pid, d->symbol, f->r.obj->path,
-			      (unsigned long long)f->r.sym.size, padlen, ARCH_JMP_REL32_LEN);
+			      (unsigned long long)f->r.sym.size, padlen, (int)f->pad + ARCH_JMP_REL32_LEN);
 	struct elf_file *ef;
 	if (!object_elf(f->r.obj, &ef)) {
 		/*
@@ -192,7 +196,7 @@ static int plan_wrap_check(struct proc *p, struct plan_func *f)
 	uint8_t out[256];
 	size_t out_len;
 
-	return jumps_relocate(p, f, ARCH_JMP_REL32_LEN, f->r.addr, out, sizeof(out), &out_len);
+	return jumps_relocate(p, f, f->pad + ARCH_JMP_REL32_LEN, f->r.addr, out, sizeof(out), &out_len);
 }
 
 int plan_build(struct proc *p, struct objects *objs, struct state *st, struct plan *pl,

@@ -24,6 +24,8 @@ struct plan_func {
 	struct resolved r;
 	unsigned off;		/* 4 when the entry is endbr64: keep it, IBT needs it */
 	uint64_t avail;		/* bytes we may overwrite from addr + off */
+	uint8_t entry[ARCH_ENDBR_LEN];	/* the first bytes at addr + off (what the jump starts over) */
+	unsigned pad;		/* a landing pad of ours the jump starts with (arch_entry_pad: PACIASP -> BTI c) */
 	uint64_t cold[4][2];
 	int ncold;
 	uint64_t new_addr;

@@ -180,13 +180,30 @@ static int do_revert(struct op *op, const char *what, struct hotpatch_result *re
 	}
 	/* No thread may stay inside the patch's code (it will be unmapped) or its islands. */
 	err = proc_maps_refresh(p);
-	size_t cap = p->nmaps + st->nislands + 1;
+	/*
+	 * The patch's code sections where its ELF file says so (an executable
+	 * mapping may also hold the ELF header and the symbol hash, which the
+	 * dynamic linker's own records point to: aarch64's single R E segment),
+	 * else its executable mappings.
+	 */
+	uint64_t code[8][2];
+	char mp[4096];
+	const char *mapped = err ? hp->path : patch_map_path(p, hp, mp, sizeof(mp));
+	struct object *po = objects_find_name(&op->objs, mapped);
+	struct elf_file *pef;
+	hp_err_quiet_begin();
+	int ncode = po && !object_elf(po, &pef) ? elf_file_code_ranges(pef, code, 8) : 0;
+	hp_err_quiet_end();
+	if (ncode > 8)
+		ncode = 0;
+	size_t cap = p->nmaps + st->nislands + 8 + 1;
 	ranges = calloc(cap, sizeof(*ranges));
 	if (!ranges && !err)
 		err = -ENOMEM;
-	char mp[4096];
-	const char *mapped = err ? hp->path : patch_map_path(p, hp, mp, sizeof(mp));
-	for (size_t i = 0; !err && i < p->nmaps; i++)
+	for (int i = 0; !err && i < ncode; i++)
+		ranges[nr++] = (struct range){ po->bias + code[i][0], po->bias + code[i][1],
+					       "patch code" };
+	for (size_t i = 0; !err && !ncode && i < p->nmaps; i++)
 		if (!strcmp(p->maps[i].path, mapped) && (p->maps[i].prot & PROT_EXEC))
 			ranges[nr++] = (struct range){ p->maps[i].start, p->maps[i].end, "patch code" };
 	for (unsigned i = 0; !err && i < st->nislands; i++)

@@ -34,14 +34,56 @@
 /* A single step that does not complete in this long is inside a system call. */
 #define SW_STEP_NS 100000000ull
 
-/* ---- hardware breakpoints (debug registers) ---- */
+/* ---- hardware breakpoints (debug registers, as the port encodes them: arch_hwbp_*) ---- */
+
+static int hwbp_write(pid_t tid, const struct arch_hwbp_write *w, bool stop_at_error)
+{
+	int err = 0;
+	if (w->regset) {
+		struct iovec iov = { (void *)w->buf, w->len };
+		return pt_setregset(tid, w->regset, &iov);
+	}
+	for (int i = 0; i < w->nwords && !(err && stop_at_error); i++) {
+		int r = pt_pokeuser(tid, w->word[i].off, w->word[i].val);
+		if (!err)
+			err = r;
+	}
+	return err;
+}
 
 static int dr_arm(pid_t tid, uint64_t addr)
 {
-	int err = pt_pokeuser(tid, arch_debugreg_offset(0), addr);
-	if (!err)
-		err = pt_pokeuser(tid, arch_debugreg_offset(7), arch_dr7_exec_slot0());
-	return err;
+	struct arch_hwbp_write w;
+	arch_hwbp_arm(addr, &w);
+	return hwbp_write(tid, &w, true);
+}
+
+/* Did slot 0 raise the SIGTRAP tid is stopped with (its status word, or the siginfo)? */
+static bool dr_hit(pid_t tid)
+{
+	siginfo_t si;
+	uint64_t status = 0;
+	size_t off;
+
+	memset(&si, 0, sizeof(si));
+	if (arch_hwbp_status_word(&off))
+		return pt_peekuser(tid, off, &status) == 0 && arch_hwbp_hit(status, &si);
+	return pt_getsiginfo(tid, &si) == 0 && arch_hwbp_hit(status, &si);
+}
+
+/* Has slot 0 fired with its SIGTRAP still queued for tid (stopped by something else)? */
+static bool dr_hit_pending(pid_t tid)
+{
+	siginfo_t si[8];
+	size_t off;
+
+	if (arch_hwbp_status_word(&off))
+		return dr_hit(tid);
+	int n = pt_peeksiginfo(tid, false, si, (int)ARRAY_SIZE(si));
+	for (int i = 0; i < n; i++)
+		if (arch_hwbp_hit(0, &si[i]))
+			return true;
+	return false;
 }
 
 static int dr_set(struct thread *t, uint64_t addr)
@@ -53,11 +95,11 @@ static int dr_set(struct thread *t, uint64_t addr)
 
 static void dr_clear(struct thread *t)
 {
+	struct arch_hwbp_write w;
 	if (!t->dr_armed || t->gone)
 		return;
-	pt_pokeuser(t->tid, arch_debugreg_offset(7), 0);
-	pt_pokeuser(t->tid, arch_debugreg_offset(6), 0);
-	pt_pokeuser(t->tid, arch_debugreg_offset(0), 0);
+	arch_hwbp_disarm(&w);
+	hwbp_write(t->tid, &w, false);
 	t->dr_armed = false;
 }
 
@@ -137,11 +179,8 @@ static bool hw_breakpoints_fire(const char **why)
 			break;
 		}
 		if ((st >> 16) == 0 && WSTOPSIG(st) == SIGTRAP) {
-			uint64_t dr6 = 0;
 			struct user_regs_struct regs;
-			fired = pt_peekuser(c, arch_debugreg_offset(6), &dr6) == 0 &&
-				arch_dr6_hit_slot0(dr6) && pt_getregs(c, &regs) == 0 &&
-				arch_pc(&regs) == target;
+			fired = dr_hit(c) && pt_getregs(c, &regs) == 0 && arch_pc(&regs) == target;
 			snprintf(reason, sizeof(reason), fired ? "debug registers fire (probed)"
 							       : "probe: a trap, but not the breakpoint's");
 			break;
@@ -208,11 +247,9 @@ enum proc_bp proc_bp_mechanism(const char **why)
  */
 static void drain_bp_trap(struct proc *p, struct thread *t)
 {
-	uint64_t dr6 = 0;
 	int st;
 
-	if (!t->dr_armed || pt_peekuser(t->tid, arch_debugreg_offset(6), &dr6) ||
-	    !arch_dr6_hit_slot0(dr6) || pt_cont(t->tid, 0))
+	if (!t->dr_armed || !dr_hit_pending(t->tid) || pt_cont(t->tid, 0))
 		return;
 	t->stopped = false;
 	uint64_t dl = hp_now_ns() + 2000000000ull;
@@ -319,11 +356,9 @@ static int run_until_hw(struct proc *p, struct thread **ts, const uint64_t *addr
 		t->stopped = true;
 		t->regs_valid = false;
 		if (event == 0 && sig == SIGTRAP) {
-			uint64_t dr6 = 0;
 			size_t idx = n;
 			is_candidate(ts, n, t, &idx);
-			if (idx < n && pt_peekuser(t->tid, arch_debugreg_offset(6), &dr6) == 0 &&
-			    arch_dr6_hit_slot0(dr6) && thread_get_regs(p, t) == 0 &&
+			if (idx < n && dr_hit(t->tid) && thread_get_regs(p, t) == 0 &&
 			    arch_pc(&t->regs) == addrs[idx]) {
 				*hit = idx;
 				found = true;
@@ -517,14 +552,15 @@ static void sw_resume(struct sw *w, struct thread *t)
 }
 
 /*
- * t stopped with SIGTRAP: is it our int3 (raised by the kernel, pc just past
- * one of our breakpoints)? Then its pc goes back onto the breakpoint, as if
- * it had not yet run the instruction there.
+ * t stopped with SIGTRAP: is it our int3 (raised by the instruction itself:
+ * ARCH_BREAKPOINT_SI_CODE, pc ARCH_BREAKPOINT_PC_ADJUST past one of our
+ * breakpoints)? Then its pc goes back onto the breakpoint, as if it had not
+ * yet run the instruction there.
  */
 static struct swbp *sw_our_trap(struct sw *w, struct thread *t)
 {
 	siginfo_t si;
-	if (pt_getsiginfo(t->tid, &si) || si.si_code != SI_KERNEL || thread_get_regs(w->p, t))
+	if (pt_getsiginfo(t->tid, &si) || si.si_code != ARCH_BREAKPOINT_SI_CODE || thread_get_regs(w->p, t))
 		return NULL;
 	struct swbp *b = sw_bp_at(w, arch_pc(&t->regs) - ARCH_BREAKPOINT_PC_ADJUST);
 	if (!b)
@@ -591,7 +627,7 @@ static void sw_drain(struct sw *w, struct thread *t)
 	bool trap = false;
 	int n = pt_peeksiginfo(t->tid, false, si, (int)ARRAY_SIZE(si));
 	for (int i = 0; i < n; i++)
-		trap |= si[i].si_signo == SIGTRAP && si[i].si_code == SI_KERNEL;
+		trap |= si[i].si_signo == SIGTRAP && si[i].si_code == ARCH_BREAKPOINT_SI_CODE;
 	if (!trap || thread_get_regs(w->p, t) ||
 	    !sw_bp_at(w, arch_pc(&t->regs) - ARCH_BREAKPOINT_PC_ADJUST) || pt_cont(t->tid, 0))
 		return;

@@ -7,8 +7,10 @@
  * BRK) and a register-set round trip.
  *
  *   inject PID PATCH.so far|island ADDR...   (ADDR:NAME pairs: entry address, replacement symbol)
- *   inject PID hwbp ADDR | brk ADDR | regs
+ *   inject PID hwbp ADDR | brk ADDR | regs | clean   (clean: no hw breakpoint enabled in any
+ *   thread, the executable's code as in its file)
  */
+#include <dirent.h>
 #include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
@@ -343,11 +345,98 @@ static int do_bp(uint64_t addr, bool hw)
 	return 0;
 }
 
+/*
+ * After hotpatch is gone: every thread's NT_ARM_HW_BREAK slots read back disabled (each
+ * thread seized and interrupted in turn), and the executable's code in memory is its file's
+ * (no BRK or jump left behind). Prints what it read; 0 when clean.
+ */
+static int do_clean(void)
+{
+	char path[300], line[512];
+	int bad = 0, nthreads = 0, slots = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	if (!(d = opendir(path)))
+		DIE("%s: %s", path, strerror(errno));
+	for (struct dirent *e; (e = readdir(d));) {
+		pid_t tid = atoi(e->d_name);
+		int st;
+		if (tid <= 0)
+			continue;
+		if (ptrace(PTRACE_SEIZE, tid, 0, 0) || ptrace(PTRACE_INTERRUPT, tid, 0, 0) ||
+		    waitpid(tid, &st, __WALL) != tid)
+			DIE("seize thread %d: %s", (int)tid, strerror(errno));
+		struct user_hwdebug_state dbg;
+		memset(&dbg, 0, sizeof(dbg));
+		struct iovec iov = { &dbg, sizeof(dbg) };
+		if (ptrace(PTRACE_GETREGSET, tid, NT_ARM_HW_BREAK, &iov))
+			DIE("GETREGSET NT_ARM_HW_BREAK of %d: %s", (int)tid, strerror(errno));
+		slots = dbg.dbg_info & 0xff;
+		for (int i = 0; i < slots && i < 16; i++)
+			if (dbg.dbg_regs[i].ctrl & 1) {
+				printf("thread %d: slot %d enabled: addr 0x%llx ctrl 0x%x\n", (int)tid, i,
+				       (unsigned long long)dbg.dbg_regs[i].addr, dbg.dbg_regs[i].ctrl);
+				bad = 1;
+			}
+		ptrace(PTRACE_DETACH, tid, 0, 0);
+		nthreads++;
+	}
+	closedir(d);
+	printf("hardware breakpoints: %d threads, %d slots each, %s\n", nthreads, slots,
+	       bad ? "SOME ENABLED" : "none enabled");
+
+	/* The executable's r-x mappings against its file. */
+	char exe[256];
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
+	if (n <= 0)
+		DIE("readlink %s", path);
+	exe[n] = 0;
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	FILE *f = fopen(path, "r");
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+	int mfd = open(path, O_RDONLY), ffd = open(exe, O_RDONLY);
+	if (!f || mfd < 0 || ffd < 0)
+		DIE("open maps/mem/%s: %s", exe, strerror(errno));
+	size_t compared = 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long lo, hi, off;
+		char perms[8], file[256] = "";
+		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %255s", &lo, &hi, perms, &off, file) < 4 ||
+		    strcmp(file, exe) || perms[2] != 'x')
+			continue;
+		static uint8_t a[1 << 16], b[1 << 16];
+		for (unsigned long long at = lo; at < hi; at += sizeof(a)) {
+			size_t len = hi - at < sizeof(a) ? hi - at : sizeof(a);
+			ssize_t ra = pread(mfd, a, len, (off_t)at);
+			ssize_t rb = pread(ffd, b, len, (off_t)(off + (at - lo)));
+			if (ra <= 0 || rb <= 0)
+				break;
+			size_t m = (size_t)(ra < rb ? ra : rb);
+			for (size_t i = 0; i + 4 <= m; i += 4)
+				if (memcmp(a + i, b + i, 4)) {
+					uint32_t wa, wb;
+					memcpy(&wa, a + i, 4);
+					memcpy(&wb, b + i, 4);
+					printf("code at 0x%llx: 0x%08x in memory, 0x%08x in %s\n", at + i, wa, wb, exe);
+					bad = 1;
+				}
+			compared += m;
+		}
+	}
+	fclose(f);
+	printf("code of %s: %zu bytes compared, %s\n", exe, compared, bad ? "DIFFERENT" : "as in the file");
+	return bad || !compared;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3)
 		DIE("usage: inject PID PATCH.so far|island ADDR:NAME... | PID hwbp|brk ADDR | PID regs");
 	pid = atoi(argv[1]);
+	if (!strcmp(argv[2], "clean"))
+		return do_clean();
 	attach();
 	if (!strcmp(argv[2], "hwbp") || !strcmp(argv[2], "brk"))
 		return do_bp(strtoull(argv[3], NULL, 0), argv[2][0] == 'h');

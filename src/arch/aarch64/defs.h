@@ -20,6 +20,8 @@
 #define ARCH_BREAKPOINT_BYTES "\x00\x00\x20\xd4"
 #define ARCH_BREAKPOINT_LEN 4
 #define ARCH_BREAKPOINT_PC_ADJUST 0
+/* The si_code of the SIGTRAP the breakpoint instruction raises (BRK: TRAP_BRKPT, not x86's SI_KERNEL). */
+#define ARCH_BREAKPOINT_SI_CODE 1
 
 /* A64 instruction words the backend and its tests name. */
 #define A64_NOP 0xd503201fu
@@ -46,13 +48,6 @@ enum arch_reg {
 	ARCH_REG_NR
 };
 #define ARCH_REGS_CALLER_SAVED ((1u << ARCH_REG_NR) - 1)	/* = "everything" */
-
-/*
- * The sequence written over a function entry: a BTI kept in front, PACIASP/PACIBSP turned
- * into BTI c, then the jump (jump.c). buf[0] is the byte at 'from'; returns the length.
- */
-size_t arch_encode_entry_jump(const uint8_t *code, size_t len, uint64_t from, uint64_t to,
-			      uint8_t *buf);
 
 /* DWARF (AAPCS64 DWARF ABI): x0-x30 are 0-30, sp is 31; the pc is set apart. */
 #define ARCH_DWARF_NREGS 32

@@ -16,8 +16,8 @@ static uint32_t word(const uint8_t *code)
 /*
  * BTI c/j/jc stay in front of the jump: an indirect call into a BTI-guarded page must land
  * on one. PACIASP/PACIBSP are landing pads too but are never kept: the replacement signs lr
- * itself, so the old entry's signature would be left on lr at its return (jumps_plan
- * replaces the entry from its first word, see arch_entry_pad).
+ * itself, so the old entry's signature would be left on lr at its return: jumps_plan
+ * replaces it with BTI c (arch_entry_pad).
  */
 bool arch_is_endbr(const uint8_t *code, size_t len)
 {
@@ -76,13 +76,17 @@ bool arch_is_padding(const uint8_t *code, size_t len)
 	return true;
 }
 
-/*
- * The whole sequence written at a function entry 'from' whose current bytes are code:
- * a BTI landing pad is kept (written back as it is) and the jump follows it; PACIASP/PACIBSP
- * becomes "BTI c" followed by the jump (keeping it would sign lr twice, dropping it would
- * leave an indirect call into a BTI-guarded page without a landing pad); otherwise the jump.
- * buf[0] is the byte at 'from'. Returns the length, at most ARCH_JUMP_MAX.
- */
+/* PACIASP/PACIBSP: replaced by "BTI c" in front of the jump (arch.h says why). */
+size_t arch_entry_pad(const uint8_t *code, size_t len, uint8_t *buf)
+{
+	if (len < 4 || (word(code) != A64_PACIASP && word(code) != A64_PACIBSP))
+		return 0;
+	const uint32_t bti = A64_BTI_C;
+	memcpy(buf, &bti, 4);
+	return 4;
+}
+
+/* A BTI landing pad is kept (written back as it is), PACIASP/PACIBSP becomes BTI c, then the jump. */
 size_t arch_encode_entry_jump(const uint8_t *code, size_t len, uint64_t from, uint64_t to,
 			      uint8_t *buf)
 {
@@ -90,10 +94,8 @@ size_t arch_encode_entry_jump(const uint8_t *code, size_t len, uint64_t from, ui
 	if (arch_is_endbr(code, len)) {
 		memcpy(buf, code, 4);
 		pad = 4;
-	} else if (len >= 4 && (word(code) == A64_PACIASP || word(code) == A64_PACIBSP)) {
-		const uint32_t bti = A64_BTI_C;
-		memcpy(buf, &bti, 4);
-		pad = 4;
+	} else {
+		pad = arch_entry_pad(code, len, buf);
 	}
 	return pad + arch_encode_jump(from + pad, to, buf + pad);
 }

@@ -2,9 +2,17 @@
 /* aarch64 register sets saved and restored around injected code, and the hardware breakpoint encoding. */
 #include <asm/ptrace.h>
 #include <elf.h>
+#include <signal.h>
+#include <string.h>
 
 #include "arch/arch.h"
 
+#ifndef NT_ARM_HW_BREAK
+#define NT_ARM_HW_BREAK 0x402
+#endif
+#ifndef TRAP_HWBKPT
+#define TRAP_HWBKPT 4
+#endif
 #ifndef NT_ARM_TLS
 #define NT_ARM_TLS 0x401
 #endif
@@ -55,23 +63,42 @@ uint32_t arch_hwbp_exec_ctrl(void)
 }
 
 /*
- * The x86 debug-register interface of arch.h (PTRACE_POKEUSER at DR offsets) has no aarch64
- * counterpart: arm64 refuses PTRACE_POKEUSER, so run-to-address sees no hardware breakpoint
- * fire and uses BRK. NT_ARM_HW_BREAK (arch_hwbp_exec_ctrl) is not wired into runto.c yet.
+ * NT_ARM_HW_BREAK (asm/ptrace.h's struct user_hwdebug_state): dbg_info (u32: the slot count
+ * in its low byte), pad (u32), then per slot addr (u64), ctrl (u32), pad (u32). A write of
+ * the header and one slot sets slot 0 only (the kernel reads the slots the length covers,
+ * the header is ignored). There is no status register: a hit is a SIGTRAP whose si_code is
+ * TRAP_HWBKPT (ptrace_hbptriggered), si_addr the breakpoint's address. The kernel does not
+ * step over a ptrace breakpoint: the thread traps again at once unless the slot is disarmed
+ * before it resumes (run-to disarms it at the hit).
  */
-size_t arch_debugreg_offset(int n)
+#define HWBP_HDR 8
+#define HWBP_SLOT 16
+
+static void hwbp_slot0(uint64_t addr, uint32_t ctrl, struct arch_hwbp_write *w)
 {
-	(void)n;
-	return (size_t)-8;
+	*w = (struct arch_hwbp_write){ .regset = NT_ARM_HW_BREAK, .len = HWBP_HDR + HWBP_SLOT };
+	memcpy(w->buf + HWBP_HDR, &addr, 8);
+	memcpy(w->buf + HWBP_HDR + 8, &ctrl, 4);
 }
 
-uint64_t arch_dr7_exec_slot0(void)
+void arch_hwbp_arm(uint64_t addr, struct arch_hwbp_write *w)
 {
-	return 0;
+	hwbp_slot0(addr, arch_hwbp_exec_ctrl(), w);
 }
 
-bool arch_dr6_hit_slot0(uint64_t dr6)
+void arch_hwbp_disarm(struct arch_hwbp_write *w)
 {
-	(void)dr6;
+	hwbp_slot0(0, 0, w);
+}
+
+bool arch_hwbp_status_word(size_t *off)
+{
+	*off = 0;
 	return false;
+}
+
+bool arch_hwbp_hit(uint64_t status, const siginfo_t *si)
+{
+	(void)status;
+	return si->si_signo == SIGTRAP && si->si_code == TRAP_HWBKPT;
 }

@@ -144,21 +144,41 @@ const struct arch_regset_desc *arch_ext_regsets(int *n)
 }
 
 
-/* ---- debug registers ---- */
+/* ---- debug registers: DR0-DR7 as words of struct user ---- */
 #include <stddef.h>
 
-size_t arch_debugreg_offset(int n)
+static size_t dr_off(int n)
 {
 	return offsetof(struct user, u_debugreg) + (size_t)n * sizeof(unsigned long);
 }
 
-uint64_t arch_dr7_exec_slot0(void)
+void arch_hwbp_arm(uint64_t addr, struct arch_hwbp_write *w)
 {
-	/* L0 = 1, RW0 = 00 (execute), LEN0 = 00 (must be 1 byte for execute). */
-	return 1;
+	/* DR0 = addr, then DR7: L0 = 1, RW0 = 00 (execute), LEN0 = 00 (1 byte, as execute requires). */
+	*w = (struct arch_hwbp_write){ .nwords = 2 };
+	w->word[0].off = dr_off(0);
+	w->word[0].val = addr;
+	w->word[1].off = dr_off(7);
+	w->word[1].val = 1;
 }
 
-bool arch_dr6_hit_slot0(uint64_t dr6)
+void arch_hwbp_disarm(struct arch_hwbp_write *w)
 {
-	return dr6 & 1;
+	/* DR7 first (nothing enabled), then the status DR6 and the address DR0. */
+	*w = (struct arch_hwbp_write){ .nwords = 3 };
+	w->word[0].off = dr_off(7);
+	w->word[1].off = dr_off(6);
+	w->word[2].off = dr_off(0);
+}
+
+bool arch_hwbp_status_word(size_t *off)
+{
+	*off = dr_off(6);
+	return true;
+}
+
+bool arch_hwbp_hit(uint64_t status, const siginfo_t *si)
+{
+	(void)si;
+	return status & 1;	/* DR6.B0 */
 }

@@ -19,6 +19,8 @@
 #define ARCH_BREAKPOINT_LEN 1
 /* How far past the breakpoint instruction the pc is when its trap is reported (int3: one byte). */
 #define ARCH_BREAKPOINT_PC_ADJUST 1
+/* The si_code of the SIGTRAP the breakpoint instruction raises (int3: SI_KERNEL). */
+#define ARCH_BREAKPOINT_SI_CODE 0x80
 
 /* Caller-saved registers, as a bit set. */
 enum arch_reg {

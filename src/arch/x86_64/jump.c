@@ -10,6 +10,26 @@ bool arch_is_endbr(const uint8_t *code, size_t len)
 	return len >= ARCH_ENDBR_LEN && !memcmp(code, endbr64, ARCH_ENDBR_LEN);
 }
 
+/* No entry instruction is replaced by a pad of ours: endbr64 is kept (arch_is_endbr). */
+size_t arch_entry_pad(const uint8_t *code, size_t len, uint8_t *buf)
+{
+	(void)code;
+	(void)len;
+	(void)buf;
+	return 0;
+}
+
+size_t arch_encode_entry_jump(const uint8_t *code, size_t len, uint64_t from, uint64_t to,
+			      uint8_t *buf)
+{
+	size_t pad = 0;
+	if (arch_is_endbr(code, len)) {
+		memcpy(buf, code, ARCH_ENDBR_LEN);
+		pad = ARCH_ENDBR_LEN;
+	}
+	return pad + arch_encode_jump(from + pad, to, buf + pad);
+}
+
 bool arch_rel32_reaches(uint64_t from, uint64_t to)
 {
 	/* rel32 is relative to the end of the 5-byte instruction. */
