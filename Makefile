@@ -168,7 +168,8 @@ A64_LDFLAGS := -L$(A64)/sysroot/usr/lib/aarch64-linux-gnu -L$(A64)/sysroot/lib/a
 A64_ARCH := $(sort $(wildcard src/arch/aarch64/*.c))
 A64_HDRS := src/arch/arch.h $(wildcard src/arch/aarch64/*.h)
 A64_TESTS := $(A64)/tests/hello $(A64)/tests/inject $(A64)/tests/target $(A64)/tests/patch.so \
-	$(A64)/tests/codegen $(A64)/tests/vecspin $(A64)/tests/pie $(A64)/tests/pie_v2.so
+	$(A64)/tests/codegen $(A64)/tests/vecspin $(A64)/tests/pie $(A64)/tests/pie_v2.so \
+	$(A64)/tests/stress $(A64)/tests/func100.so
 .PHONY: aarch64-deps aarch64-tests aarch64-hotpatch
 aarch64-deps:
 	@scripts/aarch64/deps.sh
@@ -197,6 +198,14 @@ $(A64)/tests/pie: tests/targets/pie.c
 	@mkdir -p $(dir $@)
 	$(A64_CC) $(CSTD) $(TARGET_CFLAGS) -Itests/targets -o $@ $< -lpthread
 $(A64)/tests/pie_v2.so: tests/patches/pie_v2.c include/hotpatch.h
+	@mkdir -p $(dir $@)
+	$(A64_CC) -shared -fPIC -O2 -Wall -Wextra -Werror -Iinclude -o $@ $<
+	@chmod 644 $@
+# The integration targets and patches the guest's hotpatch-command tests use, as on x86_64.
+$(A64)/tests/stress: tests/targets/stress.c tests/targets/tgt.h
+	@mkdir -p $(dir $@)
+	$(A64_CC) $(CSTD) $(TARGET_CFLAGS) -Wall -Wextra -Werror -Itests/targets -o $@ $< -lpthread
+$(A64)/tests/func100.so: tests/patches/func100.c include/hotpatch.h
 	@mkdir -p $(dir $@)
 	$(A64_CC) -shared -fPIC -O2 -Wall -Wextra -Werror -Iinclude -o $@ $<
 	@chmod 644 $@
