@@ -264,7 +264,12 @@ int proc_hold_all_cb(struct proc *p, proc_stop_fn fn, void *arg)
 		 * calls cost more than they save below ~100 threads, measured),
 		 * then let them use every CPU to reach their stops.
 		 */
-		bool boosted = added >= BOOST_MIN_THREADS && boost();
+		/*
+		 * Also where each interrupt follows a /proc read of the thread's call: preempted
+		 * between the two, we would let a blocked call time out and be entered again
+		 * (seen in the emulated guest: the check then refuses the repair, EINTR).
+		 */
+		bool boosted = (ARCH_SYSCALL_NEEDS_SNAPSHOT || added >= BOOST_MIN_THREADS) && boost();
 		for (size_t i = 0; !err && i < p->nthreads; i++) {
 			struct thread *t = p->threads[i];
 			if (!t->attached || t->stopped || t->interrupt_sent)
@@ -344,9 +349,11 @@ int proc_hold_one(struct proc *p, pid_t tid, struct thread **out)
 	if (!err) {
 		t->attached = true;
 		t->stopped = false;
+		bool boosted = ARCH_SYSCALL_NEEDS_SNAPSHOT && boost();
 		if (ARCH_SYSCALL_NEEDS_SNAPSHOT)
 			snap_syscall(p, t);
 		err = pt_interrupt(tid);
+		unboost(boosted);
 		if (!err)
 			err = thread_wait_stop(p, t, hp_now_ns() + STOP_TIMEOUT_NS);
 		if (!err && !t->attached)
