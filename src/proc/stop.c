@@ -408,7 +408,7 @@ static bool eintr_syscall(long nr)
  */
 static bool signal_pending_for(struct proc *p, pid_t tid)
 {
-	siginfo_t si[8];
+	siginfo_t si[64];	/* a queue of blocked real-time signals is often longer than 8 */
 	uint64_t blocked;
 
 	(void)p;
@@ -452,10 +452,15 @@ static void restart_interrupted_syscall(struct proc *p, struct thread *t)
 		    (ssize_t)sizeof(insn) ||
 	    !arch_is_syscall_insn(insn, sizeof(insn)))
 		return;
-	if (signal_pending_for(p, t->tid))
+	if (signal_pending_for(p, t->tid)) {
+		hp_debug("pid %d: thread %d: a signal may be pending: its EINTR stands", p->pid, t->tid);
 		return;
-	if (!arch_rewind_syscall(&regs, snap))
+	}
+	if (!arch_rewind_syscall(&regs, snap)) {
+		hp_debug("pid %d: thread %d: its registers are not the call read before the stop: EINTR stands",
+			 p->pid, t->tid);
 		return;
+	}
 	if (pt_setregs(t->tid, &regs) == 0)
 		hp_debug("pid %d: thread %d: syscall %ld restarted (it would have seen EINTR)", p->pid,
 			 t->tid, nr);
