@@ -97,14 +97,29 @@ long arch_syscall_nr(const struct user_regs_struct *regs);
 /* True when code[0..len) starts with the system call instruction (x86_64: 0f 05). */
 bool arch_is_syscall_insn(const uint8_t *code, size_t len);
 /*
- * A thread stopped just after a system call returned (an error it must not
- * see): pc back by ARCH_SYSCALL_INSN_LEN onto the instruction and the number
- * back where the instruction reads it, so the call runs again on resume.
- * False, regs unchanged, when the registers cannot say how to run it again
- * (a port whose result overwrote the first argument, aarch64's x0, without a
- * saved copy): the caller then leaves the thread as it is.
+ * What /proc/PID/task/TID/syscall showed of a thread blocked in a system call: its number, its
+ * six arguments as the kernel keeps them for the whole call (aarch64: orig_x0 included), sp and
+ * the pc after the instruction. Taken before our stop by ports whose registers lose an argument
+ * when the call returns (ARCH_SYSCALL_NEEDS_SNAPSHOT in defs.h).
  */
-bool arch_rewind_syscall(struct user_regs_struct *regs);
+struct arch_syscall_snap {
+	long nr;
+	uint64_t args[6];
+	uint64_t sp, pc;
+};
+
+/*
+ * A thread stopped just after a system call returned (an error it must not
+ * see): pc back by ARCH_SYSCALL_INSN_LEN onto the instruction, the number and
+ * the arguments back where the instruction reads them, so the call runs again
+ * on resume. snap is the call as /proc showed it before the stop, or NULL: a
+ * port whose registers keep everything (x86_64: rdi..r9, orig_rax) ignores it;
+ * a port whose result overwrote an argument (aarch64: x0) needs it and checks
+ * that regs are that very call returned (number, the other arguments, sp, pc).
+ * False, regs unchanged, when the call cannot be run again exactly: the
+ * caller then leaves the thread as it is.
+ */
+bool arch_rewind_syscall(struct user_regs_struct *regs, const struct arch_syscall_snap *snap);
 /* The thread pointer (x86_64: fs_base; glibc puts its thread block at the top of the thread's stack). */
 uint64_t arch_tls_base(const struct user_regs_struct *regs);
 

@@ -18,6 +18,7 @@
 #include <sys/types.h>
 #include <sys/user.h>
 
+#include "arch/arch.h"
 #include "common/common.h"
 
 struct xstate {
@@ -40,6 +41,14 @@ struct thread {
 	bool interrupted;	/* in the event-stop of our PTRACE_INTERRUPT */
 	bool seen_by_hold;	/* proc_hold_all_cb called its function for it */
 	bool at_bp;		/* stopped on one of our int3s (pc rewound): waits to be stepped over */
+	/*
+	 * The call it was blocked in just before our interrupt, as /proc showed it, where the
+	 * registers cannot say after (ARCH_SYSCALL_NEEDS_SNAPSHOT): for the EINTR repair. Valid
+	 * only while the interrupt stop proves it the same call (stop.c).
+	 */
+	struct arch_syscall_snap snap;
+	bool snap_valid;
+	long snap_switches;	/* its voluntary context switches when snapped */
 };
 
 struct map {

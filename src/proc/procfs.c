@@ -53,6 +53,27 @@ long procfs_syscall_nr(const char *text)
 	return strtol(text, NULL, 10);
 }
 
+int procfs_syscall_parse(const char *text, long *nr, uint64_t args[6], uint64_t *sp, uint64_t *pc)
+{
+	uint64_t v[8];
+	char *end;
+	if (text[0] < '0' || text[0] > '9')
+		return -EINVAL;
+	*nr = strtol(text, &end, 10);
+	for (int i = 0; i < 8; i++) {
+		/* Every field after the number is " 0x..." (the kernel's %lx with a 0x prefix). */
+		if (end[0] != ' ' || end[1] != '0' || end[2] != 'x')
+			return -EINVAL;
+		v[i] = strtoull(end + 1, &end, 16);
+	}
+	if (*end && *end != '\n')
+		return -EINVAL;
+	memcpy(args, v, 6 * sizeof(*args));
+	*sp = v[6];
+	*pc = v[7];
+	return 0;
+}
+
 /* ---- readers ---- */
 
 static void path_of(char *path, size_t len, pid_t pid, pid_t tid, const char *name)

@@ -32,6 +32,11 @@ int procfs_stat_parse(const char *text, struct procfs_stat *st);
 long procfs_status_num(const char *text, const char *key);
 /* The syscall number of /proc/PID/task/TID/syscall text, -1 when running or not in one. */
 long procfs_syscall_nr(const char *text);
+/*
+ * The whole line while blocked in a system call: number, six arguments, sp, pc. 0, or
+ * -EINVAL when the text says "running", "-1 sp pc" (in none) or is no such line.
+ */
+int procfs_syscall_parse(const char *text, long *nr, uint64_t args[6], uint64_t *sp, uint64_t *pc);
 
 /*
  * Read /proc/PID/name (tid 0) or /proc/PID/task/TID/name into buf, NUL

@@ -315,6 +315,7 @@ static int run_until_hw(struct proc *p, struct thread **ts, const uint64_t *addr
 		if (cr == 0) {
 			t->stopped = false;
 			t->interrupted = false;
+			t->snap_valid = false;	/* it leaves its call as it is */
 			t->regs_valid = false;
 			running++;
 		}
@@ -541,6 +542,7 @@ static void sw_resume(struct sw *w, struct thread *t)
 	 */
 	if (sw_is_extra(w, t) || is_candidate(w->ts, w->n, t, NULL)) {
 		t->interrupted = false;
+		t->snap_valid = false;
 		t->regs_valid = false;
 		int sig = t->pending_sig;
 		t->pending_sig = 0;

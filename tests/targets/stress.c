@@ -4,13 +4,16 @@
  *
  *  - 4 workers call func(3) back to back; only 4 (old) or 300 (new) is valid;
  *  - threads blocked in clock_nanosleep (relative 50 ms), read() on a pipe fed
- *    every 20 ms by a writer thread, epoll_wait(timeout 50) and
+ *    every 20 ms by a writer thread, epoll_wait(timeout 50), epoll_pwait and
+ *    ppoll with a signal mask, sigtimedwait (50 ms each) and
  *    pthread_cond_timedwait (50 ms): every return value is checked, so a
  *    syscall that is not restarted transparently (EINTR, 516 =
  *    ERESTART_RESTARTBLOCK leaking out, a short sleep) is reported;
- *  - a thread keeps a pattern in all 16 vector registers (ymm if the CPU has
- *    AVX, else xmm) and a non-default MXCSR across a long loop and checks
- *    them: injected code that clobbers them without restoring is reported;
+ *  - a thread keeps a pattern in all vector registers and checks them after a
+ *    long loop (x86_64: the 16 ymm if the CPU has AVX, else xmm, and a
+ *    non-default MXCSR; aarch64: z0-z31 at the full SVE vector length where
+ *    the CPU has SVE, else v0-v31, and a non-default FPCR): injected code
+ *    that clobbers them without restoring is reported;
  *  - the main thread sigqueue()s SIGRTMIN to the process about every 1 ms
  *    with an increasing value; one thread receives them and the handler
  *    checks each value arrives exactly once and in order.
@@ -25,8 +28,12 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#ifdef __aarch64__
+#include <sys/auxv.h>
+#endif
 
 #include "tgt.h"
 
@@ -81,6 +88,13 @@ static void *sleeper(void *arg)
 }
 
 static int pipefd[2];
+/*
+ * The timeout of the epoll, ppoll and sigtimedwait waits (STRESS_WAIT_MS, default 50). The
+ * aarch64 guest sets 1000: there, host stalls of the emulated CPUs let a 50 ms wait time out
+ * between hotpatch's read of the call and its interrupt, which the EINTR repair then (rightly)
+ * refuses (docs/aarch64.md).
+ */
+static int wait_ms = 50;
 
 static void *writer(void *arg)
 {
@@ -135,11 +149,60 @@ static void *epoller(void *arg)
 		return NULL;
 	}
 	for (;;) {
-		int n = epoll_wait(ep, &ev, 1, 50);
+		int n = epoll_wait(ep, &ev, 1, wait_ms);
 
 		if (n != 0)
 			say("ERROR epoller: epoll_wait returned %d errno %d (%s)", n, errno,
 			    n < 0 ? strerror(errno) : "ready?");
+	}
+	return NULL;
+}
+
+/* The calls that take a signal mask, and sigtimedwait: 50 ms on something that never comes. */
+static void *pwaiter(void *arg)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	int efd = eventfd(0, EFD_CLOEXEC);
+	sigset_t mask, never;
+
+	(void)arg;
+	pthread_sigmask(SIG_BLOCK, NULL, &mask);
+	sigemptyset(&never);
+	sigaddset(&never, SIGUSR2);	/* blocked (main), never sent */
+	if (ep < 0 || efd < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev)) {
+		say("ERROR pwaiter: setup errno %d", errno);
+		return NULL;
+	}
+	for (unsigned k = 0;; k++) {
+		struct pollfd pfd = { .fd = efd, .events = POLLIN };
+		struct timespec ts = { wait_ms / 1000, wait_ms % 1000 * 1000000L };
+		long long t0 = now_ns(CLOCK_MONOTONIC), dt;
+		int n;
+		const char *what;
+
+		switch (k % 3) {
+		case 0:
+			what = "epoll_pwait";
+			n = epoll_pwait(ep, &ev, 1, wait_ms, &mask);
+			break;
+		case 1:
+			what = "ppoll";
+			n = ppoll(&pfd, 1, &ts, &mask);
+			break;
+		default:
+			what = "sigtimedwait";
+			n = sigtimedwait(&never, NULL, &ts);
+			if (n < 0 && errno == EAGAIN)
+				n = 0;	/* the timeout */
+			break;
+		}
+		dt = now_ns(CLOCK_MONOTONIC) - t0;
+		if (n != 0)
+			say("ERROR pwaiter: %s returned %d errno %d (%s)", what, n, errno,
+			    n < 0 ? strerror(errno) : "ready?");
+		else if (dt < (wait_ms - 1) * 1000000LL)
+			say("ERROR pwaiter: %s returned after %lld ns < %d ms", what, dt, wait_ms);
 	}
 	return NULL;
 }
@@ -166,6 +229,8 @@ static void *condwaiter(void *arg)
 }
 
 /* ---- vector registers ---- */
+
+#if defined(__x86_64__)
 
 #define VREG_LIST                                                                          \
 	"xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",    \
@@ -274,6 +339,103 @@ static void *vector(void *arg)
 	return NULL;
 }
 
+#elif defined(__aarch64__)
+
+#ifndef HWCAP_SVE
+#define HWCAP_SVE (1 << 22)
+#endif
+#define VREGS1 "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31"
+#define VREGS "0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31"
+#define VCLOBBER                                                                            \
+	"v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13",    \
+		"v14", "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24",       \
+		"v25", "v26", "v27", "v28", "v29", "v30", "v31"
+/* Round toward zero, flush-to-zero, default NaN: not what libc code leaves in FPCR. */
+#define FPCR_TEST ((3u << 22) | (1u << 24) | (1u << 25))
+#define SPIN 20000000UL		/* TCG runs it in about a second */
+
+/*
+ * z0 all 0xff, z1-z31 byte i = (r - 16) + 3i at the full vector length, a spin that touches
+ * none of them and makes no system call (one would let the kernel drop the SVE state), then
+ * every byte compared in the registers themselves (z0 first, then used to rebuild each
+ * pattern). Returns 0, or the first bad register + 1.
+ */
+static long vec_spin_sve(unsigned long n, unsigned *fpcr_out)
+{
+	long bad;
+	unsigned long fo;
+
+	__asm__ volatile(".arch armv8.2-a+sve\n"
+			 "ptrue p7.b\n"
+			 "msr fpcr, %[fpcr]\n"
+			 "dup z0.b, #-1\n"
+			 ".irp r," VREGS1 "\n index z\\r\\().b, #(\\r - 16), #3\n .endr\n"
+			 "1: subs %[n], %[n], #1\n b.ne 1b\n"
+			 "mrs %[fo], fpcr\n"
+			 "msr fpcr, xzr\n"
+			 "mov %[bad], #1\n"
+			 "cmpne p0.b, p7/z, z0.b, #-1\n b.any 2f\n"
+			 ".irp r," VREGS1 "\n"
+			 " mov %[bad], #(\\r + 1)\n"
+			 " index z0.b, #(\\r - 16), #3\n"
+			 " cmpne p0.b, p7/z, z\\r\\().b, z0.b\n b.any 2f\n"
+			 ".endr\n"
+			 "mov %[bad], #0\n"
+			 "2:\n"
+			 : [bad] "=&r"(bad), [n] "+r"(n), [fo] "=&r"(fo)
+			 : [fpcr] "r"((unsigned long)FPCR_TEST)
+			 : "cc", "p0", "p7", VCLOBBER);
+	*fpcr_out = (unsigned)fo;
+	return bad;
+}
+
+static long vec_spin_neon(unsigned long n, unsigned *fpcr_out)
+{
+	unsigned char out[32][16];
+	unsigned long fo;
+
+	__asm__ volatile("msr fpcr, %[fpcr]\n"
+			 ".irp r," VREGS "\n movi v\\r\\().16b, #(\\r * 7 + 1)\n .endr\n"
+			 "1: subs %[n], %[n], #1\n b.ne 1b\n"
+			 "mrs %[fo], fpcr\n"
+			 "msr fpcr, xzr\n"
+			 ".irp r," VREGS "\n str q\\r, [%[o], #(\\r * 16)]\n .endr\n"
+			 : [n] "+r"(n), [fo] "=&r"(fo)
+			 : [o] "r"(out), [fpcr] "r"((unsigned long)FPCR_TEST)
+			 : "cc", "memory", VCLOBBER);
+	*fpcr_out = (unsigned)fo;
+	for (int r = 0; r < 32; r++)
+		for (int i = 0; i < 16; i++)
+			if (out[r][i] != (unsigned char)(r * 7 + 1))
+				return r + 1;
+	return 0;
+}
+
+static void *vector(void *arg)
+{
+	int sve = (getauxval(AT_HWCAP) & HWCAP_SVE) != 0;
+	unsigned long rounds = 0;
+
+	(void)arg;
+	say("vector thread uses %s", sve ? "z0-z31 (SVE, full length)" : "v0-v31 (NEON)");
+	for (;;) {
+		unsigned fpcr = 0;
+		long bad = sve ? vec_spin_sve(SPIN, &fpcr) : vec_spin_neon(SPIN, &fpcr);
+
+		rounds++;
+		if (bad)
+			say("ERROR vector: %c%ld is not what it held (round %lu)", sve ? 'z' : 'v',
+			    bad - 1, rounds);
+		if (fpcr != FPCR_TEST)
+			say("ERROR vector: fpcr %#x, expected %#x", fpcr, FPCR_TEST);
+		say("vector round %lu done", rounds);
+	}
+	return NULL;
+}
+#else
+#error "stress.c: no vector test for this CPU"
+#endif
+
 /* ---- real-time signals ---- */
 
 static atomic_ulong received;
@@ -320,8 +482,8 @@ static void *sigrecv(void *arg)
 
 int main(int argc, char **argv)
 {
-	static void *(*const fns[])(void *) = { sleeper, writer, reader, epoller, condwaiter,
-						vector, sigrecv };
+	static void *(*const fns[])(void *) = { sleeper, writer, reader, epoller, pwaiter,
+						condwaiter, vector, sigrecv };
 	struct sigaction sa = { .sa_sigaction = on_rt, .sa_flags = SA_SIGINFO | SA_RESTART };
 	const char *stop = argc > 1 ? argv[1] : "/nonexistent";
 	unsigned long sent = 0;
@@ -330,13 +492,22 @@ int main(int argc, char **argv)
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGRTMIN);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);	/* inherited: only sigrecv unblocks it */
+	sigaddset(&set, SIGUSR2);		/* pwaiter's sigtimedwait waits for it: never sent */
+	pthread_sigmask(SIG_BLOCK, &set, NULL);	/* inherited: only sigrecv unblocks SIGRTMIN */
 	sigaction(SIGRTMIN, &sa, NULL);
 	if (pipe(pipefd)) {
 		say("ERROR pipe");
 		return 1;
 	}
-	for (long k = 0; k < NWORKERS; k++)
+	/* STRESS_WORKERS: fewer busy threads where the CPUs are emulated (the aarch64 guest). */
+	const char *nw = getenv("STRESS_WORKERS");
+	long nworkers = nw ? atol(nw) : NWORKERS;
+	const char *wm = getenv("STRESS_WAIT_MS");
+
+	if (wm && atoi(wm) > 0)
+		wait_ms = atoi(wm);
+
+	for (long k = 0; k < nworkers; k++)
 		if (pthread_create(&t, NULL, worker, (void *)k))
 			say("ERROR pthread_create");
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)

@@ -131,6 +131,21 @@ static void syscall_line(void **state)
 	assert_int_equal(procfs_syscall_nr("-1 0x7ffc 0x7f12\n"), -1);
 	assert_int_equal(procfs_syscall_nr("running\n"), -1);
 	assert_int_equal(procfs_syscall_nr(""), -1);
+
+	long nr;
+	uint64_t args[6], sp, pc;
+	assert_int_equal(procfs_syscall_parse("22 0x3 0xffffd0a8 0x1 0x32 0x0 0x8 0xffffd070 0xffff8a1c\n",
+					      &nr, args, &sp, &pc), 0);
+	assert_int_equal(nr, 22);
+	assert_int_equal(args[0], 3);
+	assert_int_equal(args[1], 0xffffd0a8);
+	assert_int_equal(args[3], 0x32);
+	assert_int_equal(args[5], 8);
+	assert_int_equal(sp, 0xffffd070);
+	assert_int_equal(pc, 0xffff8a1c);
+	assert_int_equal(procfs_syscall_parse("-1 0x7ffc 0x7f12\n", &nr, args, &sp, &pc), -EINVAL);
+	assert_int_equal(procfs_syscall_parse("running\n", &nr, args, &sp, &pc), -EINVAL);
+	assert_int_equal(procfs_syscall_parse("22 0x3 0x1\n", &nr, args, &sp, &pc), -EINVAL);
 }
 
 static void maps_lines(void **state)
@@ -211,7 +226,7 @@ static void arch_syscall_seam(void **state)
 	r.rax = (unsigned long long)-4;	/* -EINTR */
 	assert_int_equal(arch_syscall_nr(&r), SYS_epoll_wait);
 	assert_int_equal(arch_syscall_result(&r), -4);
-	assert_true(arch_rewind_syscall(&r));
+	assert_true(arch_rewind_syscall(&r, NULL));
 	assert_int_equal(arch_pc(&r), 0x401002 - ARCH_SYSCALL_INSN_LEN);
 	assert_int_equal(arch_syscall_nr(&r), SYS_epoll_wait);
 	assert_int_equal(arch_syscall_result(&r), SYS_epoll_wait);	/* the number, for the instruction */

@@ -118,17 +118,6 @@ bool arch_in_restartable_syscall(const struct user_regs_struct *regs)
 	return false;
 }
 
-bool arch_eintr_rewind(struct user_regs_struct *regs, uint32_t insn_before_pc, uint64_t arg0)
-{
-	uint32_t svc;
-	memcpy(&svc, ARCH_SYSCALL_INSN, 4);
-	if ((long)regs->regs[0] != -EINTR || insn_before_pc != svc)
-		return false;
-	regs->pc -= ARCH_SYSCALL_INSN_LEN;
-	regs->regs[0] = arg0;		/* x8 still holds the number: the call runs again */
-	return true;
-}
-
 /*
  * The syscall interface generic code asks (src/proc's EINTR repair, the safe point). The number
  * of the call a thread is in is not in its registers at an interrupt stop (ARCH_SYSCALL_NR_IN_REGS
@@ -146,12 +135,42 @@ bool arch_is_syscall_insn(const uint8_t *code, size_t len)
 }
 
 /*
- * x0 holds the result, not the first argument, which the registers no longer have: the call
- * cannot be run again from them. False, regs unchanged (only arch_eintr_rewind, given the
- * argument from /proc/PID/task/TID/syscall, can).
+ * The restart rules, from arch/arm64/kernel/signal.c (do_signal) as they meet our stops:
+ *
+ *  - A stop inside a system call is reached through do_signal, which first forgets the call
+ *    (syscallno = -1: NT_ARM_SYSTEM_CALL and /proc/TID/syscall then say -1) and, for
+ *    -ERESTARTSYS/-ERESTARTNOINTR/-ERESTARTNOHAND/-ERESTART_RESTARTBLOCK, puts pc back on the
+ *    svc and x0 back to orig_x0, all before the stop. x8 still holds the number (the kernel
+ *    never writes it back). So a thread left alone restarts by itself, and restoring the
+ *    registers saved at the stop restarts it too: arch_in_restartable_syscall is false.
+ *  - -ERESTART_RESTARTBLOCK (a relative nanosleep/clock_nanosleep, poll) is turned into
+ *    restart_syscall (x8 = 128) only after the stop, when pc is still the svc: a thread that
+ *    is merely released gets it. A thread borrowed for injected code is resumed from another
+ *    stop with the registers saved at the first, so it runs the original call again: a
+ *    relative sleep starts over with its full length (longer than asked, never shorter; x86
+ *    restarts through restart_syscall there). Its number is not in the registers at the stop
+ *    (x0 is orig_x0 again), so this cannot be told apart from -ERESTARTNOHAND & co.
+ *  - -EINTR is not rewound: the thread is past its svc with x0 = -EINTR. Running the call
+ *    again needs pc - 4 and the original x0, which only /proc/PID/task/TID/syscall, read while
+ *    the thread was blocked in the call, still had (snap). x1-x5 and x8 survive the call, so
+ *    they and sp/pc prove regs are that call returned; a call re-entered from the same svc with
+ *    the same x1-x5 but another x0 is ruled out by generic code (its voluntary context switch
+ *    count, stop.c).
+ *  - The rewind is written at our interrupt stop, i.e. inside do_signal after get_signal:
+ *    pc then equals its restart_addr but its retval is -EINTR, so it adds nothing
+ *    (no restart_syscall); or at a later stop of a borrowed thread, where do_signal has no
+ *    system call to look at.
  */
-bool arch_rewind_syscall(struct user_regs_struct *regs)
+bool arch_rewind_syscall(struct user_regs_struct *regs, const struct arch_syscall_snap *snap)
 {
-	(void)regs;
-	return false;
+	if (!snap || snap->nr < 0 || (long)regs->regs[0] != -EINTR ||
+	    regs->regs[8] != (uint64_t)snap->nr || regs->sp != snap->sp || regs->pc != snap->pc ||
+	    regs->pc < ARCH_SYSCALL_INSN_LEN)
+		return false;
+	for (int i = 1; i < 6; i++)
+		if (regs->regs[i] != snap->args[i])
+			return false;
+	regs->pc -= ARCH_SYSCALL_INSN_LEN;
+	regs->regs[0] = snap->args[0];
+	return true;
 }

@@ -64,18 +64,14 @@ enum arch_reg {
 uint32_t arch_hwbp_exec_ctrl(void);
 
 /*
- * aarch64 syscall restart, as the kernel leaves a thread at a ptrace stop inside a system
- * call (arch/arm64/kernel/signal.c:do_signal): for -ERESTARTSYS/-ERESTARTNOINTR/-ERESTARTNOHAND/
- * -ERESTART_RESTARTBLOCK it has already put pc back on the svc and x0 back to its first
- * argument, and forgotten the syscall (NT_ARM_SYSTEM_CALL reads -1). Restoring the saved
- * registers after injected code restarts the call by itself; nothing marks "in a syscall".
- * A call that returned -EINTR (epoll_pwait & co.) is past its svc with x0 = -EINTR: the
- * first argument is gone from the registers, so the caller must have read it
- * (/proc/TID/syscall) before the stop. Rewinds regs onto the svc with x0 = arg0; returns false
- * when regs is not such a stop (x0 != -EINTR, or the word before pc is not svc #0).
+ * The EINTR repair (stop.c) needs x0 as it was when the call was made: the result overwrote
+ * it, the kernel's copy (orig_x0) is in no register set (NT_PRSTATUS is x0-x30, sp, pc,
+ * pstate; NT_ARM_SYSTEM_CALL is the number only), and at our stop the kernel has forgotten
+ * the call (do_signal: syscallno = -1, so /proc/TID/syscall says -1 then). It is read from
+ * /proc/PID/task/TID/syscall before the stop (generic code, when this is 1); the restart
+ * rules as a whole are in call.c and docs/aarch64.md.
  */
-struct user_regs_struct;
-bool arch_eintr_rewind(struct user_regs_struct *regs, uint32_t insn_before_pc, uint64_t arg0);
+#define ARCH_SYSCALL_NEEDS_SNAPSHOT 1
 
 #define ARCH_NAME "aarch64"
 /* ELF: the machine, and the relocations a patch file's descriptors carry. */

@@ -119,8 +119,9 @@ bool arch_is_syscall_insn(const uint8_t *code, size_t len)
 	return len >= ARCH_SYSCALL_INSN_LEN && memcmp(code, ARCH_SYSCALL_INSN, ARCH_SYSCALL_INSN_LEN) == 0;
 }
 
-bool arch_rewind_syscall(struct user_regs_struct *regs)
+bool arch_rewind_syscall(struct user_regs_struct *regs, const struct arch_syscall_snap *snap)
 {
+	(void)snap;				/* the registers say it all */
 	regs->rip -= ARCH_SYSCALL_INSN_LEN;	/* back onto the syscall instruction */
 	regs->rax = regs->orig_rax;		/* with its number: it runs again on resume */
 	return true;				/* the arguments are untouched in rdi..r9 */

@@ -46,6 +46,8 @@ enum arch_reg {
 
 /* orig_rax carries the number of the system call a thread is in for the whole call. */
 #define ARCH_SYSCALL_NR_IN_REGS 1
+/* The arguments stay in rdi..r9 when the call returns: the EINTR repair needs no snapshot. */
+#define ARCH_SYSCALL_NEEDS_SNAPSHOT 0
 
 /* glibc's jmp_buf and ucontext_t (context.c) */
 #define ARCH_JMPBUF_WORDS 8		/* rbx rbp r12 r13 r14 r15 rsp pc */
