@@ -8,7 +8,7 @@
 # alive checks catch). The target's tick count keeps growing: it kept running throughout.
 . ./hplib.sh
 PATCH=/tests/func100.so
-CYCLES=${CYCLES:-8}
+CYCLES=${CYCLES:-5}
 dbg=/lib/libc_malloc_debug.so.0
 if [ -e $dbg ]; then
 	note "MALLOC_CHECK_=3 with $dbg"
