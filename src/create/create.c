@@ -723,6 +723,12 @@ static bool untouched(struct elf_file *prog, const char *prog_path, const struct
 	return !diffmap_touches_bodies(dm, o->file, &lb);
 }
 
+/* A function the patch carries: changed or new. */
+static bool carried(const struct osym *y)
+{
+	return is_func(&y->s) && (y->verdict == FS_CHANGED || y->verdict == FS_NEW);
+}
+
 static void classify(struct unit *u, struct create_report *r, const struct diffmap *dm,
 		     struct elf_file *prog, const char *prog_path)
 {
@@ -880,7 +886,7 @@ static void classify(struct unit *u, struct create_report *r, const struct diffm
 	}
 	for (size_t i = 1; i < p->nsym; i++) {
 		struct osym *y = &p->sym[i];
-		if (is_func(&y->s) && (y->verdict == FS_CHANGED || y->verdict == FS_NEW)) {
+		if (carried(y)) {
 			u->gen = true;
 			if (u->is_asm) {
 				report_add(r, CREATE_REFUSED, y->name, file,
@@ -889,11 +895,6 @@ static void classify(struct unit *u, struct create_report *r, const struct diffm
 			}
 		}
 	}
-}
-
-static bool carried(const struct osym *y)
-{
-	return is_func(&y->s) && (y->verdict == FS_CHANGED || y->verdict == FS_NEW);
 }
 
 /*

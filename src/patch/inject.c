@@ -434,14 +434,6 @@ const char *patch_map_path(const struct proc *p, const struct hotpatch_patch *hp
 	return hp->path;
 }
 
-static void remote_close(struct proc *p, struct thread *t, long fd)
-{
-	uint64_t a[1] = { (uint64_t)fd };
-	long ignored;
-
-	proc_remote_syscall(p, t, SYS_close, a, 1, NULL, 0, &ignored);
-}
-
 void patch_memfd_close(struct proc *p, struct thread *t, const struct hotpatch_patch *hp, long fd)
 {
 	char dir[64], link[352], want[160], got[192];
@@ -732,6 +724,14 @@ int remote_mmap_near(struct proc *p, struct thread *t, uint64_t near, size_t len
 	}
 	*addr = best;
 	return 0;
+}
+
+void remote_close(struct proc *p, struct thread *t, long fd)
+{
+	uint64_t a[1] = { (uint64_t)fd };
+	long ignored;
+
+	proc_remote_syscall(p, t, SYS_close, a, 1, NULL, 0, &ignored);
 }
 
 int remote_munmap(struct proc *p, struct thread *t, uint64_t addr, size_t len)

@@ -280,6 +280,8 @@ int remote_dlclose(struct proc *p, struct objects *objs, struct thread *t, uint6
 		   uint64_t deadline);
 int remote_mmap_near(struct proc *p, struct thread *t, uint64_t near, size_t len, uint64_t *addr);
 int remote_munmap(struct proc *p, struct thread *t, uint64_t addr, size_t len);
+/* close(fd) in t; best effort (a descriptor we opened there). */
+void remote_close(struct proc *p, struct thread *t, long fd);
 
 /* ---- safe points and consistency ---- */
 struct range {

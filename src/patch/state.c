@@ -320,9 +320,7 @@ static int region_create(struct proc *p, struct thread *t, struct state *st)
 		}
 	}
 	/* The mapping keeps the memfd alive; the descriptor must not stay in the target. */
-	args[0] = (uint64_t)fd;
-	long ignored;
-	proc_remote_syscall(p, t, SYS_close, args, 1, NULL, 0, &ignored);
+	remote_close(p, t, fd);
 	return err;
 }
 

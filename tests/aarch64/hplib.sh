@@ -125,3 +125,32 @@ all_lines() {
 	bad=$(after "$1" 0 | grep -E -- "$2" | grep -vE -- "$3" | head -n 1)
 	[ -z "$bad" ] || die "unexpected line in $1 (want /$3/): $bad"
 }
+
+# The busy target (tests/targets/busy.c) prints "start T N" and "result T N V" per call of its
+# two threads; $O is its output.
+# calls_after FROM WANT: every call started after line FROM gave WANT, every other result is 4 or
+# 300; prints "N0 N1", the number of such calls per thread.
+calls_after() {
+	after "$O" "$1" | awk -v want="$2" '
+		/^start / { started[$2 " " $3] = 1 }
+		/^result / {
+			if (($2 " " $3) in started) {
+				n[$2]++
+				if ($4 != want) { print "call " $2 "/" $3 " started after hotpatch returned but gave " $4; bad = 1 }
+			} else if ($4 != 4 && $4 != 300) { print "invalid result: " $0; bad = 1 }
+		}
+		END { if (!bad) print n[0] + 0, n[1] + 0; exit bad }'
+}
+# wait_calls FROM WANT: at least 2 such calls per thread, all with WANT (bounded: 15 s).
+wait_calls() {
+	local i=0 res
+	while :; do
+		res=$(calls_after "$1" "$2") || die "$res"
+		set -- "$1" "$2" $res
+		[ "$3" -ge 2 ] && [ "$4" -ge 2 ] && { echo "calls after line $1: $3/$4, all $2"; return 0; }
+		i=$((i + 1))
+		[ $i -gt 750 ] && die "only $3/$4 calls completed after line $1"
+		usleep 20000
+		set -- "$1" "$2"
+	done
+}

@@ -10,26 +10,6 @@
 HP_QUIET_ERR=1
 PATCH=/tests/slow_v2.so
 
-# calls_after FROM WANT: as in busy.sh, "N0 N1" or the bad line.
-calls_after() {
-	after "$O" "$1" | awk -v want="$2" '
-		/^start / { started[$2 " " $3] = 1 }
-		/^result / { if (($2 " " $3) in started) { n[$2]++; if ($4 != want) { print "call " $2 "/" $3 " gave " $4; bad = 1 } } }
-		END { if (!bad) print n[0] + 0, n[1] + 0; exit bad }'
-}
-wait_calls() {
-	local i=0 res
-	while :; do
-		res=$(calls_after "$1" "$2") || die "$res"
-		set -- "$1" "$2" $res
-		[ "$3" -ge 2 ] && [ "$4" -ge 2 ] && return 0
-		i=$((i + 1))
-		[ $i -gt 750 ] && die "only $3/$4 calls completed after line $1"
-		usleep 20000
-		set -- "$1" "$2"
-	done
-}
-
 hp probe
 expect_rc 0
 echo "$OUT" | grep -qi 'fire' || die "probe does not say whether breakpoints fire"

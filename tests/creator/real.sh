@@ -38,3 +38,33 @@ unpack() {
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
+
+# redis_unfixed CACHEDIR STOP BUILD: redis $VER (fetched by debsrc) unpacked with the Debian patches
+# before STOP into CACHEDIR/src, copied to CACHEDIR/prog and built there with BUILD, once (cached:
+# CACHEDIR/ready); sets PROG to its redis-server.
+redis_unfixed() {
+	local c=$1 stop=$2 build=$3
+	if [ ! -f "$c/ready" ]; then
+		debsrc redis "$VER"
+		note "building redis $VER without $stop (cached in $c)"
+		unpack "$c/src" "$stop"
+		rm -rf "$c/prog" && cp -a "$c/src" "$c/prog"
+		(cd "$c/prog" && sh -c "$build" >../make.log 2>&1) || { tail -20 "$c/make.log"; die "redis does not build"; }
+		touch "$c/ready"
+	fi
+	PROG=$c/prog/src/redis-server
+}
+
+# redis_start: start $PROG on a free loopback port, without persistence, and wait for its PONG;
+# sets port and RS (its pid).
+redis_start() {
+	local i
+	port=$(free_port)
+	start redis "$PROG" --port $port --bind 127.0.0.1 --save '' --appendonly no --protected-mode no
+	RS=$PID
+	for i in $(seq 100); do
+		[ "$(python3 "$CR/resp.py" $port cmd PING 2>/dev/null)" = "+PONG" ] && break
+		sleep 0.1
+	done
+	[ "$(python3 "$CR/resp.py" $port cmd PING)" = "+PONG" ] || die "redis did not start: $(tail -5 "$WORK/redis.out")"
+}

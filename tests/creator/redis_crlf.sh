@@ -33,23 +33,11 @@ VER=5:7.0.15-1~deb12u10
 STOP=CVE-2025-67733.patch
 BUILD='GIT_DIR=/nonexistent SOURCE_DATE_EPOCH=1700000000 make -j2 -C src redis-server MALLOC=libc USE_SYSTEMD=no BUILD_TLS=no'
 C=$CACHE/redis-${VER#*:}-crlf
-if [ ! -f "$C/ready" ]; then
-	debsrc redis "$VER"
-	note "building redis $VER without $STOP (cached in $C)"
-	unpack "$C/src" "$STOP"
-	rm -rf "$C/prog" && cp -a "$C/src" "$C/prog"
-	(cd "$C/prog" && sh -c "$BUILD" >../make.log 2>&1) || { tail -20 "$C/make.log"; die "redis does not build"; }
-	touch "$C/ready"
-fi
-PROG=$C/prog/src/redis-server
+redis_unfixed "$C" "$STOP" "$BUILD"
 cp "$C/src/debian/patches/$STOP" "$WORK/crlf.patch"
 
-port=$(free_port)
-start redis "$PROG" --port $port --bind 127.0.0.1 --save '' --appendonly no --protected-mode no
-RS=$PID
+redis_start
 r() { python3 "$CR/resp.py" $port "$@"; }
-for i in $(seq 100); do [ "$(r cmd PING 2>/dev/null)" = "+PONG" ] && break; sleep 0.1; done
-[ "$(r cmd PING)" = "+PONG" ] || die "redis did not start: $(tail -5 "$WORK/redis.out")"
 inj=$'X\r\n+INJECTED'
 lua="error(redis.error_reply('X\\r\\n+INJECTED'))"
 # fl, ev: the replies read after FUNCTION LIST (EVAL) with the CR LF, then after a PING, on one

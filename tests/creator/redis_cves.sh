@@ -31,24 +31,12 @@ VER=5:7.0.15-1~deb12u10
 STOP=0001-Apply-security-fixes-for-CVEs-1113.patch
 BUILD='make -j2 -C src redis-server MALLOC=libc USE_SYSTEMD=no BUILD_TLS=no'
 C=$CACHE/redis-${VER#*:}
-if [ ! -f "$C/ready" ]; then
-	debsrc redis "$VER"
-	note "building redis $VER without $STOP (cached in $C)"
-	unpack "$C/src" "$STOP"
-	rm -rf "$C/prog" && cp -a "$C/src" "$C/prog"
-	(cd "$C/prog" && sh -c "$BUILD" >../make.log 2>&1) || { tail -20 "$C/make.log"; die "redis does not build"; }
-	touch "$C/ready"
-fi
-PROG=$C/prog/src/redis-server
+redis_unfixed "$C" "$STOP" "$BUILD"
 cp "$C/src/debian/patches/$STOP" "$WORK/cve-1113.patch"
 cp "$C/src/debian/patches/CVE-2025-46818.patch" "$WORK/cve-46818.patch"
 
-port=$(free_port)
-start redis "$PROG" --port $port --bind 127.0.0.1 --save '' --appendonly no --protected-mode no
-RS=$PID
+redis_start
 r() { python3 "$CR/resp.py" $port cmd "$@"; }
-for i in $(seq 100); do [ "$(r PING 2>/dev/null)" = "+PONG" ] && break; sleep 0.1; done
-[ "$(r PING)" = "+PONG" ] || die "redis did not start: $(tail -5 "$WORK/redis.out")"
 long=$(printf 'a%.0s' $(seq 2200))
 pat=$(printf '*?%.0s' $(seq 1100))
 [ "$(r SET "$long" 1)" = "+OK" ] || die "SET failed"
