@@ -173,7 +173,8 @@ A64_TARGETS := pie busy storm stress
 A64_PATCHES := pie_v2 func100 func1000 slow_v2
 A64_TESTS := $(A64)/tests/hello $(A64)/tests/inject $(A64)/tests/target $(A64)/tests/patch.so \
 	$(A64)/tests/codegen $(A64)/tests/vecspin $(A64_TARGETS:%=$(A64)/tests/%) \
-	$(A64_PATCHES:%=$(A64)/tests/%.so) $(A64)/tests/libbti.so $(A64)/tests/btitgt $(A64)/tests/bti_patch.so
+	$(A64_PATCHES:%=$(A64)/tests/%.so) $(A64)/tests/libbti.so $(A64)/tests/btitgt $(A64)/tests/bti_patch.so \
+	$(A64)/tests/deep $(A64)/tests/deep_patch.so
 .PHONY: aarch64-deps aarch64-tests aarch64-hotpatch
 aarch64-deps:
 	@scripts/aarch64/deps.sh
@@ -198,12 +199,15 @@ $(A64)/tests/vecspin: tests/aarch64/vecspin.c
 $(A64)/tests/patch.so: tests/aarch64/patch.c
 	@mkdir -p $(dir $@)
 	$(A64_CC) -O2 -shared -fPIC -mbranch-protection=standard -o $@ $<
+# Built as Ubuntu and Fedora build for arm64: -mbranch-protection=standard (BTI landing pads and
+# pac-ret, return addresses signed on the stack; PACIASP is a NOP hint on cortex-a72).
+A64_BRANCH := -mbranch-protection=standard
 $(A64_TARGETS:%=$(A64)/tests/%): $(A64)/tests/%: tests/targets/%.c tests/targets/tgt.h
 	@mkdir -p $(dir $@)
-	$(A64_CC) $(CSTD) $(TARGET_CFLAGS) -Itests/targets -o $@ $< -lpthread
+	$(A64_CC) $(CSTD) $(TARGET_CFLAGS) $(A64_BRANCH) -Itests/targets -o $@ $< -lpthread
 $(A64_PATCHES:%=$(A64)/tests/%.so): $(A64)/tests/%.so: tests/patches/%.c include/hotpatch.h
 	@mkdir -p $(dir $@)
-	$(A64_CC) -shared -fPIC -O2 -Wall -Wextra -Werror -Iinclude -o $@ $<
+	$(A64_CC) -shared -fPIC -O2 $(A64_BRANCH) -Wall -Wextra -Werror -Iinclude -o $@ $<
 	@chmod 644 $@
 # A BTI-marked library (every object of it built with -mbranch-protection: no start files, since
 # Debian's carry no BTI property), so the loader maps its code PROT_BTI; a target calling it
@@ -211,14 +215,21 @@ $(A64_PATCHES:%=$(A64)/tests/%.so): $(A64)/tests/%.so: tests/patches/%.c include
 $(A64)/tests/libbti.so: tests/aarch64/btilib.c
 	@mkdir -p $(dir $@)
 	$(A64_CC) -O2 -g -shared -fPIC -mbranch-protection=standard -nostartfiles -o $@ $<
-# The target's own code: BTI only, no pac-ret (the unwinder does not strip PAC from return
-# addresses yet, docs/aarch64.md: a thread under a pac-ret frame never counts as safe).
+# The target's own code: pac-ret too (its threads sleep under frames with signed return addresses).
 $(A64)/tests/btitgt: tests/aarch64/btitgt.c $(A64)/tests/libbti.so
 	@mkdir -p $(dir $@)
-	$(A64_CC) $(TARGET_CFLAGS) -mbranch-protection=bti -o $@ $< -L$(A64)/tests -lbti -Wl,-rpath,/tests
+	$(A64_CC) $(TARGET_CFLAGS) $(A64_BRANCH) -o $@ $< -L$(A64)/tests -lbti -Wl,-rpath,/tests
 $(A64)/tests/bti_patch.so: tests/aarch64/bti_patch.c include/hotpatch.h
 	@mkdir -p $(dir $@)
 	$(A64_CC) -shared -fPIC -O2 -mbranch-protection=standard -Wall -Wextra -Werror -Iinclude -o $@ $<
+	@chmod 644 $@
+# A busy function two frames up, whose only return address is signed (tests/aarch64/pacret.sh).
+$(A64)/tests/deep: tests/aarch64/deep.c tests/targets/tgt.h
+	@mkdir -p $(dir $@)
+	$(A64_CC) $(CSTD) $(TARGET_CFLAGS) $(A64_BRANCH) -Itests/targets -o $@ $< -lpthread
+$(A64)/tests/deep_patch.so: tests/aarch64/deep_patch.c include/hotpatch.h
+	@mkdir -p $(dir $@)
+	$(A64_CC) -shared -fPIC -O2 $(A64_BRANCH) -Wall -Wextra -Werror -Iinclude -o $@ $<
 	@chmod 644 $@
 # The command itself, cross-built in its own build directory. While it does not build for
 # aarch64 (docs/aarch64.md), the guest's apply test is skipped.

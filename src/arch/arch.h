@@ -141,6 +141,15 @@ const struct arch_regset_desc *arch_ext_regsets(int *n);
  * (x86_64: rax..r15, rip; aarch64: x0-x30, sp). Returns how many (ARCH_DWARF_NREGS at most).
  */
 int arch_dwarf_regs(const struct user_regs_struct *regs, uint64_t *dw);
+/*
+ * The bits of a code address read from a stack or a register that are not the address: the PAC
+ * field of a return address signed by pac-ret code (aarch64: the insn_mask of NT_ARM_PAC_MASK,
+ * read by generic code with PTRACE_GETREGSET from a stopped thread). False where there are none
+ * (x86_64, an aarch64 CPU without pointer authentication: the set cannot be read).
+ */
+bool arch_code_mask_regset(int *type, size_t *size, size_t *offset);
+/* The DWARF register that holds the return address at a function's entry (aarch64: x30), or -1. */
+int arch_dwarf_ra_reg(void);
 
 /* ---- hardware breakpoints: one execute breakpoint in debug slot 0 ---- */
 /*

@@ -359,6 +359,7 @@ int contexts_check(struct proc *p, struct objects *objs, const struct pctxset *c
 		if (!context_read(p, cs->guard, cs->v[c].at, cs->v[c].uc, &r))
 			continue;
 		/* The unwinder takes any id; the pid is never a thread of ours while we walk a context. */
+		unwind_set_code_mask(uw, proc_code_mask(p));
 		err = unwind_thread(uw, p->pid, &r, pcs, 128, &n, &complete);
 		if (err)
 			return err;
@@ -395,6 +396,7 @@ struct refs {
 	uint64_t lo, hi;
 	uint64_t guard;
 	bool guard_known;
+	uint64_t code_mask;	/* proc_code_mask: a pac-ret return address is signed */
 	struct ref hits[MAX_HITS];
 	size_t nhits;
 	bool overflow;
@@ -461,10 +463,11 @@ static void refs_visit(void *arg, uint64_t addr, const uint64_t *w, size_t n)
 	const uint64_t self = ARCH_UCONTEXT_FPMEM - ARCH_UCONTEXT_FPREGS;
 	const unsigned rot = arch_mangle_rotation();
 	const bool guard_known = x->guard_known;
+	const uint64_t cmask = x->code_mask;
 	for (size_t i = 0; i < n; i++) {
-		uint64_t a = addr + i * 8, v = w[i];
+		uint64_t a = addr + i * 8, v = proc_code_addr(cmask, w[i]);
 		bool mangled = false;
-		if (__builtin_expect(v == a + self, 0) && a >= ARCH_UCONTEXT_FPREGS)
+		if (__builtin_expect(w[i] == a + self, 0) && a >= ARCH_UCONTEXT_FPREGS)
 			note_ucontext(x, a - ARCH_UCONTEXT_FPREGS, i >= ucw ? w + i - ucw : NULL);
 		if (__builtin_expect(v - lo < span, 0) && is_reference(x, v)) {
 			/* a plain reference */
@@ -524,17 +527,19 @@ int contexts_references(struct proc *p, const char *own_path, const struct range
 			x->hi = r[i].end;
 	}
 	x->guard_known = guard_of(p, &x->guard);
-	/* Registers first: a function pointer about to be called, a pc. */
+	x->code_mask = proc_code_mask(p);
+	/* Registers first: a function pointer about to be called, a pc, a signed link register. */
 	for (size_t i = 0; i < p->nthreads && !found; i++) {
 		const struct thread *t = p->threads[i];
 		if (t->gone || !t->regs_valid)
 			continue;
 		const uint64_t *g = (const uint64_t *)&t->regs;
 		for (size_t k = 0; k < sizeof(t->regs) / 8 && !found; k++) {
-			if (!is_reference(x, g[k]))
+			uint64_t v = proc_code_addr(x->code_mask, g[k]);
+			if (!is_reference(x, v))
 				continue;
 			found = 1;
-			hit->value = g[k];
+			hit->value = v;
 			snprintf(hit->where, sizeof(hit->where), "a register of thread %d", t->tid);
 		}
 	}

@@ -29,6 +29,7 @@ static int thread_stack(struct proc *p, struct unwinder *uw, struct thread *t, s
 		return err;
 	s->n = 0;
 	s->complete = 0;
+	unwind_set_code_mask(uw, proc_code_mask(p));
 	err = unwind_thread_act(uw, t->tid, &t->regs, s->pcs, s->act, MAX_FRAMES, &s->n,
 				&s->complete);
 	if (err || !s->n) {
@@ -538,11 +539,30 @@ static const struct range *in_ranges(const struct rset *rs, uint64_t a)
 	return NULL;
 }
 
+/*
+ * Where a call leaves its return address in a register (aarch64's x30), a leaf function keeps
+ * it there and not on the stack: the register counts as a stack word.
+ */
+static const struct range *ra_register_hit(struct proc *p, const struct thread *t,
+					   const struct rset *r)
+{
+	uint64_t dw[ARCH_DWARF_NREGS];
+	int ra = arch_dwarf_ra_reg();
+	if (ra < 0 || ra >= arch_dwarf_regs(&t->regs, dw))
+		return NULL;
+	uint64_t w = proc_code_addr(proc_code_mask(p), dw[ra]);
+	const struct range *hit = in_ranges(r, w - 1);
+	return hit ? hit : in_ranges(r, w);
+}
+
 /* Without a complete unwind, look at every word of the stack: a false alarm only costs a retry. */
 static const struct range *stack_scan(struct proc *p, struct thread *t, const struct rset *r,
 				      bool *maps_fresh)
 {
-	uint64_t sp = arch_sp(&t->regs), buf[512];
+	const struct range *lr = ra_register_hit(p, t, r);
+	if (lr)
+		return lr;
+	uint64_t sp = arch_sp(&t->regs), buf[512], mask = proc_code_mask(p);
 	/* Thread stacks mapped since the last read: refresh once per check, and only if needed. */
 	if (!*maps_fresh && !proc_maps_refresh(p))
 		*maps_fresh = true;
@@ -555,7 +575,7 @@ static const struct range *stack_scan(struct proc *p, struct thread *t, const st
 		if (proc_read(p, a, buf, len))
 			break;
 		for (size_t i = 0; i < len / 8; i++) {
-			const struct range *hit = in_ranges(r, buf[i] - 1);
+			const struct range *hit = in_ranges(r, proc_code_addr(mask, buf[i]) - 1);
 			if (hit)
 				return hit;
 		}
@@ -641,9 +661,11 @@ static bool quick_clear(struct proc *p, struct thread *t, const struct rset *r,
 	/* An odd sp (hand-written code) may hold return addresses between our words. */
 	if (arch_sp(&t->regs) & 7)
 		return false;
-	uint64_t pc = arch_pc(&t->regs), sp = arch_sp(&t->regs);
+	uint64_t pc = arch_pc(&t->regs), sp = arch_sp(&t->regs), mask = proc_code_mask(p);
 	uint64_t top = (t->tid == p->pid ? q->main_stack_end : arch_tls_base(&t->regs)) & ~7ull;
 	if (in_ranges(r, pc) || sp >= top || top - sp > QUICK_MAX)
+		return false;
+	if (ra_register_hit(p, t, r))
 		return false;
 	size_t n = (top - sp) / 8;
 	if (proc_read(p, sp, q->buf, n * 8)) {
@@ -651,8 +673,8 @@ static bool quick_clear(struct proc *p, struct thread *t, const struct rset *r,
 		return false;
 	}
 	for (size_t i = 0; i < n; i++) {
-		uint64_t w = q->buf[i];
-		if (in_ranges(r, w - 1) || in_ranges(r, w))
+		uint64_t w = q->buf[i], c = proc_code_addr(mask, w);
+		if (in_ranges(r, c - 1) || in_ranges(r, c))
 			return false;
 		for (size_t k = 0; k < q->nrestorer; k++)
 			if (w == q->restorer[k])

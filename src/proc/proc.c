@@ -234,6 +234,31 @@ bool proc_wait_vanished(struct proc *p, int err, unsigned ms)
 	return false;
 }
 
+uint64_t proc_code_mask(struct proc *p)
+{
+	int type;
+	size_t size, off;
+
+	if (p->code_mask_read || !arch_code_mask_regset(&type, &size, &off))
+		return p->code_mask;
+	for (size_t i = 0; i < p->nthreads; i++) {
+		const struct thread *t = p->threads[i];
+		uint8_t buf[64];
+		struct iovec iov = { buf, size < sizeof(buf) ? size : sizeof(buf) };
+		if (t->gone || !t->stopped)
+			continue;
+		p->code_mask_read = true;
+		hp_err_quiet_begin();
+		/* Unreadable: a CPU without pointer authentication, whose return addresses are plain. */
+		if (!pt_getregset(t->tid, type, &iov) && iov.iov_len >= off + 8)
+			memcpy(&p->code_mask, buf + off, 8);
+		hp_err_quiet_end();
+		hp_debug("pid %d: code address mask %#llx", p->pid, (unsigned long long)p->code_mask);
+		break;
+	}
+	return p->code_mask;
+}
+
 int proc_read(struct proc *p, uint64_t addr, void *buf, size_t len)
 {
 	size_t done = 0;

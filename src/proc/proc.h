@@ -83,6 +83,13 @@ struct proc {
 	/* Called every slice while proc_run_until waits (progress reports), NULL if none. */
 	void (*on_wait)(struct proc *p);
 	void *wait_arg;
+	/*
+	 * Bits of a code address found in the target's stacks or registers that are not the
+	 * address (aarch64 pac-ret: the PAC field of a signed return address; 0 on x86_64):
+	 * proc_code_addr. Read once, from the first stopped thread (proc_code_mask).
+	 */
+	uint64_t code_mask;
+	bool code_mask_read;
 	uint64_t syscall_insn;	/* address of a 'syscall' instruction in the target, 0 = not found yet */
 	struct map *maps;
 	size_t nmaps;
@@ -157,6 +164,17 @@ int proc_tasks(struct proc *p, pid_t **tids, size_t *n);
 long proc_blocked_syscall(struct proc *p, pid_t tid);
 /* Detach everything; used on error paths, never fails silently: logs. */
 void proc_abandon(struct proc *p);
+
+/*
+ * The PAC bits of p's return addresses (arch_code_mask_regset), read from a stopped thread the
+ * first time (0 when there are none or no thread is stopped yet).
+ */
+uint64_t proc_code_mask(struct proc *p);
+/* v as a code address: a signed return address with its signature stripped. */
+static inline uint64_t proc_code_addr(uint64_t mask, uint64_t v)
+{
+	return v & ~mask;
+}
 
 /* Memory through /proc/PID/mem: writes reach read-only text without mprotect. */
 int proc_read(struct proc *p, uint64_t addr, void *buf, size_t len);

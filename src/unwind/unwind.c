@@ -36,6 +36,7 @@ struct unwinder {
 	/* The one thread unwind_thread is walking: get_thread serves only it. */
 	pid_t tid;
 	const struct user_regs_struct *regs;
+	uint64_t code_mask;	/* unwind_set_code_mask */
 	bool block_valid;
 	uint64_t block_addr;
 	uint8_t block[UW_BLOCK] __attribute__((aligned(8)));
@@ -111,7 +112,13 @@ static bool uw_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void
 	/* Addresses with the top bit set are not user space: pread's offset is signed. */
 	if (addr > INT64_MAX - UW_BLOCK || !uw_read_word(arg, addr, &val))
 		return false;
-	*result = val;
+	/*
+	 * libdwfl 0.188 takes a pac-ret return address as it was saved, signed (it skips
+	 * DW_CFA_AARCH64_negate_ra_state), finds no module at it and ends the walk: every saved
+	 * word is stripped. The mask covers only bits no user address has (aarch64: 54 down to
+	 * the VA size; MTE tags are above), so a stack or data pointer read here is unchanged.
+	 */
+	*result = val & ~((struct unwinder *)arg)->code_mask;
 	return true;
 }
 
@@ -124,6 +131,10 @@ static bool uw_set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
 
 	for (int i = 0; i < n; i++)
 		dw[i] = regs[i];
+	/* A leaf that signed its return address and keeps it in the link register. */
+	int ra = arch_dwarf_ra_reg();
+	if (ra >= 0 && ra < n)
+		dw[ra] &= ~((struct unwinder *)thread_arg)->code_mask;
 	if (!dwfl_thread_state_registers(thread, 0, (unsigned)n, dw))
 		return false;
 	dwfl_thread_state_register_pc(thread, arch_pc(r));
@@ -215,6 +226,11 @@ int unwind_refresh(struct unwinder *uw)
 			      err > 0 ? strerror(err) : dwfl_errmsg(-1));
 	dwfl_getmodules(uw->dwfl, uw_warm_module, NULL, 0);
 	return 0;
+}
+
+void unwind_set_code_mask(struct unwinder *uw, uint64_t mask)
+{
+	uw->code_mask = mask;
 }
 
 void unwind_end(struct unwinder *uw)

@@ -23,6 +23,12 @@ void unwind_end(struct unwinder *uw);
 int unwind_refresh(struct unwinder *uw);
 
 /*
+ * The bits to strip from every return address read (proc_code_mask: aarch64's PAC field of
+ * pac-ret code; 0, the default, strips nothing).
+ */
+void unwind_set_code_mask(struct unwinder *uw, uint64_t mask);
+
+/*
  * Unwind thread tid whose general registers are *regs. pcs[0] is regs->rip,
  * pcs[1..] are return addresses (as found on the stack, not adjusted).
  * *complete is set when the unwind reached the outermost frame (no CFI gap,

@@ -11,9 +11,9 @@ CYCLES=${CYCLES:-4}
 OUT=/tmp/stress.$$.out
 STOP=/tmp/stress.$$.stop
 rm -f "$STOP"
-# No busy callers of func (docs/aarch64.md, "Not ported yet" 1); 1 s waits instead of 50 ms
-# (stress.c, STRESS_WAIT_MS).
-STRESS_WAIT_MS=${WAIT_MS:-1000} STRESS_WORKERS=${WORKERS:-0} ./stress "$STOP" > "$OUT" 2>&1 &
+# Two threads call func back to back (revert runs them out of func100's code to their return
+# addresses); 1 s waits instead of 50 ms (stress.c, STRESS_WAIT_MS).
+STRESS_WAIT_MS=${WAIT_MS:-1000} STRESS_WORKERS=${WORKERS:-2} ./stress "$STOP" > "$OUT" 2>&1 &
 T=$!
 fail() {
 	echo "FAIL: $*"
@@ -49,6 +49,9 @@ wait_new '^vector round' || fail "no vector round"
 echo "vector: $(grep '^vector round' "$OUT" | tail -n 1)"
 c=1
 while [ $c -le "$CYCLES" ]; do
+	# Even cycles run threads to an address with BRK (HOTPATCH_BREAKPOINTS=sw), odd ones with
+	# the hardware breakpoint the probe finds in the guest.
+	if [ $((c % 2)) -eq 0 ]; then export HOTPATCH_BREAKPOINTS=sw; else unset HOTPATCH_BREAKPOINTS; fi
 	timeout 50 ./hotpatch -vv apply $T /tests/func100.so > /tmp/stress.$$.hp 2>&1 || { cat /tmp/stress.$$.hp; fail "apply $c"; }
 	cat /tmp/stress.$$.hp >> /tmp/stress.$$.log
 	echo "cycle $c: applied at $(date +%s) ($(grep -c 'would have seen EINTR' /tmp/stress.$$.hp) EINTR repairs)"
@@ -82,4 +85,5 @@ kill $T
 # The repair at work: each is a thread that would have returned EINTR (hotpatch -vv).
 echo "EINTR repairs: $(grep -c 'would have seen EINTR' /tmp/stress.$$.log); skipped (blocked again): $(grep -c 'no EINTR repair' /tmp/stress.$$.log)"
 grep 'would have seen EINTR\|no EINTR repair' /tmp/stress.$$.log | sed 's/.*thread [0-9]*: //' | sort | uniq -c
+echo "threads run to an address: $(grep -c 'run thread .* (sig' /tmp/stress.$$.log) with hardware breakpoints, $(grep -c 'run thread .* (int3' /tmp/stress.$$.log) with BRK"
 echo "stress: $CYCLES apply/revert cycles, no ERROR"

@@ -53,6 +53,20 @@ const struct arch_regset_desc *arch_ext_regsets(int *n)
 	return sets;
 }
 
+/* struct user_pac_mask: data_mask, then insn_mask (both 0 bits where the address is). */
+bool arch_code_mask_regset(int *type, size_t *size, size_t *offset)
+{
+	*type = NT_ARM_PAC_MASK;
+	*size = 16;
+	*offset = 8;
+	return true;
+}
+
+int arch_dwarf_ra_reg(void)
+{
+	return 30;
+}
+
 /*
  * DBGBCR: E (bit 0) = 1, PMC (bits 2:1) = 0b10 (EL0), BAS (bits 8:5) = 0b1111 (the whole
  * 4-byte A64 instruction), no linking, address match.

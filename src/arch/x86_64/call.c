@@ -144,6 +144,20 @@ const struct arch_regset_desc *arch_ext_regsets(int *n)
 	return x86_sets;
 }
 
+/* Return addresses are plain: no PAC field (CET's shadow stack keeps copies, not signatures). */
+bool arch_code_mask_regset(int *type, size_t *size, size_t *offset)
+{
+	(void)type;
+	(void)size;
+	(void)offset;
+	return false;
+}
+
+int arch_dwarf_ra_reg(void)
+{
+	return -1;
+}
+
 
 /* ---- debug registers: DR0-DR7 as words of struct user ---- */
 #include <stddef.h>
