@@ -231,9 +231,22 @@ int arch_build_preserving_island(uint32_t keep, uint64_t at, uint64_t target, ui
 
 /* ---- saved user-level contexts (context.c): glibc's jmp_buf and ucontext_t ---- */
 
-/* ARCH_JMPBUF_WORDS, ARCH_UCONTEXT_{WORDS,GREGS,FPREGS,FPMEM}: the layouts, in each defs.h. */
-/* Where a thread's libc keeps the pointer-mangling guard, from its thread pointer. */
+/*
+ * The layouts, in each defs.h: ARCH_JMPBUF_WORDS (the words read) and ARCH_JMPBUF_PC_WORD (the
+ * mangled pc); ARCH_UCONTEXT_WORDS (the words read), ARCH_UCONTEXT_GREGS, and the word a scan
+ * recognises a ucontext_t by: the one at offset ARCH_UCONTEXT_MARK_OFF equals
+ * ARCH_UCONTEXT_MARK(at) for a ucontext at 'at' (x86_64: uc_mcontext.fpregs pointing at the
+ * context's own __fpregs_mem; aarch64: the FPSIMD record's header in uc_mcontext.__reserved).
+ */
+/*
+ * Where a thread's libc keeps the pointer-mangling guard, from its thread pointer; 0 where the
+ * guard is a global (then arch_pointer_guard_symbol names it).
+ */
 uint64_t arch_pointer_guard_addr(uint64_t tls_base);
+/* The dynamic linker's symbol holding the guard (aarch64: __pointer_chk_guard), or NULL. */
+const char *arch_pointer_guard_symbol(void);
+/* A candidate found by its mark (at: its address, uc: ARCH_UCONTEXT_WORDS words) is one. */
+bool arch_ucontext_valid(const uint64_t uc[ARCH_UCONTEXT_WORDS], uint64_t at);
 /* glibc's PTR_DEMANGLE. */
 uint64_t arch_demangle(uint64_t v, uint64_t guard);
 /* Its rotation (x86_64: 17; 0 where PTR_MANGLE only xors): lets a scan demangle inline. */
@@ -245,6 +258,12 @@ void arch_jmpbuf_regs(const uint64_t jb[ARCH_JMPBUF_WORDS], uint64_t guard,
 bool arch_ucontext_stack(const uint64_t uc[ARCH_UCONTEXT_WORDS], uint64_t *base, uint64_t *size);
 /* The registers a ucontext_t saved. */
 void arch_ucontext_regs(const uint64_t uc[ARCH_UCONTEXT_WORDS], struct user_regs_struct *r);
+/*
+ * A saved context whose pc is a resume stub of libc's own rather than its caller's return
+ * address (aarch64 glibc's swapcontext saves pc = a "mov x30, x1; ret" after itself, the real
+ * return address in x1): given the code at the pc, move r to where the stub returns and say so.
+ */
+bool arch_context_resume(const uint8_t *code, size_t len, struct user_regs_struct *r);
 /* True when the len bytes at code end with a call instruction (the next address is a return address). */
 bool arch_follows_call(const uint8_t *code, size_t len);
 

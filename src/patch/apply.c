@@ -213,7 +213,7 @@ static int do_apply(struct op *op, struct plan *pl, struct hotpatch_result *res)
 	if (!err) {
 		/* A search that could not run (no memory) only means fewer contexts seen. */
 		hp_err_quiet_begin();
-		contexts_find(p, &cs);
+		contexts_find(p, &op->objs, &cs);
 		hp_err_quiet_end();
 	}
 

@@ -182,8 +182,25 @@ out:
 
 /* ---- parked contexts ---- */
 
-static bool guard_of(struct proc *p, uint64_t *guard)
+/*
+ * libc's pointer guard: in the thread block (x86_64), or a global of the dynamic linker
+ * (aarch64), read where the symbol says. Unknown: jmp_bufs are not searched.
+ */
+static bool guard_of(struct proc *p, struct objects *objs, uint64_t *guard)
 {
+	const char *sym = arch_pointer_guard_symbol();
+	if (sym) {
+		const struct object *ld = NULL;
+		for (size_t i = 0; objs && i < objs->n && !ld; i++)
+			if (objs->v[i].is_ld)
+				ld = &objs->v[i];
+		struct resolved r;
+		hp_err_quiet_begin();
+		bool ok = ld && !resolve_symbol(p, objs, ld->path, NULL, sym, ELF_SYM_OBJECT, &r) &&
+			  peek(p, r.addr, guard, sizeof(*guard));
+		hp_err_quiet_end();
+		return ok;
+	}
 	for (size_t i = 0; i < p->nthreads; i++) {
 		uint64_t tls = arch_tls_base(&p->threads[i]->regs);
 		if (tls && peek(p, arch_pointer_guard_addr(tls), guard, sizeof(*guard)))
@@ -204,6 +221,14 @@ static bool resumes_after_call(struct proc *p, uint64_t pc)
 	if (pc < sizeof(code) || !peek(p, pc - sizeof(code), code, sizeof(code)))
 		return false;
 	return arch_follows_call(code, sizeof(code));
+}
+
+/* Where a saved context really resumes, past a resume stub of libc's (arch_context_resume). */
+static void resume_point(struct proc *p, struct user_regs_struct *r)
+{
+	uint8_t code[16];
+	if (peek(p, arch_pc(r), code, sizeof(code)))
+		arch_context_resume(code, sizeof(code), r);
 }
 
 /* A saved context is believed when it resumes after a call, on a writable stack no thread is on. */
@@ -227,11 +252,10 @@ static bool context_read(struct proc *p, uint64_t guard, uint64_t at, bool uc,
 {
 	if (uc) {
 		uint64_t w[ARCH_UCONTEXT_WORDS];
-		if (!peek(p, at, w, sizeof(w)))
-			return false;
-		if (w[ARCH_UCONTEXT_FPREGS / 8] != at + ARCH_UCONTEXT_FPMEM)
+		if (!peek(p, at, w, sizeof(w)) || !arch_ucontext_valid(w, at))
 			return false;
 		arch_ucontext_regs(w, r);
+		resume_point(p, r);
 	} else {
 		uint64_t w[ARCH_JMPBUF_WORDS];
 		if (!peek(p, at, w, sizeof(w)))
@@ -253,10 +277,14 @@ static void add_context(struct find *f, uint64_t at, bool uc, const uint64_t *w)
 	struct pctxset *cs = f->cs;
 	struct user_regs_struct r;
 	if (w) {
-		if (uc)
+		if (uc && !arch_ucontext_valid(w, at))
+			return;
+		if (uc) {
 			arch_ucontext_regs(w, &r);
-		else
+			resume_point(f->p, &r);
+		} else {
 			arch_jmpbuf_regs(w, cs->guard, &r);
+		}
 		if (!plausible(f->p, &r))
 			return;
 	} else if (!context_read(f->p, cs->guard, at, uc, &r)) {
@@ -276,34 +304,42 @@ static void add_context(struct find *f, uint64_t at, bool uc, const uint64_t *w)
 	cs->v[cs->n++] = (struct pctx){ .at = at, .uc = uc, .regs = r };
 }
 
+/* Word i of a chunk of n is word k of a structure of len words: is all of it in the chunk? */
+static inline bool in_chunk(size_t i, size_t k, size_t len, size_t n)
+{
+	return i >= k && i - k + len <= n;
+}
+
 static void find_visit(void *arg, uint64_t addr, const uint64_t *w, size_t n)
 {
 	struct find *f = arg;
 	uint64_t guard = f->cs->guard, span = f->hi - f->lo;
 	unsigned rot = arch_mangle_rotation();
 	bool mangled = f->cs->guard_known;
-	const size_t ucw = ARCH_UCONTEXT_FPREGS / 8, jbw = ARCH_JMPBUF_WORDS - 1;
+	const size_t ucw = ARCH_UCONTEXT_MARK_OFF / 8, jbw = ARCH_JMPBUF_PC_WORD;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t a = addr + i * 8;
-		/* ucontext_t: uc_mcontext.fpregs points at the context's own __fpregs_mem. */
-		if (w[i] == a + (ARCH_UCONTEXT_FPMEM - ARCH_UCONTEXT_FPREGS) && a >= ARCH_UCONTEXT_FPREGS)
-			add_context(f, a - ARCH_UCONTEXT_FPREGS, true, i >= ucw ? w + i - ucw : NULL);
-		/* jmp_buf: its last word is the mangled pc; most words demangle far from any code. */
+		/* ucontext_t: its mark (arch.h), at a fixed offset. */
+		if (w[i] == ARCH_UCONTEXT_MARK(a - ARCH_UCONTEXT_MARK_OFF) && a >= ARCH_UCONTEXT_MARK_OFF)
+			add_context(f, a - ARCH_UCONTEXT_MARK_OFF, true,
+				    in_chunk(i, ucw, ARCH_UCONTEXT_WORDS, n) ? w + i - ucw : NULL);
+		/* jmp_buf: its mangled pc; most words demangle far from any code. */
 		if (mangled) {
 			uint64_t pc = demangle(w[i], rot, guard);
 			if (pc - f->lo < span && in_exec(f->p, pc) && a >= 8 * jbw)
-				add_context(f, a - 8 * jbw, false, i >= jbw ? w + i - jbw : NULL);
+				add_context(f, a - 8 * jbw, false,
+					    in_chunk(i, jbw, ARCH_JMPBUF_WORDS, n) ? w + i - jbw : NULL);
 		}
 	}
 }
 
-int contexts_find(struct proc *p, struct pctxset *cs)
+int contexts_find(struct proc *p, struct objects *objs, struct pctxset *cs)
 {
 	struct find f = { .p = p, .cs = cs };
 	int err = proc_maps_refresh(p);
 	if (err)
 		return err;
-	cs->guard_known = guard_of(p, &cs->guard);
+	cs->guard_known = guard_of(p, objs, &cs->guard);
 	f.lo = UINT64_MAX;
 	for (size_t i = 0; i < p->nmaps; i++) {
 		if (!(p->maps[i].prot & PROT_EXEC))
@@ -436,9 +472,10 @@ static void note_ucontext(struct refs *x, uint64_t at, const uint64_t *w)
 			return;
 		w = buf;
 	}
-	if (w[ARCH_UCONTEXT_FPREGS / 8] != at + ARCH_UCONTEXT_FPMEM || x->ndead == ARRAY_SIZE(x->dead))
+	if (!arch_ucontext_valid(w, at) || x->ndead == ARRAY_SIZE(x->dead))
 		return;
 	arch_ucontext_regs(w, &r);
+	resume_point(x->p, &r);
 	uint64_t sp = arch_sp(&r);
 	if (!arch_ucontext_stack(w, &base, &size) || sp < base || sp > base + size ||
 	    !plausible(x->p, &r))
@@ -458,17 +495,18 @@ static void note_ucontext(struct refs *x, uint64_t at, const uint64_t *w)
 static void refs_visit(void *arg, uint64_t addr, const uint64_t *w, size_t n)
 {
 	struct refs *x = arg;
-	const size_t ucw = ARCH_UCONTEXT_FPREGS / 8;
+	const size_t ucw = ARCH_UCONTEXT_MARK_OFF / 8;
 	const uint64_t lo = x->lo, span = x->hi - x->lo, guard = x->guard;
-	const uint64_t self = ARCH_UCONTEXT_FPMEM - ARCH_UCONTEXT_FPREGS;
 	const unsigned rot = arch_mangle_rotation();
 	const bool guard_known = x->guard_known;
 	const uint64_t cmask = x->code_mask;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t a = addr + i * 8, v = proc_code_addr(cmask, w[i]);
 		bool mangled = false;
-		if (__builtin_expect(w[i] == a + self, 0) && a >= ARCH_UCONTEXT_FPREGS)
-			note_ucontext(x, a - ARCH_UCONTEXT_FPREGS, i >= ucw ? w + i - ucw : NULL);
+		if (__builtin_expect(w[i] == ARCH_UCONTEXT_MARK(a - ARCH_UCONTEXT_MARK_OFF), 0) &&
+		    a >= ARCH_UCONTEXT_MARK_OFF)
+			note_ucontext(x, a - ARCH_UCONTEXT_MARK_OFF,
+				      in_chunk(i, ucw, ARCH_UCONTEXT_WORDS, n) ? w + i - ucw : NULL);
 		if (__builtin_expect(v - lo < span, 0) && is_reference(x, v)) {
 			/* a plain reference */
 		} else {
@@ -501,7 +539,7 @@ static bool dead_word(const struct refs *x, uint64_t a)
 	return false;
 }
 
-int contexts_references(struct proc *p, const char *own_path, const struct range *r, size_t nr,
+int contexts_references(struct proc *p, struct objects *objs, const char *own_path, const struct range *r, size_t nr,
 			uint64_t budget, struct ref *hit, bool *unproven)
 {
 	struct refs *x = calloc(1, sizeof(*x));
@@ -526,7 +564,7 @@ int contexts_references(struct proc *p, const char *own_path, const struct range
 		if (r[i].end > x->hi)
 			x->hi = r[i].end;
 	}
-	x->guard_known = guard_of(p, &x->guard);
+	x->guard_known = guard_of(p, objs, &x->guard);
 	x->code_mask = proc_code_mask(p);
 	/* Registers first: a function pointer about to be called, a pc, a signed link register. */
 	for (size_t i = 0; i < p->nthreads && !found; i++) {
@@ -556,6 +594,11 @@ int contexts_references(struct proc *p, const char *own_path, const struct range
 				continue;
 			if (!live++)
 				*hit = x->hits[i];
+			if (live <= 8)
+				hp_debug("pid %d: reference 0x%llx%s at 0x%llx (%s)", p->pid,
+					 (unsigned long long)x->hits[i].value,
+					 x->hits[i].mangled ? " (mangled)" : "",
+					 (unsigned long long)x->hits[i].at, x->hits[i].where);
 		}
 		found = live > 0 || x->overflow;
 		if (x->overflow && !live)

@@ -343,7 +343,7 @@ struct pctxset {
 	bool guard_known;
 };
 /* Search the writable memory for parked contexts (the target may run; re-checked later). */
-int contexts_find(struct proc *p, struct pctxset *cs);
+int contexts_find(struct proc *p, struct objects *objs, struct pctxset *cs);
 void contexts_release(struct pctxset *cs);
 /*
  * World held: re-read each context found and unwind it. -HOTPATCH_E_BUSY
@@ -366,7 +366,7 @@ struct ref {
  * 0 when none does, -errno on failure. *unproven: memory was left unread, so
  * 0 is not a proof.
  */
-int contexts_references(struct proc *p, const char *own_path, const struct range *r, size_t nr,
+int contexts_references(struct proc *p, struct objects *objs, const char *own_path, const struct range *r, size_t nr,
 			uint64_t budget, struct ref *hit, bool *unproven);
 
 #endif

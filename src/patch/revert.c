@@ -97,7 +97,8 @@ static int restore_entries(void *arg)
  * retained (staged again here: rare, and it must be in the commit) and its
  * code is not unloaded. *why says what refers to it.
  */
-static int retain_if_referenced(struct proc *p, struct state *st, const struct hotpatch_patch *hp,
+static int retain_if_referenced(struct proc *p, struct objects *objs, struct state *st,
+				const struct hotpatch_patch *hp,
 				const uint64_t *isl, size_t nisl, const struct range *ranges, size_t nr,
 				uint64_t budget, char *why, size_t whylen, bool *retained)
 {
@@ -106,7 +107,7 @@ static int retain_if_referenced(struct proc *p, struct state *st, const struct h
 	struct hp_err_catch c;
 	hp_err_catch_begin(&c);
 	char own[4096];
-	int r = contexts_references(p, patch_map_path(p, hp, own, sizeof(own)), ranges, nr, budget,
+	int r = contexts_references(p, objs, patch_map_path(p, hp, own, sizeof(own)), ranges, nr, budget,
 				    &ref, &unproven);
 	hp_err_catch_end(&c);
 
@@ -148,6 +149,32 @@ static int retain_if_referenced(struct proc *p, struct state *st, const struct h
 	return state_stage(p, NULL, st);
 }
 
+/*
+ * Append to r the patch's code: its code sections where its ELF file says so (an executable
+ * mapping may also hold the ELF header and the symbol hash, which the dynamic linker's own
+ * records point to: aarch64's single R E segment), else its executable mappings. r has room
+ * for p->nmaps + PATCH_CODE_MAX.
+ */
+#define PATCH_CODE_MAX 8
+static size_t patch_code(struct proc *p, struct objects *objs, const char *mapped, struct range *r)
+{
+	uint64_t code[PATCH_CODE_MAX][2];
+	struct object *po = objects_find_name(objs, mapped);
+	struct elf_file *pef;
+	size_t n = 0;
+	hp_err_quiet_begin();
+	int ncode = po && !object_elf(po, &pef) ? elf_file_code_ranges(pef, code, PATCH_CODE_MAX) : 0;
+	hp_err_quiet_end();
+	if (ncode > PATCH_CODE_MAX)
+		ncode = 0;
+	for (int i = 0; i < ncode; i++)
+		r[n++] = (struct range){ po->bias + code[i][0], po->bias + code[i][1], "patch code" };
+	for (size_t i = 0; !ncode && i < p->nmaps; i++)
+		if (!strcmp(p->maps[i].path, mapped) && (p->maps[i].prot & PROT_EXEC))
+			r[n++] = (struct range){ p->maps[i].start, p->maps[i].end, "patch code" };
+	return n;
+}
+
 static int do_revert(struct op *op, const char *what, struct hotpatch_result *res)
 {
 	struct proc *p = op->p;
@@ -180,32 +207,14 @@ static int do_revert(struct op *op, const char *what, struct hotpatch_result *re
 	}
 	/* No thread may stay inside the patch's code (it will be unmapped) or its islands. */
 	err = proc_maps_refresh(p);
-	/*
-	 * The patch's code sections where its ELF file says so (an executable
-	 * mapping may also hold the ELF header and the symbol hash, which the
-	 * dynamic linker's own records point to: aarch64's single R E segment),
-	 * else its executable mappings.
-	 */
-	uint64_t code[8][2];
 	char mp[4096];
 	const char *mapped = err ? hp->path : patch_map_path(p, hp, mp, sizeof(mp));
-	struct object *po = objects_find_name(&op->objs, mapped);
-	struct elf_file *pef;
-	hp_err_quiet_begin();
-	int ncode = po && !object_elf(po, &pef) ? elf_file_code_ranges(pef, code, 8) : 0;
-	hp_err_quiet_end();
-	if (ncode > 8)
-		ncode = 0;
-	size_t cap = p->nmaps + st->nislands + 8 + 1;
+	size_t cap = p->nmaps + st->nislands + PATCH_CODE_MAX + 1;
 	ranges = calloc(cap, sizeof(*ranges));
 	if (!ranges && !err)
 		err = -ENOMEM;
-	for (int i = 0; !err && i < ncode; i++)
-		ranges[nr++] = (struct range){ po->bias + code[i][0], po->bias + code[i][1],
-					       "patch code" };
-	for (size_t i = 0; !err && !ncode && i < p->nmaps; i++)
-		if (!strcmp(p->maps[i].path, mapped) && (p->maps[i].prot & PROT_EXEC))
-			ranges[nr++] = (struct range){ p->maps[i].start, p->maps[i].end, "patch code" };
+	if (!err)
+		nr = patch_code(p, &op->objs, mapped, ranges);
 	for (unsigned i = 0; !err && i < st->nislands; i++)
 		if (st->islands[i].patch_id == hp->id)
 			ranges[nr++] = (struct range){ st->islands[i].addr,
@@ -244,14 +253,14 @@ static int do_revert(struct op *op, const char *what, struct hotpatch_result *re
 	 */
 	struct pctxset cs = { 0 };
 	hp_err_quiet_begin();
-	contexts_find(p, &cs);
+	contexts_find(p, &op->objs, &cs);
 	hp_err_quiet_end();
 	bool in_pause = cs.n > 0;
 	contexts_release(&cs);
 	err = consistency_stop(p, &op->objs, ranges, nr, op->deadline, restore_entries, &rs);
 	if (!err && in_pause) {
 		/* No thread is inside; a parked context or a stored pointer may still come back. */
-		err = retain_if_referenced(p, st, &gone, isl, nisl, ranges, nr, REFERENCE_SCAN_BUDGET,
+		err = retain_if_referenced(p, &op->objs, st, &gone, isl, nisl, ranges, nr, REFERENCE_SCAN_BUDGET,
 					   why_kept, sizeof(why_kept), &retained);
 	}
 	if (!err)
@@ -288,7 +297,7 @@ static int do_revert(struct op *op, const char *what, struct hotpatch_result *re
 	res->timing.stw_ns = p->pause_ns;
 	if (!in_pause && !keep_loaded) {
 		/* The threads' registers were read in the stop: the scan leaves their stacks alone. */
-		int r = retain_if_referenced(p, st, &gone, isl, nisl, ranges, nr,
+		int r = retain_if_referenced(p, &op->objs, st, &gone, isl, nisl, ranges, nr,
 					     REFERENCE_SCAN_BUDGET_RUNNING, why_kept, sizeof(why_kept),
 					     &retained);
 		if (!r && retained)
@@ -349,7 +358,7 @@ int hotpatch_revert(pid_t pid, const char *what, const struct hotpatch_opts *opt
 }
 
 /* The code ranges of a retained patch: its mapped code (unless applied again) and its islands. */
-static size_t retained_ranges(const struct proc *p, const struct state *st,
+static size_t retained_ranges(struct proc *p, struct objects *objs, const struct state *st,
 			      const struct hotpatch_patch *rec, struct range *r)
 {
 	size_t n = 0;
@@ -360,9 +369,8 @@ static size_t retained_ranges(const struct proc *p, const struct state *st,
 	for (unsigned i = 0; i < st->npatches; i++)
 		again |= !strcmp(patch_map_path(p, &st->patches[i], theirs, sizeof(theirs)), mapped);
 	/* Applied again, the same mapping serves the applied copy: dlclose only drops a reference. */
-	for (size_t i = 0; !again && i < p->nmaps; i++)
-		if (!strcmp(p->maps[i].path, mapped) && (p->maps[i].prot & PROT_EXEC))
-			r[n++] = (struct range){ p->maps[i].start, p->maps[i].end, "patch code" };
+	if (!again)
+		n = patch_code(p, objs, mapped, r);
 	for (unsigned i = 0; i < st->nislands; i++)
 		if (st->islands[i].patch_id == rec->id)
 			r[n++] = (struct range){ st->islands[i].addr,
@@ -385,7 +393,7 @@ static int do_reclaim(struct op *op, unsigned *freed, unsigned *left)
 		return 0;
 	err = proc_maps_refresh(p);
 	if (!err) {
-		r = calloc(p->nmaps + st->nislands + 1, sizeof(*r));
+		r = calloc(p->nmaps + st->nislands + PATCH_CODE_MAX + 1, sizeof(*r));
 		drop = calloc(st->nretained, sizeof(*drop));
 		disl = calloc(st->nislands + 1, sizeof(*disl));
 		if (!r || !drop || !disl)
@@ -400,11 +408,11 @@ static int do_reclaim(struct op *op, unsigned *freed, unsigned *left)
 	unsigned k = 0, n0 = st->nretained;
 	for (unsigned i = 0; !err && i < n0; i++) {
 		struct hotpatch_patch *rec = &st->retained[i];
-		size_t nr = retained_ranges(p, st, rec, r);
+		size_t nr = retained_ranges(p, &op->objs, st, rec, r);
 		struct ref ref;
 		bool unproven;
 		char own[4096];
-		int ref_found = nr ? contexts_references(p, patch_map_path(p, rec, own, sizeof(own)), r,
+		int ref_found = nr ? contexts_references(p, &op->objs, patch_map_path(p, rec, own, sizeof(own)), r,
 							   nr, REFERENCE_SCAN_BUDGET, &ref, &unproven) : 0;
 		if (ref_found < 0) {
 			/* Nothing is dropped: the records not looked at yet stay, after the kept ones. */

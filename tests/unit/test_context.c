@@ -64,7 +64,12 @@ static void test_ucontext(void **state)
 	assert_int_equal(offsetof(ucontext_t, uc_mcontext.fpregs), ARCH_UCONTEXT_FPREGS);
 	assert_int_equal(offsetof(ucontext_t, __fpregs_mem), ARCH_UCONTEXT_FPMEM);
 	assert_true(w[ARCH_UCONTEXT_FPREGS / 8] == (uint64_t)&uc + ARCH_UCONTEXT_FPMEM);
+	assert_true(w[ARCH_UCONTEXT_MARK_OFF / 8] == ARCH_UCONTEXT_MARK((uint64_t)&uc));
+	assert_true(arch_ucontext_valid(w, (uint64_t)&uc));
+	assert_false(arch_ucontext_valid(w, (uint64_t)&uc + 8));
 	arch_ucontext_regs(w, &r);
+	/* Its pc is its caller's return address: no resume stub to look through. */
+	assert_false(arch_context_resume((const uint8_t *)r.rip, 16, &r));
 	assert_true(r.rip > (uint64_t)test_ucontext && r.rip < (uint64_t)test_ucontext + 4096);
 	assert_true(arch_follows_call((const uint8_t *)r.rip - 15, 15));
 	uc.uc_stack.ss_sp = stack;

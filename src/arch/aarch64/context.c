@@ -5,14 +5,27 @@
 #include "arch/arch.h"
 
 /*
- * glibc/aarch64 keeps its pointer guard in a global (__pointer_chk_guard_local), not in the
- * thread block: nothing to find from the thread pointer (which arch_tls_base cannot give
- * anyway), so jmp_bufs are not searched (the caller says so in its debug line).
+ * glibc/aarch64 keeps its pointer guard in a global of the dynamic linker (rtld.c's
+ * __pointer_chk_guard_local, exported as __pointer_chk_guard, GLIBC_PRIVATE), which every
+ * __sigsetjmp loads through the GOT: not in the thread block.
  */
 uint64_t arch_pointer_guard_addr(uint64_t tls_base)
 {
 	(void)tls_base;
 	return 0;
+}
+
+const char *arch_pointer_guard_symbol(void)
+{
+	return "__pointer_chk_guard";
+}
+
+/* The FPSIMD record's header (the mark), then a zero terminator header right after it. */
+bool arch_ucontext_valid(const uint64_t uc[ARCH_UCONTEXT_WORDS], uint64_t at)
+{
+	(void)at;	/* the mark is a constant here */
+	return uc[ARCH_UCONTEXT_MARK_OFF / 8] == ARCH_UCONTEXT_MARK(at) &&
+	       uc[ARCH_UCONTEXT_END_OFF / 8] == 0;
 }
 
 /* PTR_MANGLE on aarch64 is an eor with the guard (no rotation). */
@@ -53,6 +66,24 @@ void arch_ucontext_regs(const uint64_t uc[ARCH_UCONTEXT_WORDS], struct user_regs
 	r->sp = m[31];
 	r->pc = m[32];
 	r->pstate = m[33];
+}
+
+/*
+ * glibc 2.36's swapcontext: x1 := its caller's x30, pc := x30 := a stub after it, BTI j (or NOP),
+ * MOV x30, x1, RET. The stub run by hand: pc and x30 become x1.
+ */
+bool arch_context_resume(const uint8_t *code, size_t len, struct user_regs_struct *r)
+{
+	uint32_t w[3];
+	if (len < sizeof(w))
+		return false;
+	memcpy(w, code, sizeof(w));
+	size_t k = w[0] == 0xd503201fu || (w[0] & 0xffffff3fu) == 0xd503241fu;	/* NOP, BTI */
+	if (w[k] != 0xaa0103feu || w[k + 1] != 0xd65f03c0u)			/* MOV x30, x1; RET */
+		return false;
+	r->regs[30] = r->regs[1];
+	r->pc = r->regs[1];
+	return true;
 }
 
 /* BL, BLR, and the PAC forms BLRAA/BLRAAZ/BLRAB/BLRABZ end the bytes. */

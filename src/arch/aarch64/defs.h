@@ -82,15 +82,17 @@ uint32_t arch_hwbp_exec_ctrl(void);
 
 /*
  * glibc's jmp_buf and ucontext_t (context.c). jmp_buf: x19-x28, x29, lr (mangled), -, sp
- * (mangled). ucontext_t: its mcontext has no fpregs pointer (the FP state is inside
- * __reserved), so the x86 recognition "fpregs points into the same ucontext" cannot match here:
- * FPREGS/FPMEM name uc_link and an offset inside the same ucontext it never points to, and parked
- * ucontexts are not recognised on aarch64 (docs/aarch64.md).
+ * (mangled). ucontext_t: its mcontext has no fpregs pointer (the FP state is a record inside
+ * uc_mcontext.__reserved, at offset 464); getcontext/swapcontext write the FPSIMD record there,
+ * whose header word (FPSIMD_MAGIC 0x46508001, size 528) is the mark, followed by a zero
+ * terminator header at 464 + 528 (arch_ucontext_valid checks both).
  */
 #define ARCH_JMPBUF_WORDS 14
-#define ARCH_UCONTEXT_WORDS 57		/* uc_flags .. uc_mcontext.pstate */
+#define ARCH_JMPBUF_PC_WORD 11
+#define ARCH_UCONTEXT_WORDS 125		/* uc_flags .. the terminator header after the FPSIMD record */
 #define ARCH_UCONTEXT_GREGS 184		/* offset of uc_mcontext.regs */
-#define ARCH_UCONTEXT_FPREGS 8		/* uc_link: never points into its own ucontext */
-#define ARCH_UCONTEXT_FPMEM 16
+#define ARCH_UCONTEXT_MARK_OFF 464	/* uc_mcontext.__reserved */
+#define ARCH_UCONTEXT_MARK(at) 0x0000021046508001ull
+#define ARCH_UCONTEXT_END_OFF (464 + 528)
 
 #endif

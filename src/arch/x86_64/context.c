@@ -27,6 +27,26 @@ uint64_t arch_pointer_guard_addr(uint64_t tls_base)
 	return tls_base + TCB_POINTER_GUARD;
 }
 
+const char *arch_pointer_guard_symbol(void)
+{
+	return NULL;
+}
+
+/* glibc's x86_64 context savers store their caller's return address as the pc. */
+bool arch_context_resume(const uint8_t *code, size_t len, struct user_regs_struct *r)
+{
+	(void)code;
+	(void)len;
+	(void)r;
+	return false;
+}
+
+/* uc_mcontext.fpregs points at the context's own __fpregs_mem (getcontext sets it so). */
+bool arch_ucontext_valid(const uint64_t uc[ARCH_UCONTEXT_WORDS], uint64_t at)
+{
+	return uc[ARCH_UCONTEXT_MARK_OFF / 8] == ARCH_UCONTEXT_MARK(at);
+}
+
 #define MANGLE_ROT 17
 
 uint64_t arch_demangle(uint64_t v, uint64_t guard)

@@ -55,5 +55,8 @@ enum arch_reg {
 #define ARCH_UCONTEXT_GREGS 40		/* offset of uc_mcontext.gregs */
 #define ARCH_UCONTEXT_FPREGS 224	/* offset of uc_mcontext.fpregs */
 #define ARCH_UCONTEXT_FPMEM 424		/* offset of __fpregs_mem, where getcontext points fpregs */
+#define ARCH_JMPBUF_PC_WORD 7
+#define ARCH_UCONTEXT_MARK_OFF ARCH_UCONTEXT_FPREGS
+#define ARCH_UCONTEXT_MARK(at) ((at) + ARCH_UCONTEXT_FPMEM)
 
 #endif
