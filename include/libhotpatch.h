@@ -60,7 +60,7 @@ extern "C" {
  * built with (same major number: the soname is libhotpatch.so.MAJOR).
  */
 #define HOTPATCH_VERSION_MAJOR 0
-#define HOTPATCH_VERSION_MINOR 2
+#define HOTPATCH_VERSION_MINOR 3
 #define HOTPATCH_VERSION_PATCH 0
 #define HOTPATCH__STR(x) #x
 #define HOTPATCH__XSTR(x) HOTPATCH__STR(x)
@@ -243,6 +243,16 @@ int hotpatch_info(const char *patch_path, struct hotpatch_patch *out);
  * -HOTPATCH_E_NOTELF, -HOTPATCH_E_ARCH, -errno (unreadable), -EINVAL (len).
  */
 int hotpatch_build_id(const char *path, char *hex, size_t len);
+/*
+ * Bit 'bit' of hotpatch_func.preserved_regs named for this build's architecture ("xmm3",
+ * "x9"), NULL if it names none.
+ */
+const char *hotpatch_reg_name(unsigned bit);
+/*
+ * What fn->jump is, for people ("e9 rel32", "b imm26", "ldr/br x16 abs64"), written to buf;
+ * NULL when its bytes are none of this architecture's forms.
+ */
+const char *hotpatch_jump_desc(const struct hotpatch_func *fn, char *buf, size_t size);
 
 /*
  * One descriptor of a patch file, as hotpatch_check_symbols saw it. The

@@ -188,6 +188,13 @@ bool arch_hwbp_hit(uint64_t status, const siginfo_t *si);
 
 /* Comma-separated register names of a set ("rcx,rdx,xmm3"); returns buf. */
 const char *arch_regs_str(uint32_t set, char *buf, size_t len);
+/* The name of register bit r of a set ("xmm3", "x9"), NULL past ARCH_REG_NR. */
+const char *arch_reg_name(unsigned r);
+/*
+ * What the jump bytes written over an entry are, for people ("e9 rel32", "b", "ldr/br x16"),
+ * in buf; NULL when they are none of this port's forms.
+ */
+const char *arch_jump_desc(const uint8_t *jump, size_t len, char *buf, size_t size);
 
 /* What a function's own code does, from decoding its bytes. */
 struct arch_func_info {

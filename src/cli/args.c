@@ -100,8 +100,8 @@ static const char *const usage_text[] = {
 	[CLI_NONE] =
 		"usage: hotpatch COMMAND [OPTIONS] ARGS...\n"
 		"\n"
-		"Replace functions of running Linux x86_64 processes with functions of a\n"
-		"patch shared object, without restarting them.\n"
+		"Replace functions of running Linux processes (x86_64, aarch64) with functions\n"
+		"of a patch shared object, without restarting them.\n"
 		"\n"
 		"Commands:\n"
 		"  apply  [--timeout MS] [--json] [--force-regs] TARGET PATCH.so\n"

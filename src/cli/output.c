@@ -60,16 +60,10 @@ void cli_msg(char *buf, size_t size, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Bits of hotpatch_func.preserved_regs: the SysV caller-saved registers. */
-static const char *const reg_names[] = {
-	"rax",	 "rcx",	  "rdx",   "rsi",   "rdi",   "r8",    "r9",	   "r10",   "r11",
-	"xmm0",	 "xmm1",  "xmm2",  "xmm3",  "xmm4",  "xmm5",  "xmm6",  "xmm7",  "xmm8",
-	"xmm9",	 "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15",
-};
-
+/* Bits of hotpatch_func.preserved_regs: the architecture's caller-saved registers. */
 const char *cli_reg_name(unsigned bit)
 {
-	return bit < ARRAY_SIZE(reg_names) ? reg_names[bit] : NULL;
+	return hotpatch_reg_name(bit);
 }
 
 /*
@@ -107,10 +101,8 @@ void cli_jump_desc(const struct hotpatch_func *fn, char *buf, size_t size)
 {
 	if (fn->island)
 		snprintf(buf, size, "island 0x%" PRIx64, fn->island);
-	else if (fn->jump_len >= 2 && fn->jump[0] == 0xff && fn->jump[1] == 0x25)
-		snprintf(buf, size, "ff25 abs64");
-	else if (fn->jump_len >= 1 && fn->jump[0] == 0xe9)
-		snprintf(buf, size, "e9 rel32");
+	else if (fn->jump_len && hotpatch_jump_desc(fn, buf, size))
+		return;
 	else if (!fn->jump_len)
 		snprintf(buf, size, "jump chosen at apply");
 	else

@@ -95,7 +95,7 @@ static void obj_close(struct elf_obj *o)
 	o->fd = -1;
 }
 
-/* Open 'path' as a x86_64 ELF64 object; 'name' is for messages. */
+/* Open 'path' as an ELF64 object of this build's architecture; 'name' is for messages. */
 static int obj_open(struct elf_obj *o, const char *path, const char *name, bool quiet)
 {
 	GElf_Ehdr eh;
@@ -376,7 +376,7 @@ static const char *debug_root(void)
 }
 
 /*
- * Try 'cand' as the debuginfo of ef: it must be an x86_64 ELF with a symbol
+ * Try 'cand' as the debuginfo of ef: it must be an ELF of this architecture with a symbol
  * table or DWARF, and carry the same build-id when both have one (a stale
  * debug file from another build would give wrong addresses).
  */

@@ -22,7 +22,7 @@ struct elf_file;
  * the build-id path /usr/lib/debug/.build-id/xx/rest.debug too). The root
  * /usr/lib/debug can be changed with the environment variable
  * HOTPATCH_DEBUG_ROOT. A debug file whose build-id differs is ignored.
- * Errors: -HOTPATCH_E_NOTELF, -HOTPATCH_E_ARCH (not x86_64 ELF64), -errno.
+ * Errors: -HOTPATCH_E_NOTELF, -HOTPATCH_E_ARCH (not an ELF64 of this architecture), -errno.
  */
 int elf_file_open(const char *path, const char *display, struct elf_file **out);
 void elf_file_free(struct elf_file *ef);

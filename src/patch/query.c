@@ -2,6 +2,7 @@
 /* Public queries that touch no target: a file's build-id, a patch's symbols against a binary, a vfork child's parent. */
 #include <string.h>
 
+#include "arch/arch.h"
 #include "patch/patch.h"
 
 int hotpatch_build_id(const char *path, char *hex, size_t len)
@@ -88,4 +89,15 @@ int hotpatch_mm_parent(pid_t pid, pid_t *parent)
 		return hp_err(EINVAL, "pid %d: no such process", (int)pid);
 	*parent = proc_mm_parent(pid);
 	return 0;
+}
+
+const char *hotpatch_reg_name(unsigned bit)
+{
+	return arch_reg_name(bit);
+}
+
+const char *hotpatch_jump_desc(const struct hotpatch_func *fn, char *buf, size_t size)
+{
+	size_t n = fn->jump_len < sizeof(fn->jump) ? fn->jump_len : sizeof(fn->jump);
+	return arch_jump_desc(fn->jump, n, buf, size);
 }

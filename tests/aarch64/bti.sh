@@ -28,6 +28,8 @@ fi
 
 hp apply $PID $PATCH
 expect_rc 0
+# The jump named in aarch64's terms (hotpatch_jump_desc): BTI c + B, or + LDR/BR.
+out_has 'bti_pac -> .*\(bti \+ (b imm26|ldr/br x16 abs64)\)'
 from=$(lines "$O")
 ID=$(patch_id)
 alive $PID

@@ -27,6 +27,11 @@ static const char *const reg_names[ARCH_REG_NR] = {
 };
 /* clang-format on */
 
+const char *arch_reg_name(unsigned r)
+{
+	return r < ARCH_REG_NR ? reg_names[r] : NULL;
+}
+
 const char *arch_regs_str(uint32_t set, char *buf, size_t len)
 {
 	size_t pos = 0;
@@ -50,6 +55,23 @@ static uint32_t word(const uint8_t *p)
 	uint32_t w;
 	memcpy(&w, p, 4);
 	return w;
+}
+
+const char *arch_jump_desc(const uint8_t *jump, size_t len, char *buf, size_t size)
+{
+	const char *pad = "";
+	if (len >= 4 && (word(jump) & 0xffffff3fu) == 0xd503241fu) {	/* BTI (c, j, jc) kept */
+		pad = "bti + ";
+		jump += 4;
+		len -= 4;
+	}
+	if (len >= 4 && (word(jump) & 0xfc000000u) == 0x14000000u)
+		snprintf(buf, size, "%sb imm26", pad);
+	else if (len >= 8 && word(jump) == 0x58000050u && word(jump + 4) == 0xd61f0200u)
+		snprintf(buf, size, "%sldr/br x16 abs64", pad);
+	else
+		return NULL;
+	return buf;
 }
 
 /* ---- what a function writes (capstone) ---- */

@@ -31,6 +31,11 @@ static const char *const reg_names[ARCH_REG_NR] = {
 };
 /* clang-format on */
 
+const char *arch_reg_name(unsigned r)
+{
+	return r < ARCH_REG_NR ? reg_names[r] : NULL;
+}
+
 const char *arch_regs_str(uint32_t set, char *buf, size_t len)
 {
 	size_t pos = 0;
@@ -46,6 +51,17 @@ const char *arch_regs_str(uint32_t set, char *buf, size_t len)
 			break; /* truncated: snprintf already terminated it */
 		pos += (size_t)n;
 	}
+	return buf;
+}
+
+const char *arch_jump_desc(const uint8_t *jump, size_t len, char *buf, size_t size)
+{
+	if (len >= 2 && jump[0] == 0xff && jump[1] == 0x25)
+		snprintf(buf, size, "ff25 abs64");
+	else if (len >= 1 && jump[0] == 0xe9)
+		snprintf(buf, size, "e9 rel32");
+	else
+		return NULL;
 	return buf;
 }
 
