@@ -169,8 +169,9 @@ A64_ARCH := $(sort $(wildcard src/arch/aarch64/*.c))
 A64_HDRS := src/arch/arch.h $(wildcard src/arch/aarch64/*.h)
 # The integration targets and patches the guest's command tests use (tests/targets, tests/patches:
 # portable C, cross-built as they are).
-A64_TARGETS := pie busy storm stress coro
-A64_PATCHES := pie_v2 func100 func1000 slow_v2 coro_wrap coro_loop_v2
+A64_TARGETS := pie busy storm stress coro fault_target rollback
+A64_PATCHES := pie_v2 func100 func1000 slow_v2 coro_wrap coro_loop_v2 fault_ctor_crash fault_v2 \
+	fault_stuck_v2 fault_hold rollback_v2
 A64_TESTS := $(A64)/tests/hello $(A64)/tests/inject $(A64)/tests/target $(A64)/tests/patch.so \
 	$(A64)/tests/codegen $(A64)/tests/vecspin $(A64_TARGETS:%=$(A64)/tests/%) \
 	$(A64_PATCHES:%=$(A64)/tests/%.so) $(A64)/tests/libbti.so $(A64)/tests/btitgt $(A64)/tests/bti_patch.so \
