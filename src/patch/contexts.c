@@ -35,7 +35,6 @@
 #include "unwind/unwind.h"
 
 #define CHUNK (256u << 10)
-#define RED_ZONE 128
 
 /* arch_demangle, inline: the scans call it for every word of memory. */
 static inline uint64_t demangle(uint64_t v, unsigned rot, uint64_t guard)
@@ -137,7 +136,7 @@ static int scan_memory(struct proc *p, const char *skip_path, bool skip_thread_s
 		if (sp && skip_thread_stacks)
 			continue;
 		if (sp)
-			start = (sp - RED_ZONE) & ~4095ull;
+			start = (sp - ARCH_RED_ZONE) & ~4095ull;
 		if (start < m->start)
 			start = m->start;
 		v[n++] = (struct span){ start, m->end };

@@ -351,7 +351,7 @@ int proc_remote_syscall(struct proc *p, struct thread *t, long nr, const uint64_
 		return err;
 	}
 	/* Data for the syscall (a name, a path) goes below the red zone, like a call's. */
-	uint64_t data_addr = ((arch_sp(&saved.regs) - 128 - len) & ~15ull) - 16;
+	uint64_t data_addr = ((arch_sp(&saved.regs) - ARCH_RED_ZONE - len) & ~15ull) - 16;
 	for (int i = 0; i < nargs && i < 6; i++)
 		a[i] = args[i] == REMOTE_DATA ? data_addr : args[i];
 	call = saved.regs;

@@ -4,6 +4,7 @@
 #define HP_ARCH_AARCH64_DEFS_H
 
 #define ARCH_JUMP_MAX 20	/* longest sequence we write: BTI c + far jump */
+#define ARCH_RED_ZONE 0	/* AAPCS64 on Linux: nothing below sp is kept (signals write there) */
 #define ARCH_JMP_REL32_LEN 4	/* B imm26: +-128 MiB */
 #define ARCH_JMP_ABS_LEN 16	/* LDR x16, #8; BR x16; .quad target (x16 = IP0: veneers may clobber it) */
 #define ARCH_ENDBR_LEN 4	/* BTI c / j / jc, kept in front of the jump */

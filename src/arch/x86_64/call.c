@@ -4,14 +4,13 @@
 
 #include "arch/arch.h"
 
-#define RED_ZONE 128	/* SysV: 128 bytes below rsp belong to the interrupted leaf function */
 #define EFLAGS_DF (1u << 10)
 #define EFLAGS_TF (1u << 8)
 
 void arch_setup_call(struct user_regs_struct *regs, uint64_t fn, const uint64_t *args,
 		     int nargs, uint64_t ret, size_t stack_data, uint64_t *data_addr)
 {
-	uint64_t sp = regs->rsp - RED_ZONE;
+	uint64_t sp = regs->rsp - ARCH_RED_ZONE;
 
 	if (stack_data) {
 		sp = (sp - stack_data) & ~15ull;

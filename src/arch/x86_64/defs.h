@@ -4,6 +4,7 @@
 #define HP_ARCH_X86_64_DEFS_H
 
 #define ARCH_JUMP_MAX 16	/* longest jump we write */
+#define ARCH_RED_ZONE 128	/* SysV: 128 bytes below rsp belong to the interrupted leaf function */
 #define ARCH_JMP_REL32_LEN 5	/* e9 rel32 */
 #define ARCH_JMP_ABS_LEN 14	/* ff 25 00000000 + imm64: jmp *0(%rip), clobbers nothing */
 #define ARCH_ENDBR_LEN 4
