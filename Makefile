@@ -189,7 +189,7 @@ $(A64)/tests/inject: tests/aarch64/inject.c $(A64_ARCH) $(A64_HDRS)
 $(A64)/tests/codegen: tests/aarch64/codegen.c $(A64_ARCH) $(A64_HDRS) src/common/err.c
 	@mkdir -p $(dir $@)
 	$(A64_CC) $(A64_FLAGS) $(A64_LDFLAGS) -o $@ $< src/arch/aarch64/jump.c src/arch/aarch64/decode.c \
-		src/common/err.c -lcapstone
+		src/arch/aarch64/regs.c src/common/err.c -lcapstone
 # The target's functions start with BTI c / PACIASP (-mbranch-protection=standard).
 $(A64)/tests/target: tests/aarch64/target.c
 	@mkdir -p $(dir $@)

@@ -134,6 +134,14 @@ struct arch_regset_desc {
 };
 /* This architecture's sets, in the order they are restored (x86_64: NT_X86_XSTATE). */
 const struct arch_regset_desc *arch_ext_regsets(int *n);
+/*
+ * State that injected code must not run under and that is not saved around it (aarch64 SME:
+ * streaming SVE mode, ZA storage on): the sets whose first bytes say so (read by generic code
+ * with PTRACE_GETREGSET; unreadable means a CPU without the feature), none on x86_64; and what
+ * their first 'len' bytes say: a phrase naming the state, or NULL when it is off.
+ */
+const int *arch_live_state_regsets(int *n);
+const char *arch_live_state(int type, const void *head, size_t len);
 
 /* ---- unwinding ---- */
 /*

@@ -193,6 +193,12 @@ static enum verdict classify(struct proc *p, struct objects *objs, struct thread
 	 */
 	if (!s->complete)
 		return UNSAFE;
+	/* CPU state injected code would not preserve (aarch64 SME): never a host. */
+	const char *live = proc_thread_live_state(p, t);
+	if (live) {
+		hp_debug("pid %d: thread %d is in %s", p->pid, t->tid, live);
+		return UNSAFE;
+	}
 	for (size_t i = 0; i < n; i++)
 		obj[i] = objects_find_addr(objs, frame_addr(s, i));
 	/*

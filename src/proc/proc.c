@@ -259,6 +259,25 @@ uint64_t proc_code_mask(struct proc *p)
 	return p->code_mask;
 }
 
+const char *proc_thread_live_state(struct proc *p, struct thread *t)
+{
+	int n;
+	const int *types = arch_live_state_regsets(&n);
+	const char *what = NULL;
+
+	(void)p;
+	hp_err_quiet_begin();
+	for (int i = 0; i < n && !what; i++) {
+		uint8_t head[16];
+		struct iovec iov = { head, sizeof(head) };
+		/* Only the header is copied (the kernel fills at most iov_len bytes). */
+		if (!pt_getregset(t->tid, types[i], &iov))
+			what = arch_live_state(types[i], head, iov.iov_len);
+	}
+	hp_err_quiet_end();
+	return what;
+}
+
 int proc_read(struct proc *p, uint64_t addr, void *buf, size_t len)
 {
 	size_t done = 0;

@@ -170,6 +170,11 @@ void proc_abandon(struct proc *p);
  * first time (0 when there are none or no thread is stopped yet).
  */
 uint64_t proc_code_mask(struct proc *p);
+/*
+ * The CPU state of stopped thread t that injected code must not run under and that is not
+ * saved around it (arch_live_state: aarch64's SME streaming mode or ZA storage), or NULL.
+ */
+const char *proc_thread_live_state(struct proc *p, struct thread *t);
 /* v as a code address: a signed return address with its signature stripped. */
 static inline uint64_t proc_code_addr(uint64_t mask, uint64_t v)
 {

@@ -24,6 +24,11 @@ static int thread_save(struct proc *p, struct thread *t, struct saved_thread *s)
 	int err = thread_get_regs(p, t);
 	if (err)
 		return err;
+	const char *live = proc_thread_live_state(p, t);
+	if (live)
+		return hp_err(HOTPATCH_E_BUSY,
+			      "pid %d: thread %d is in %s, which injected code would not preserve",
+			      p->pid, t->tid, live);
 	s->regs = t->regs;
 	err = pt_getsigmask(t->tid, &s->sigmask);
 	if (err)

@@ -25,6 +25,12 @@
 #ifndef NT_ARM_TAGGED_ADDR_CTRL
 #define NT_ARM_TAGGED_ADDR_CTRL 0x409
 #endif
+#ifndef NT_ARM_SSVE
+#define NT_ARM_SSVE 0x40b
+#endif
+#ifndef NT_ARM_ZA
+#define NT_ARM_ZA 0x40c
+#endif
 #ifndef NT_ARM_PAC_ENABLED_KEYS
 #define NT_ARM_PAC_ENABLED_KEYS 0x40a
 #endif
@@ -51,6 +57,40 @@ const struct arch_regset_desc *arch_ext_regsets(int *n)
 {
 	*n = (int)(sizeof(sets) / sizeof(sets[0]));
 	return sets;
+}
+
+/*
+ * SME. A thread in streaming SVE mode (PSTATE.SM) runs only SME-aware code: ordinary code (a
+ * dlopen) faults there (SIGILL on many NEON and SVE instructions), and neither the streaming
+ * registers nor ZA are in the sets saved around injected code. System calls leave streaming
+ * mode, so a thread blocked in one is never in it. ZA storage (PSTATE.ZA) may stay on across a
+ * system call; injected code could commit a lazy ZA save that restoring TPIDR2 (NT_ARM_TLS)
+ * would then contradict. Such threads are not borrowed. The sets' headers: NT_ARM_SSVE is a
+ * struct user_sve_header whose flags say SVE_PT_REGS_SVE (1) while streaming, FPSIMD (0)
+ * otherwise; NT_ARM_ZA's struct user_za_header has size 16 (the header alone) while ZA is off.
+ * Neither CPU model of the guest rig has SME (docs/aarch64.md): unreadable sets mean no SME.
+ */
+static const int live_sets[] = { NT_ARM_SSVE, NT_ARM_ZA };
+
+const int *arch_live_state_regsets(int *n)
+{
+	*n = (int)(sizeof(live_sets) / sizeof(live_sets[0]));
+	return live_sets;
+}
+
+const char *arch_live_state(int type, const void *head, size_t len)
+{
+	uint32_t size;
+	uint16_t flags;
+	if (len < 16)
+		return NULL;
+	memcpy(&size, head, 4);
+	memcpy(&flags, (const uint8_t *)head + 12, 2);
+	if (type == NT_ARM_SSVE && (flags & 1))
+		return "streaming SVE mode (SME)";
+	if (type == NT_ARM_ZA && size > 16)
+		return "ZA storage on (SME)";
+	return NULL;
 }
 
 /* struct user_pac_mask: data_mask, then insn_mask (both 0 bits where the address is). */

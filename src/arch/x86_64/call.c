@@ -143,6 +143,21 @@ const struct arch_regset_desc *arch_ext_regsets(int *n)
 	return x86_sets;
 }
 
+/* No CPU state beyond the xstate, which is saved whole. */
+const int *arch_live_state_regsets(int *n)
+{
+	*n = 0;
+	return NULL;
+}
+
+const char *arch_live_state(int type, const void *head, size_t len)
+{
+	(void)type;
+	(void)head;
+	(void)len;
+	return NULL;
+}
+
 /* Return addresses are plain: no PAC field (CET's shadow stack keeps copies, not signatures). */
 bool arch_code_mask_regset(int *type, size_t *size, size_t *offset)
 {
