@@ -390,6 +390,13 @@ static bool eintr_syscall(long nr)
 	case SYS_rt_sigtimedwait:
 	case SYS_mq_timedreceive:
 	case SYS_mq_timedsend:
+#ifdef SYS_io_uring_enter
+	/*
+	 * It returns EINTR only when it submitted nothing (else the count submitted): run again,
+	 * it submits what is still queued and waits again (with EXT_ARG, its full timeout).
+	 */
+	case SYS_io_uring_enter:
+#endif
 		return true;
 	default:
 		return false;

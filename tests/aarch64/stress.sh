@@ -43,6 +43,11 @@ while ! grep -q '^vector thread uses' "$OUT"; do
 	i=$((i + 1)); [ $i -gt 100 ] && fail "no vector thread"; usleep 100000
 done
 grep '^vector thread uses' "$OUT"
+i=0
+while ! grep -q '^uring: ' "$OUT"; do
+	i=$((i + 1)); [ $i -gt 100 ] && fail "no io_uring thread"; usleep 100000
+done
+grep '^uring: ' "$OUT"
 wait_new '^tick .* func(3)=4 ' || fail "no tick"
 echo "$(date +%s) ticking: $(grep '^tick' "$OUT" | tail -n 1)"
 wait_new '^vector round' || fail "no vector round"

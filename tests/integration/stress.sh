@@ -13,6 +13,8 @@ need "$BIN" "$PATCH"
 
 start_target stress "$BIN" "$WORK/stop"
 wait_line "$O" '^vector thread uses' 5 || die "no vector thread"
+wait_line "$O" '^uring: ' 5 || die "no io_uring thread"
+note "$(grep '^uring: ' "$O")"
 expect_next "$O" 0 2 'func\(3\)=4 ' '^tick'
 
 cycle_apply_revert 10 "$PID" "$O" "$PATCH" 'func\(3\)=300 ' 'func\(3\)=4 ' no_errors "$O"

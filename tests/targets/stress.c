@@ -6,7 +6,8 @@
  *  - threads blocked in clock_nanosleep (relative 50 ms), read() on a pipe fed
  *    every 20 ms by a writer thread, epoll_wait(timeout 50), epoll_pwait and
  *    ppoll with a signal mask, sigtimedwait (50 ms each) and
- *    pthread_cond_timedwait (50 ms): every return value is checked, so a
+ *    pthread_cond_timedwait (50 ms), io_uring_enter waiting for a completion
+ *    (50 ms, where the kernel has IORING_ENTER_EXT_ARG): every return value is checked, so a
  *    syscall that is not restarted transparently (EINTR, 516 =
  *    ERESTART_RESTARTBLOCK leaking out, a short sleep) is reported;
  *  - a thread keeps a pattern in all vector registers and checks them after a
@@ -31,6 +32,10 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <linux/io_uring.h>
+#include <stdbool.h>
+#include <stdint.h>
 #ifdef __aarch64__
 #include <sys/auxv.h>
 #endif
@@ -224,6 +229,38 @@ static void *condwaiter(void *arg)
 		if (rc != ETIMEDOUT)
 			say("ERROR condwaiter: pthread_cond_timedwait returned %d (%s)", rc,
 			    strerror(rc));
+	}
+	return NULL;
+}
+
+/*
+ * io_uring_enter waiting for a completion that never comes (nothing is submitted): with
+ * IORING_ENTER_EXT_ARG, wait_ms at a time, each wait must end in -ETIME; on an older kernel, for
+ * ever. Anything else (EINTR above all: the kernel returns it, not a restart code, when merely
+ * woken) is an error. Where io_uring is unavailable (ENOSYS, or disabled: EPERM), a line says
+ * so and the thread ends.
+ */
+static void *uringer(void *arg)
+{
+	struct io_uring_params p;
+	(void)arg;
+	memset(&p, 0, sizeof(p));
+	int fd = (int)syscall(SYS_io_uring_setup, 4, &p);
+	if (fd < 0) {
+		say("uring: unavailable (errno %d): not checked", errno);
+		return NULL;
+	}
+	bool ext = p.features & IORING_FEAT_EXT_ARG;
+	say("uring: io_uring_enter waits %s", ext ? "with a timeout" : "for ever");
+	for (;;) {
+		struct __kernel_timespec ts = { wait_ms / 1000, wait_ms % 1000 * 1000000L };
+		struct io_uring_getevents_arg ga = { .ts = (uint64_t)(uintptr_t)&ts };
+		long n = ext ? syscall(SYS_io_uring_enter, fd, 0, 1,
+				       IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &ga, sizeof(ga))
+			     : syscall(SYS_io_uring_enter, fd, 0, 1, IORING_ENTER_GETEVENTS, NULL, 0);
+		if (!(n < 0 && errno == ETIME && ext))
+			say("ERROR uring: io_uring_enter returned %ld errno %d (%s)", n, errno,
+			    n < 0 ? strerror(errno) : "a completion?");
 	}
 	return NULL;
 }
@@ -483,7 +520,7 @@ static void *sigrecv(void *arg)
 int main(int argc, char **argv)
 {
 	static void *(*const fns[])(void *) = { sleeper, writer, reader, epoller, pwaiter,
-						condwaiter, vector, sigrecv };
+						condwaiter, uringer, vector, sigrecv };
 	struct sigaction sa = { .sa_sigaction = on_rt, .sa_flags = SA_SIGINFO | SA_RESTART };
 	const char *stop = argc > 1 ? argv[1] : "/nonexistent";
 	unsigned long sent = 0;
