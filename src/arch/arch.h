@@ -84,6 +84,8 @@ long arch_syscall_result(const struct user_regs_struct *regs);
 void arch_cancel_syscall(struct user_regs_struct *regs);
 /* Set argument i (0-5) of the system call a thread is stopped at the entry of. */
 void arch_set_syscall_arg(struct user_regs_struct *regs, int i, uint64_t v);
+/* Argument i (0-5) of the system call the registers are set to make (before it, or rewound). */
+uint64_t arch_syscall_arg(const struct user_regs_struct *regs, int i);
 /* True when the thread was stopped inside a syscall the kernel would restart. */
 bool arch_in_restartable_syscall(const struct user_regs_struct *regs);
 /*

@@ -18,6 +18,7 @@
 #include "proc/ptrace.h"
 
 static bool eintr_syscall(long nr);
+static bool eintr_repairable(pid_t pid, long nr, uint64_t arg0);
 static void snap_check(struct proc *p, struct thread *t);
 
 static bool is_stop_signal(int sig)
@@ -174,7 +175,7 @@ static void snap_syscall(struct proc *p, struct thread *t)
 	t->snap_valid = false;
 	if (procfs_read(p->pid, t->tid, "syscall", a, sizeof(a)) < 0 ||
 	    procfs_syscall_parse(a, &t->snap.nr, t->snap.args, &t->snap.sp, &t->snap.pc) ||
-	    !eintr_syscall(t->snap.nr))
+	    !eintr_repairable(p->pid, t->snap.nr, t->snap.args[0]))
 		return;
 	t->snap_switches = procfs_status(p->pid, t->tid, "voluntary_ctxt_switches:");
 	if (t->snap_switches < 0 || procfs_read(p->pid, t->tid, "syscall", b, sizeof(b)) < 0 ||
@@ -374,6 +375,61 @@ int proc_hold_one(struct proc *p, pid_t tid, struct thread **out)
  * a stop that was never a signal (gdb leaves exactly this behind). Each of
  * them has done nothing when it returns EINTR, so running it again is exact.
  */
+/*
+ * Socket calls return EINTR instead of a restart code when the socket has a timeout
+ * (SO_RCVTIMEO/SO_SNDTIMEO: sock_intr_errno), and only when nothing was transferred (else the
+ * count): run again, they wait again, the full timeout. connect is not among them (a second
+ * connect finds the first one in progress). read/readv/write/writev count only on a socket.
+ */
+enum { EINTR_NO, EINTR_YES, EINTR_IF_SOCKET };
+
+static int eintr_socket_syscall(long nr)
+{
+	switch (nr) {
+	case SYS_recvfrom:
+	case SYS_recvmsg:
+	case SYS_recvmmsg:
+	case SYS_sendto:
+	case SYS_sendmsg:
+	case SYS_sendmmsg:
+	case SYS_accept4:
+#ifdef SYS_accept
+	case SYS_accept:
+#endif
+		return EINTR_YES;
+#ifdef SYS_read
+	case SYS_read:
+#endif
+	case SYS_readv:
+#ifdef SYS_write
+	case SYS_write:
+#endif
+	case SYS_writev:
+		return EINTR_IF_SOCKET;
+	default:
+		return EINTR_NO;
+	}
+}
+
+static bool fd_is_socket(pid_t pid, uint64_t fd)
+{
+	char path[64], target[32];
+	snprintf(path, sizeof(path), "/proc/%d/fd/%llu", (int)pid, (unsigned long long)fd);
+	ssize_t n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return false;
+	target[n] = 0;
+	return !strncmp(target, "socket:", 7);
+}
+
+/* A call whose EINTR at our stop would be repaired (fd: its first argument). */
+static bool eintr_repairable(pid_t pid, long nr, uint64_t arg0)
+{
+	int sock = eintr_socket_syscall(nr);
+	return eintr_syscall(nr) || sock == EINTR_YES ||
+	       (sock == EINTR_IF_SOCKET && fd_is_socket(pid, arg0));
+}
+
 static bool eintr_syscall(long nr)
 {
 	switch (nr) {
@@ -451,7 +507,8 @@ static void restart_interrupted_syscall(struct proc *p, struct thread *t)
 	else if (pt_getregs(t->tid, &regs))
 		return;
 	long nr = snap ? snap->nr : arch_syscall_nr(&regs);
-	if (nr < 0 || arch_syscall_result(&regs) != -EINTR || !eintr_syscall(nr))
+	int sock = nr < 0 ? EINTR_NO : eintr_socket_syscall(nr);
+	if (nr < 0 || arch_syscall_result(&regs) != -EINTR || (!eintr_syscall(nr) && !sock))
 		return;
 	hp_debug("pid %d: thread %d: syscall %ld returned EINTR at our stop", p->pid, t->tid, nr);
 	/* Only where the thread really executed the instruction (not a vsyscall, not a jump). */
@@ -466,6 +523,12 @@ static void restart_interrupted_syscall(struct proc *p, struct thread *t)
 	if (!arch_rewind_syscall(&regs, snap)) {
 		hp_debug("pid %d: thread %d: its registers are not the call read before the stop: EINTR stands",
 			 p->pid, t->tid);
+		return;
+	}
+	/* The fd as the call will read it again: rewound, argument 0 is back in its register. */
+	if (sock == EINTR_IF_SOCKET && !fd_is_socket(p->pid, arch_syscall_arg(&regs, 0))) {
+		hp_debug("pid %d: thread %d: syscall %ld on fd %llu, not a socket: EINTR stands",
+			 p->pid, t->tid, nr, (unsigned long long)arch_syscall_arg(&regs, 0));
 		return;
 	}
 	if (pt_setregs(t->tid, &regs) == 0)

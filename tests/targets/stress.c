@@ -7,7 +7,8 @@
  *    every 20 ms by a writer thread, epoll_wait(timeout 50), epoll_pwait and
  *    ppoll with a signal mask, sigtimedwait (50 ms each) and
  *    pthread_cond_timedwait (50 ms), io_uring_enter waiting for a completion
- *    (50 ms, where the kernel has IORING_ENTER_EXT_ARG): every return value is checked, so a
+ *    (50 ms, where the kernel has IORING_ENTER_EXT_ARG), recv, read, send and
+ *    accept on sockets with a 50 ms timeout: every return value is checked, so a
  *    syscall that is not restarted transparently (EINTR, 516 =
  *    ERESTART_RESTARTBLOCK leaking out, a short sleep) is reported;
  *  - a thread keeps a pattern in all vector registers and checks them after a
@@ -33,6 +34,9 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <netinet/in.h>
 #include <linux/io_uring.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -261,6 +265,52 @@ static void *uringer(void *arg)
 		if (!(n < 0 && errno == ETIME && ext))
 			say("ERROR uring: io_uring_enter returned %ld errno %d (%s)", n, errno,
 			    n < 0 ? strerror(errno) : "a completion?");
+	}
+	return NULL;
+}
+
+/*
+ * Blocking socket calls under a timeout (SO_RCVTIMEO/SO_SNDTIMEO): the kernel returns EINTR,
+ * not a restart code, when they are merely woken. In turn: recv and read on a socket nobody
+ * writes to, send on one whose buffer is full, accept on a loopback listener nobody connects
+ * to; each must end in EAGAIN after wait_ms.
+ */
+static void *sockets(void *arg)
+{
+	int rx[2], tx[2];
+	struct timeval tv = { wait_ms / 1000, wait_ms % 1000 * 1000 };
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	char buf[4096] = { 0 };
+
+	(void)arg;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, rx) ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, tx) || l < 0 ||
+	    bind(l, (struct sockaddr *)&sin, sizeof(sin)) || listen(l, 1) ||
+	    setsockopt(rx[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
+	    setsockopt(tx[1], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) ||
+	    setsockopt(l, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv))) {
+		say("ERROR sockets: setup errno %d", errno);
+		return NULL;
+	}
+	while (send(tx[1], buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;	/* tx[1]'s buffer full: the next send blocks */
+	for (unsigned k = 0;; k++) {
+		static const char *const what[] = { "recv", "read", "send", "accept" };
+		long long t0 = now_ns(CLOCK_MONOTONIC);
+		long r;
+		switch (k % 4) {
+		case 0: r = recv(rx[0], buf, 1, 0); break;
+		case 1: r = read(rx[0], buf, 1); break;
+		case 2: r = send(tx[1], buf, 1, 0); break;
+		default: r = accept(l, NULL, NULL); break;
+		}
+		long long dt = now_ns(CLOCK_MONOTONIC) - t0;
+		if (!(r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)))
+			say("ERROR sockets: %s returned %ld errno %d (%s)", what[k % 4], r, errno,
+			    r < 0 ? strerror(errno) : "data?");
+		else if (dt < (long long)wait_ms * 1000000 * 9 / 10)
+			say("ERROR sockets: %s timed out after %lld ns < %d ms", what[k % 4], dt, wait_ms);
 	}
 	return NULL;
 }
@@ -520,7 +570,7 @@ static void *sigrecv(void *arg)
 int main(int argc, char **argv)
 {
 	static void *(*const fns[])(void *) = { sleeper, writer, reader, epoller, pwaiter,
-						condwaiter, uringer, vector, sigrecv };
+						condwaiter, uringer, sockets, vector, sigrecv };
 	struct sigaction sa = { .sa_sigaction = on_rt, .sa_flags = SA_SIGINFO | SA_RESTART };
 	const char *stop = argc > 1 ? argv[1] : "/nonexistent";
 	unsigned long sent = 0;

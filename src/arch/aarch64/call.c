@@ -107,6 +107,11 @@ void arch_set_syscall_arg(struct user_regs_struct *regs, int i, uint64_t v)
 		regs->regs[i] = v;
 }
 
+uint64_t arch_syscall_arg(const struct user_regs_struct *regs, int i)
+{
+	return i >= 0 && i < 6 ? regs->regs[i] : 0;
+}
+
 /*
  * Nothing in the registers says "stopped inside a restartable syscall" on aarch64: the kernel
  * has rewound pc onto the svc and restored x0 before the stop (defs.h). Restoring the saved

@@ -95,6 +95,12 @@ void arch_set_syscall_arg(struct user_regs_struct *regs, int i, uint64_t v)
 		*slots[i] = v;
 }
 
+uint64_t arch_syscall_arg(const struct user_regs_struct *regs, int i)
+{
+	const unsigned long long v[6] = { regs->rdi, regs->rsi, regs->rdx, regs->r10, regs->r8, regs->r9 };
+	return i >= 0 && i < 6 ? v[i] : 0;
+}
+
 long arch_syscall_result(const struct user_regs_struct *regs)
 {
 	return (long)regs->rax;
