@@ -40,6 +40,7 @@ struct thread {
 	bool parked;		/* left the code we wait on: stays stopped in proc_run_until */
 	bool interrupted;	/* in the event-stop of our PTRACE_INTERRUPT */
 	bool seen_by_hold;	/* proc_hold_all_cb called its function for it */
+	bool seccomp_checked;	/* proc_seccomp_check passed (or could not read its filters) */
 	bool at_bp;		/* stopped on one of our int3s (pc rewound): waits to be stepped over */
 	/*
 	 * The call it was blocked in just before our interrupt, as /proc showed it, where the
@@ -170,6 +171,12 @@ void proc_abandon(struct proc *p);
  * first time (0 when there are none or no thread is stopped yet).
  */
 uint64_t proc_code_mask(struct proc *p);
+/*
+ * Before injected code runs in stopped thread t: its seccomp filters (if any) are run on every
+ * system call that code makes; HOTPATCH_E_PERM when one would kill the thread or the process,
+ * raise SIGSYS or wait for a supervisor. Unreadable filters: a warning, 0. Checked once per thread.
+ */
+int proc_seccomp_check(struct proc *p, struct thread *t);
 /*
  * The CPU state of stopped thread t that injected code must not run under and that is not
  * saved around it (arch_live_state: aarch64's SME streaming mode or ZA storage), or NULL.

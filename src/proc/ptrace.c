@@ -59,6 +59,14 @@ int pt_singlestep(pid_t tid, int sig)
 	return pt(PTRACE_SINGLESTEP, tid, NULL, (void *)(long)sig);
 }
 
+int pt_seccomp_filter(pid_t tid, unsigned long index, void *insns)
+{
+	errno = 0;
+	long r = ptrace((enum __ptrace_request)0x420c /* PTRACE_SECCOMP_GET_FILTER */, tid,
+			(void *)index, insns);
+	return r < 0 ? -errno : (int)r;
+}
+
 int pt_listen(pid_t tid)
 {
 	return pt(PTRACE_LISTEN, tid, NULL, NULL);

@@ -27,6 +27,11 @@ int pt_syscall(pid_t tid, int sig);
 struct __ptrace_syscall_info;
 int pt_syscall_info(pid_t tid, struct __ptrace_syscall_info *info);
 int pt_listen(pid_t tid);
+/*
+ * Filter 'index' of tid's seccomp filters, most recent first (CAP_SYS_ADMIN): its number of
+ * struct sock_filter instructions, copied to insns if not NULL; -ENOENT past the last one.
+ */
+int pt_seccomp_filter(pid_t tid, unsigned long index, void *insns);
 int pt_getregs(pid_t tid, struct user_regs_struct *regs);
 int pt_setregs(pid_t tid, const struct user_regs_struct *regs);
 int pt_getregset(pid_t tid, int type, struct iovec *iov);

@@ -29,6 +29,9 @@ static int thread_save(struct proc *p, struct thread *t, struct saved_thread *s)
 		return hp_err(HOTPATCH_E_BUSY,
 			      "pid %d: thread %d is in %s, which injected code would not preserve",
 			      p->pid, t->tid, live);
+	err = proc_seccomp_check(p, t);
+	if (err)
+		return err;
 	s->regs = t->regs;
 	err = pt_getsigmask(t->tid, &s->sigmask);
 	if (err)

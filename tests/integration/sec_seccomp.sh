@@ -49,4 +49,31 @@ for mode in seccomp-mmap seccomp-memfd; do
 	expect_rc 0
 	kill -9 "$PID"
 done
+
+# Filters whose action kills the process or raises SIGSYS: hotpatch reads them
+# (PTRACE_SECCOMP_GET_FILTER) and runs them on the calls it would make in the target, and refuses
+# (exit 4, one line naming the action and the call) before running anything there: the target
+# lives on untouched (before this check, it died of memfd_create's SIGSYS).
+for mode in seccomp-kill-memfd seccomp-trap-exec; do
+	note "$mode"
+	start "$mode" "$T/fault_target" "$mode"
+	out=$WORK/$mode.out
+	wait_line "$out" '^tick' 10
+	before=$(awk '{print $1, $2, $6}' /proc/"$PID"/maps | md5sum)
+	case $mode in
+	seccomp-kill-memfd) want="kill the process on memfd_create" ;;
+	*) want="raise SIGSYS on mmap of a library's code" ;;
+	esac
+	for cmd in apply load; do
+		hp "$cmd" "$PID" "$P/fault_v2.so"
+		expect_rc 4
+		[ "$(wc -l <<<"$ERR")" -eq 1 ] || die "expected one stderr line"
+		grep -qE "^hotpatch: pid $PID: thread [0-9]+: its seccomp filter would $want \(syscall [0-9]+\), which hotpatch runs in the target: nothing done\$" <<<"$ERR" ||
+			die "unclear message: $ERR"
+		untouched "$PID" "$out" "$before"
+	done
+	hp list "$PID"
+	expect_rc 0
+	kill -9 "$PID"
+done
 echo PASS

@@ -13,6 +13,8 @@
  *                          with EXIT_US > 0, a third thread calls exit(0) that long after "ready"
  *   seccomp-mmap           tick, under a filter failing mmap/mprotect with PROT_EXEC (EPERM)
  *   seccomp-memfd          tick, under a filter failing memfd_create (EPERM)
+ *   seccomp-kill-memfd     tick, under a filter killing the process on memfd_create
+ *   seccomp-trap-exec      tick, under a filter raising SIGSYS on mmap/mprotect with PROT_EXEC
  *
  * The functions are noipa: callers must not keep values in registers the old
  * code leaves alone, so replacing them needs no preserving island.
@@ -85,8 +87,11 @@ static void *exec_thread(void *arg)
 	exit(2);
 }
 
-/* Fail 'nr' with EPERM; for mmap/mprotect only when the protection asks for PROT_EXEC. */
-static void seccomp_deny(int nr, int exec_arg)
+/*
+ * Answer 'nr' with 'action' (SECCOMP_RET_ERRNO | EPERM: fail it); for mmap/mprotect only when
+ * the protection asks for PROT_EXEC.
+ */
+static void seccomp_act(int nr, int exec_arg, unsigned action)
 {
 	struct sock_filter exec_only[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
@@ -94,13 +99,13 @@ static void seccomp_deny(int nr, int exec_arg)
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 			 (unsigned)offsetof(struct seccomp_data, args[0]) + 8 * (unsigned)exec_arg),
 		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, PROT_EXEC, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, action),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
 	struct sock_filter always[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)nr, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, action),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
 	struct sock_fprog prog = { ARRAY_LEN(always), always };
@@ -126,10 +131,15 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "stuck")) {
 		pthread_create(&th, NULL, stuck_thread, NULL);
 	} else if (!strcmp(mode, "seccomp-mmap")) {
-		seccomp_deny(SYS_mmap, 2);
-		seccomp_deny(SYS_mprotect, 2);
+		seccomp_act(SYS_mmap, 2, SECCOMP_RET_ERRNO | EPERM);
+		seccomp_act(SYS_mprotect, 2, SECCOMP_RET_ERRNO | EPERM);
 	} else if (!strcmp(mode, "seccomp-memfd")) {
-		seccomp_deny(SYS_memfd_create, -1);
+		seccomp_act(SYS_memfd_create, -1, SECCOMP_RET_ERRNO | EPERM);
+	} else if (!strcmp(mode, "seccomp-kill-memfd")) {
+		seccomp_act(SYS_memfd_create, -1, SECCOMP_RET_KILL_PROCESS);
+	} else if (!strcmp(mode, "seccomp-trap-exec")) {
+		seccomp_act(SYS_mmap, 2, SECCOMP_RET_TRAP);
+		seccomp_act(SYS_mprotect, 2, SECCOMP_RET_TRAP);
 	} else if (strcmp(mode, "tick") && strcmp(mode, "exit") && strcmp(mode, "exec")) {
 		fprintf(stderr, "unknown mode '%s'\n", mode);
 		return 2;

@@ -75,6 +75,7 @@ uint32_t arch_hwbp_exec_ctrl(void);
 #define ARCH_SYSCALL_NEEDS_SNAPSHOT 1
 
 #define ARCH_NAME "aarch64"
+#define ARCH_AUDIT 0xc00000b7u	/* AUDIT_ARCH_AARCH64: seccomp_data.arch */
 /* ELF: the machine, and the relocations a patch file's descriptors carry. */
 #define ARCH_ELF_MACHINE 183	/* EM_AARCH64 */
 #define ARCH_R_NONE 0		/* R_AARCH64_NONE */

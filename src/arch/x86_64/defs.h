@@ -39,6 +39,7 @@ enum arch_reg {
 #define ARCH_DWARF_CFI_ONLY_REG 12	/* r12 */
 
 #define ARCH_NAME "x86_64"
+#define ARCH_AUDIT 0xc000003eu	/* AUDIT_ARCH_X86_64: seccomp_data.arch */
 /* ELF: the machine, and the relocations a patch file's descriptors carry. */
 #define ARCH_ELF_MACHINE 62	/* EM_X86_64 */
 #define ARCH_R_NONE 0		/* R_X86_64_NONE */
