@@ -91,7 +91,7 @@ static const struct sc_call calls[] = {
 #define MAX_INSNS 4096	/* BPF_MAXINSNS */
 
 /* One filter run on one call: its return value, or SECCOMP_RET_KILL_PROCESS on anything odd. */
-static uint32_t bpf_run(const struct sock_filter *f, int n, const struct seccomp_data *d)
+uint32_t proc_seccomp_eval(const struct sock_filter *f, int n, const struct seccomp_data *d)
 {
 	uint32_t a = 0, x = 0, m[BPF_MEMWORDS] = { 0 };
 	const uint8_t *data = (const uint8_t *)d;
@@ -140,8 +140,7 @@ static uint32_t bpf_run(const struct sock_filter *f, int n, const struct seccomp
 			case BPF_ADD: a += src; break;
 			case BPF_SUB: a -= src; break;
 			case BPF_MUL: a *= src; break;
-			case BPF_DIV: if (!src) return 0; a /= src; break;
-			case BPF_MOD: if (!src) return 0; a %= src; break;
+			case BPF_DIV: if (!src) return 0; a /= src; break;	/* the kernel: 0, KILL_THREAD */
 			case BPF_OR: a |= src; break;
 			case BPF_AND: a &= src; break;
 			case BPF_XOR: a ^= src; break;
@@ -260,7 +259,7 @@ int proc_seccomp_check(struct proc *p, struct thread *t)
 		uint32_t ret = SECCOMP_RET_ALLOW;
 		memcpy(d.args, calls[c].a, sizeof(d.args));
 		for (int i = 0; i < nfilters; i++) {
-			uint32_t r = bpf_run(f[i], nf[i], &d);
+			uint32_t r = proc_seccomp_eval(f[i], nf[i], &d);
 			if (rank(r) > rank(ret))
 				ret = r;
 		}
