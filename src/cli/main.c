@@ -174,8 +174,11 @@ static void log_steps(const struct cli_args *a, pid_t pid, const char *op,
 			fprintf(stderr, "hotpatch: pid %d: '%s' at 0x%" PRIx64 " restored (%u bytes)\n",
 				(int)pid, f->name, f->addr, f->jump_len);
 	}
-	if (strcmp(op, "apply"))
+	if (!strcmp(op, "revert"))
 		fprintf(stderr, "hotpatch: pid %d: patch %u unloaded (handle 0x%" PRIx64 ")\n",
+			(int)pid, p->id, p->handle);
+	else if (!strcmp(op, "revert-kept"))
+		fprintf(stderr, "hotpatch: pid %d: patch %u kept loaded (retained, handle 0x%" PRIx64 ")\n",
 			(int)pid, p->id, p->handle);
 }
 
@@ -393,14 +396,14 @@ static int revert_one(struct run *r, const char *what)
 		return err;
 	}
 	cli_syslog("revert", r->pid, p->path, p->build_id, p->id, 0, NULL);
-	log_steps(r->a, r->pid, "revert", p);
+	bool kept = revert_retained(r->pid, p->id);
+	log_steps(r->a, r->pid, kept ? "revert-kept" : "revert", p);
 	if (r->a->verbose >= 1)
 		fprintf(stderr,
 			"hotpatch: pid %d: %.3f ms in all; %u thread%s paused %.3f ms (final stop %.3f ms)\n",
 			(int)r->pid, res.timing.total_ns / 1e6, res.timing.threads,
 			res.timing.threads == 1 ? "" : "s", res.timing.pause_ns / 1e6,
 			res.timing.stw_ns / 1e6);
-	bool kept = revert_retained(r->pid, p->id);
 	if (r->j)
 		json_patch_retained(r->j, p, kept);
 	else

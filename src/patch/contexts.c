@@ -102,6 +102,49 @@ static int cmp_span_size(const void *a, const void *b)
 
 typedef void (*visit_fn)(void *arg, uint64_t addr, const uint64_t *w, size_t n);
 
+/* Where pagemap must be read page by page (no PAGEMAP_SCAN), a mapping this large is not. */
+#define HUGE_SPAN (64ull << 30)
+
+struct reader {
+	struct proc *p;
+	uint64_t budget;
+	visit_fn visit;
+	void *arg;
+	uint64_t *scanned;
+	bool *partial;
+	uint64_t *buf;		/* CHUNK bytes */
+	bool stop;		/* the budget is spent, or hotpatch was interrupted */
+};
+
+static bool rd_stop(struct reader *rd)
+{
+	if (!rd->stop && hp_interrupt_pending()) {
+		*rd->partial = true;
+		rd->stop = true;
+	}
+	return rd->stop;
+}
+
+/* Read [start, end), backed pages, CHUNK at a time, and visit them, within the budget. */
+static void read_run(struct reader *rd, uint64_t start, uint64_t end)
+{
+	for (uint64_t a = start; a < end && !rd_stop(rd); a += CHUNK) {
+		uint64_t len = end - a < CHUNK ? end - a : CHUNK;
+		if (*rd->scanned + len > rd->budget) {
+			*rd->partial = true;
+			rd->stop = true;
+			return;
+		}
+		/* A page unmapped or unreadable meanwhile: the answer cannot be complete. */
+		if (!peek(rd->p, a, rd->buf, len)) {
+			*rd->partial = true;
+			continue;
+		}
+		*rd->scanned += len;
+		rd->visit(rd->arg, a, rd->buf, len / 8);
+	}
+}
+
 /*
  * Call visit for every backed run of the scannable memory, smallest mapping
  * first, until budget bytes were read. *partial: something was left unread.
@@ -142,13 +185,43 @@ static int scan_memory(struct proc *p, const char *skip_path, bool skip_thread_s
 		v[n++] = (struct span){ start, m->end };
 	}
 	qsort(v, n, sizeof(*v), cmp_span_size);
-	for (size_t i = 0; i < n; i++) {
-		for (uint64_t a = v[i].start; a < v[i].end; a += CHUNK) {
+	struct reader rd = { p, budget, visit, arg, scanned, partial, buf };
+	for (size_t i = 0; i < n && !rd_stop(&rd); i++) {
+		uint64_t runs[64][2], at = v[i].start, next;
+		int nr = proc_backed_runs(p, at, v[i].end, runs, 64, &next);
+		if (nr != -EOPNOTSUPP) {
+			/* The kernel lists the backed runs: sparse mappings of any size cost nothing. */
+			while (!rd_stop(&rd)) {
+				if (nr < 0) {
+					*partial = true;	/* cannot tell what is backed */
+					break;
+				}
+				for (int k = 0; k < nr && !rd_stop(&rd); k++)
+					read_run(&rd, runs[k][0], runs[k][1]);
+				if (next >= v[i].end || next <= at)
+					break;
+				at = next;
+				nr = proc_backed_runs(p, at, v[i].end, runs, 64, &next);
+			}
+			continue;
+		}
+		/*
+		 * A word of pagemap per page: a mapping of terabytes (a sanitizer's shadow, a
+		 * reserve) would take hours. Left unread: the answer is not a proof.
+		 */
+		if (v[i].end - v[i].start > HUGE_SPAN) {
+			*partial = true;
+			hp_debug("pid %d: %llu GiB at 0x%llx not scanned (no PAGEMAP_SCAN: pages one by one)",
+				 p->pid, (unsigned long long)((v[i].end - v[i].start) >> 30),
+				 (unsigned long long)v[i].start);
+			continue;
+		}
+		for (uint64_t a = v[i].start; a < v[i].end && !rd_stop(&rd); a += CHUNK) {
 			uint64_t len = v[i].end - a < CHUNK ? v[i].end - a : CHUNK;
 			size_t np = len / 4096;
 			if (proc_pages_backed(p, a, np, backed))
 				memset(backed, 1, np);
-			for (size_t k = 0; k < np;) {
+			for (size_t k = 0; k < np && !rd_stop(&rd);) {
 				if (!backed[k]) {
 					k++;
 					continue;
@@ -156,23 +229,11 @@ static int scan_memory(struct proc *p, const char *skip_path, bool skip_thread_s
 				size_t e = k;
 				while (e < np && backed[e])
 					e++;
-				uint64_t ra = a + k * 4096, rl = (e - k) * 4096;
-				if (*scanned + rl > budget) {
-					*partial = true;
-					goto out;
-				}
-				/* A page unmapped or unreadable meanwhile: the answer cannot be complete. */
-				if (!peek(p, ra, buf, rl)) {
-					*partial = true;
-				} else {
-					*scanned += rl;
-					visit(arg, ra, buf, rl / 8);
-				}
+				read_run(&rd, a + k * 4096, a + e * 4096);
 				k = e;
 			}
 		}
 	}
-out:
 	free(v);
 	free(buf);
 	free(backed);

@@ -86,6 +86,7 @@ static int open_proc(pid_t pid, bool reader, struct proc **out)
 		return -ENOMEM;
 	p->pid = pid;
 	p->lockfd = -1;
+	p->pagemap_fd = -1;
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
 	p->memfd = open(path, (reader ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (p->memfd < 0) {
@@ -137,6 +138,8 @@ void proc_close(struct proc *p)
 		close(p->memfd);
 	if (p->statfd >= 0)
 		close(p->statfd);
+	if (p->pagemap_fd >= 0)
+		close(p->pagemap_fd);
 	pt_wait_fini(&p->old_sigmask);
 	free(p->threads);
 	free(p->maps);
