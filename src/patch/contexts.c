@@ -261,12 +261,31 @@ static bool guard_of(struct proc *p, struct objects *objs, uint64_t *guard)
 		hp_err_quiet_end();
 		return ok;
 	}
+	bool attached = false;
 	for (size_t i = 0; i < p->nthreads; i++) {
-		uint64_t tls = arch_tls_base(&p->threads[i]->regs);
+		const struct thread *t = p->threads[i];
+		uint64_t tls = t->regs_valid ? arch_tls_base(&t->regs) : 0;
+		attached |= t->attached && !t->gone;
 		if (tls && peek(p, arch_pointer_guard_addr(tls), guard, sizeof(*guard)))
 			return true;
 	}
-	return false;
+	if (attached)
+		return false;
+	/*
+	 * No thread stopped yet (revert looks for contexts before its pause): the main thread is
+	 * stopped for the moment it takes to read its thread pointer, or jmp_bufs would go unseen
+	 * and the proof would run outside the pause.
+	 */
+	struct thread *t;
+	bool ok = false;
+	hp_err_quiet_begin();
+	if (!proc_hold_one(p, p->pid, &t)) {
+		uint64_t tls = thread_get_regs(p, t) ? 0 : arch_tls_base(&t->regs);
+		ok = tls && peek(p, arch_pointer_guard_addr(tls), guard, sizeof(*guard));
+		proc_release_all(p, NULL);
+	}
+	hp_err_quiet_end();
+	return ok;
 }
 
 static bool in_exec(const struct proc *p, uint64_t a)

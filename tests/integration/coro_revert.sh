@@ -30,9 +30,14 @@ for mode in jb uc; do
 	wait_line "$O" '^main resumed' 5 "$n" || die "no second resume"
 	grep -q '^wrapper back 1$' "$O" || die "the wrapper did not run"
 
-	hp revert "$PID" "$ID"
+	hp revert -vv "$PID" "$ID"
 	expect_rc 0
 	out_has "reverted patch $ID .*code stays loaded"
+	# Found before the pause (the main thread stopped for its thread pointer: the pointer guard),
+	# so the proof runs inside it.
+	if [ "$mode" = jb ]; then
+		grep -q "parked jmp_buf at" <<<"$ERR" || die "revert did not find the parked jmp_buf"
+	fi
 	printf '%s\n' "$ERR" | grep -q "stays loaded: .*points into it" || die "no reason given for keeping the code"
 	mapped "$PID" "$PATCH"
 	hp list "$PID"
