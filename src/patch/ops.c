@@ -6,9 +6,6 @@
 #include <limits.h>
 #include <unistd.h>
 
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <errno.h>
 #include "patch/patch.h"
 
 int patch_opts_get(const struct hotpatch_opts *in, struct hotpatch_opts *out)
@@ -53,8 +50,6 @@ int patch_op_result(struct proc *p, int err, const char *op)
 	return err;
 }
 
-#define OP_NICE (-20)
-
 int op_begin(struct op *op, const char *name, pid_t pid, unsigned flags,
 	     const struct hotpatch_opts *opts, struct hotpatch_timing *timing)
 {
@@ -65,20 +60,6 @@ int op_begin(struct op *op, const char *name, pid_t pid, unsigned flags,
 	op->opts = &op->o;
 	op->timing = timing;
 	op->start = hp_now_ns();
-	/*
-	 * The CPUs are shared thread by thread: among 300 runnable threads of a busy target,
-	 * hotpatch got 1/300 of a CPU and each step of an apply took seconds (seen: 60 s
-	 * instead of 0.1 s on 2 cores). Our thread runs at nice -20 for the operation (root may;
-	 * otherwise as it was), back in op_end.
-	 */
-	pid_t self = (pid_t)syscall(SYS_gettid);
-	errno = 0;
-	int prev = getpriority(PRIO_PROCESS, (id_t)self);
-	if (!(prev == -1 && errno) && prev > OP_NICE &&
-	    !setpriority(PRIO_PROCESS, (id_t)self, OP_NICE)) {
-		op->niced = true;
-		op->nice_prev = prev;
-	}
 	err = patch_opts_get(opts, &op->o);
 	if (err)
 		return err;
@@ -134,10 +115,6 @@ int op_end(struct op *op, int err)
 	}
 	proc_close(p);
 	op->p = NULL;
-	if (op->niced) {
-		setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), op->nice_prev);
-		op->niced = false;
-	}
 	return err;
 }
 

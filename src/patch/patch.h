@@ -169,8 +169,6 @@ struct op {
 	uint64_t deadline;	/* start + --timeout */
 	struct hotpatch_timing *timing;	/* total, pause and threads filled by op_end (may be NULL) */
 	bool count_threads;	/* only a borrowed thread was stopped: count them all for timing */
-	bool niced;		/* our thread's nice value raised for the operation (op_begin) */
-	int nice_prev;
 };
 /*
  * Open pid (locked with OP_LOCK) and load what flags ask for. Whatever it

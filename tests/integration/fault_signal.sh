@@ -45,9 +45,6 @@ for sig in INT TERM HUP; do
 	for _ in $(seq 500); do grep -q fault_stuck_v2 /proc/"$PID"/maps && break; sleep 0.01; done
 	grep -q fault_stuck_v2 /proc/"$PID"/maps || die "patch never mapped"
 	sleep 0.2
-	# It runs at nice -20 for the operation (a busy target must not starve it): stat field 19.
-	[ "$(sed 's/.*) //' /proc/"$HPID"/stat | awk '{print $17}')" = -20 ] ||
-		die "hotpatch runs at nice $(sed 's/.*) //' /proc/"$HPID"/stat | awk '{print $17}') during its wait, not -20"
 	t0=$(date +%s%N)
 	kill -s "$sig" "$HPID"
 	finish "$sig" "$t0"
