@@ -264,7 +264,8 @@ static bool guard_of(struct proc *p, struct objects *objs, uint64_t *guard)
 	bool attached = false;
 	for (size_t i = 0; i < p->nthreads; i++) {
 		const struct thread *t = p->threads[i];
-		uint64_t tls = t->regs_valid ? arch_tls_base(&t->regs) : 0;
+		/* Registers read at an earlier stop (since released) still give its thread pointer. */
+		uint64_t tls = t->gone ? 0 : arch_tls_base(&t->regs);
 		attached |= t->attached && !t->gone;
 		if (tls && peek(p, arch_pointer_guard_addr(tls), guard, sizeof(*guard)))
 			return true;
@@ -272,7 +273,8 @@ static bool guard_of(struct proc *p, struct objects *objs, uint64_t *guard)
 	if (attached)
 		return false;
 	/*
-	 * No thread stopped yet (revert looks for contexts before its pause): the main thread is
+	 * No thread stopped yet (revert looks for contexts before its pause; apply has stopped the
+	 * thread that ran dlopen by then): the main thread is
 	 * stopped for the moment it takes to read its thread pointer, or jmp_bufs would go unseen
 	 * and the proof would run outside the pause.
 	 */
