@@ -545,6 +545,13 @@ static const struct range *in_ranges(const struct rset *rs, uint64_t a)
 	return NULL;
 }
 
+/* A word that may be a return address (look up the byte before it) or a pc into a range. */
+static const struct range *code_word_hit(const struct rset *r, uint64_t c)
+{
+	const struct range *hit = in_ranges(r, c - 1);
+	return hit ? hit : in_ranges(r, c);
+}
+
 /*
  * Where a call leaves its return address in a register (aarch64's x30), a leaf function keeps
  * it there and not on the stack: the register counts as a stack word.
@@ -556,9 +563,7 @@ static const struct range *ra_register_hit(struct proc *p, const struct thread *
 	int ra = arch_dwarf_ra_reg();
 	if (ra < 0 || ra >= arch_dwarf_regs(&t->regs, dw))
 		return NULL;
-	uint64_t w = proc_code_addr(proc_code_mask(p), dw[ra]);
-	const struct range *hit = in_ranges(r, w - 1);
-	return hit ? hit : in_ranges(r, w);
+	return code_word_hit(r, proc_code_addr(proc_code_mask(p), dw[ra]));
 }
 
 /* Without a complete unwind, look at every word of the stack: a false alarm only costs a retry. */
@@ -679,8 +684,8 @@ static bool quick_clear(struct proc *p, struct thread *t, const struct rset *r,
 		return false;
 	}
 	for (size_t i = 0; i < n; i++) {
-		uint64_t w = q->buf[i], c = proc_code_addr(mask, w);
-		if (in_ranges(r, c - 1) || in_ranges(r, c))
+		uint64_t w = q->buf[i];
+		if (code_word_hit(r, proc_code_addr(mask, w)))
 			return false;
 		for (size_t k = 0; k < q->nrestorer; k++)
 			if (w == q->restorer[k])

@@ -22,13 +22,18 @@ untouched() {
 	no_wx "$1"
 }
 
-for mode in seccomp-mmap seccomp-memfd; do
-	note "$mode"
-	start "$mode" "$T/fault_target" "$mode"
-	out=$WORK/$mode.out
+# filtered MODE: fault_target under filter MODE, ticking; sets PID, out and before (its maps).
+filtered() {
+	note "$1"
+	start "$1" "$T/fault_target" "$1"
+	out=$WORK/$1.out
 	wait_line "$out" '^tick' 10
 	grep -q '^Seccomp:[[:space:]]*2' /proc/"$PID"/status || die "no seccomp filter in the target"
 	before=$(awk '{print $1, $2, $6}' /proc/"$PID"/maps | md5sum)
+}
+
+for mode in seccomp-mmap seccomp-memfd; do
+	filtered "$mode"
 	for cmd in apply load; do
 		# load needs no state region: under seccomp-memfd it just loads (nothing is redirected)
 		[ "$mode-$cmd" = seccomp-memfd-load ] && continue
@@ -55,11 +60,7 @@ done
 # (exit 4, one line naming the action and the call) before running anything there: the target
 # lives on untouched (before this check, it died of memfd_create's SIGSYS).
 for mode in seccomp-kill-memfd seccomp-trap-exec; do
-	note "$mode"
-	start "$mode" "$T/fault_target" "$mode"
-	out=$WORK/$mode.out
-	wait_line "$out" '^tick' 10
-	before=$(awk '{print $1, $2, $6}' /proc/"$PID"/maps | md5sum)
+	filtered "$mode"
 	case $mode in
 	seccomp-kill-memfd) want="kill the process on memfd_create" ;;
 	*) want="raise SIGSYS on mmap of a library's code" ;;
